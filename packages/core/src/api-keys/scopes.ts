@@ -1,0 +1,20 @@
+/** What an admin API key may do. `*` grants everything. */
+export const API_KEY_SCOPES = [
+  "clusters:read",
+  "clusters:write",
+  "jobs:read",
+  "jobs:write",
+  "catalog:write",
+  "audit:read",
+  "odoo:sync",
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+export const ALL_SCOPES = "*";
+
+export function hasScope(granted: readonly string[], needed: ApiKeyScope): boolean {
+  return granted.includes(ALL_SCOPES) || granted.includes(needed);
+}
+
+export function isKnownScope(scope: string): boolean {
+  return scope === ALL_SCOPES || (API_KEY_SCOPES as readonly string[]).includes(scope);
+}

@@ -1,0 +1,94 @@
+import { z } from "zod";
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value === "" ? undefined : value));
+
+/**
+ * Every setting of the service, parsed once from the environment. Nothing else reads process.env.
+ * Defaults suit a local machine with PostgreSQL and Redis on their standard ports.
+ */
+export const ConfigSchema = z.object({
+  /** HTTP port of the API. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Interface the API binds to. */
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** PostgreSQL connection string; the database is created by `pnpm db:migrate` when missing. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .default("postgresql://postgres@127.0.0.1:5432/vwksp"),
+  /** Redis connection string (BullMQ queues, pub/sub wake-ups, cache invalidation). */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .default("redis://127.0.0.1:6379"),
+  /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
+  REDIS_PREFIX: z.string().min(1).max(64).default("vwksp"),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** When set, an all-scope API key with this value exists in the default organization. */
+  BOOTSTRAP_ADMIN_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^vwksp-key-[A-Za-z0-9_-]{20,200}$/, "must look like vwksp-key-<at least 20 characters>")
+      .optional(),
+  ),
+  /** How long a poll's lease on a job lasts before it is redelivered. */
+  AGENT_LEASE_SECONDS: seconds(60),
+  /** How long an acked job may go without a status or result before it is redelivered. */
+  JOB_ACK_TIMEOUT_SECONDS: seconds(600),
+  /** Deliveries after which a job is `undeliverable`. */
+  JOB_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+  /** Default lifetime of a job before it expires undelivered. */
+  JOB_DEFAULT_EXPIRES_SECONDS: seconds(900),
+  /** Lifetime of an agent credential; unset = no expiry. */
+  CREDENTIAL_TTL_SECONDS: z.coerce.number().int().positive().optional(),
+  /** How long a rotated-away credential keeps working. */
+  CREDENTIAL_ROTATION_GRACE_SECONDS: seconds(86_400),
+  /** Failed registrations/authentications allowed per client address per minute. */
+  AUTH_FAILURE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(20),
+  /** A cluster not heard from for this long is `disconnected`. */
+  HEARTBEAT_TIMEOUT_SECONDS: seconds(90),
+  /** Agent events older than this are pruned; audit entries are kept. */
+  EVENT_RETENTION_DAYS: seconds(30),
+  /** Trust X-Forwarded-For from a proxy in front (the client address feeds the rate limit). */
+  TRUST_PROXY: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
+  /** Odoo bridge; off when ODOO_URL is unset. */
+  ODOO_URL: optionalString.pipe(z.string().url().optional()),
+  ODOO_DB: optionalString,
+  ODOO_LOGIN: optionalString,
+  ODOO_API_KEY: optionalString,
+  ODOO_PROTOCOL: z.enum(["auto", "jsonrpc", "json2"]).default("auto"),
+  ODOO_CLUSTER_MODEL: z.string().min(1).default("vws.cluster"),
+  /** JSON object renaming the Odoo fields, e.g. {"state":"x_state"}. */
+  ODOO_FIELD_MAP: optionalString,
+  ODOO_SYNC_INTERVAL_SECONDS: seconds(30),
+  /** Secret that Odoo's webhook URL must carry (?secret=…). */
+  ODOO_WEBHOOK_SECRET: optionalString,
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses the environment; a bad value throws a ConfigError naming each offending variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const variable = issue.path.join(".");
+    const shown = env[variable];
+    // Never echo a secret back; echo other values so the mistake is obvious.
+    const echo = shown === undefined || /KEY|SECRET/.test(variable) ? "" : ` (got "${shown}")`;
+    return `  ${variable}: ${issue.message}${echo}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}

@@ -1,0 +1,68 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+const root = fileURLToPath(new URL("../../..", import.meta.url));
+
+describe("config", () => {
+  it("has safe local defaults", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 8080,
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/vwksp",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      AGENT_LEASE_SECONDS: 60,
+      LOG_LEVEL: "info",
+    });
+    expect(config.BOOTSTRAP_ADMIN_KEY).toBeUndefined();
+    expect(config.ODOO_URL).toBeUndefined();
+  });
+
+  it("names every offending variable", () => {
+    expect(() => loadConfig({ PORT: "eighty", AGENT_LEASE_SECONDS: "-1", REDIS_URL: "http://x" })).toThrow(
+      ConfigError,
+    );
+    try {
+      loadConfig({ PORT: "eighty", AGENT_LEASE_SECONDS: "-1", REDIS_URL: "http://x" });
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain("PORT");
+      expect(message).toContain('"eighty"');
+      expect(message).toContain("AGENT_LEASE_SECONDS");
+      expect(message).toContain("REDIS_URL");
+    }
+  });
+
+  it("never echoes a secret value back", () => {
+    expect(() => loadConfig({ BOOTSTRAP_ADMIN_KEY: "short-secret-value" })).toThrow(/BOOTSTRAP_ADMIN_KEY/);
+    try {
+      loadConfig({ BOOTSTRAP_ADMIN_KEY: "short-secret-value" });
+    } catch (error) {
+      expect((error as Error).message).not.toContain("short-secret-value");
+    }
+  });
+
+  it("stops the API process with a message naming the variable, no stack trace", () => {
+    const run = spawnSync(`${root}node_modules/.bin/tsx`, ["apps/api/src/server.ts"], {
+      cwd: root,
+      env: { ...process.env, PORT: "not-a-port", LOG_LEVEL: "silent" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain("PORT");
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("stops the worker process the same way", () => {
+    const run = spawnSync(`${root}node_modules/.bin/tsx`, ["apps/worker/src/main.ts"], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: "loud" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain("LOG_LEVEL");
+  });
+});

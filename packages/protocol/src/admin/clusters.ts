@@ -1,0 +1,130 @@
+import { z } from "zod";
+import { DnsLabel, PageQuery, Rfc3339 } from "../common.ts";
+
+export const DEFAULT_ALLOWED_NAMESPACES = ["org-*", "default"];
+export const DEFAULT_ALLOWED_CATALOG_ENTRIES = ["*"];
+export const BUILTIN_OPERATION_TEMPLATES = [
+  "backup.velero",
+  "restore.velero",
+  "upgrade.helm",
+  "migration.helmHookJob",
+  "runCommand.job",
+  "runbook.workflow",
+];
+
+export const ConnectivityMode = z.enum(["pull", "push", "gitops"]);
+export const ClusterStatus = z.enum(["pending", "connected", "disconnected", "disabled"]);
+export type ClusterStatus = z.infer<typeof ClusterStatus>;
+
+/** A namespace name or a glob over names (`org-*`, `team-?`). */
+const NamespacePattern = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$/, "must be a namespace name or a glob of one");
+const CatalogPattern = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/, "must be a catalog id or *");
+const TemplateName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a template name such as backup.velero");
+
+const ClusterSettings = {
+  displayName: z.string().trim().min(1).max(200),
+  connectivityMode: ConnectivityMode,
+  allowedNamespaces: z.array(NamespacePattern).max(200),
+  allowedCatalogEntries: z.array(CatalogPattern).max(500),
+  allowedOperationTemplates: z.array(TemplateName).max(100),
+  signPayloads: z.boolean(),
+};
+
+export const CreateClusterBody = z
+  .object({
+    displayName: ClusterSettings.displayName,
+    slug: DnsLabel.optional(),
+    connectivityMode: ClusterSettings.connectivityMode.default("pull"),
+    allowedNamespaces: ClusterSettings.allowedNamespaces.default(DEFAULT_ALLOWED_NAMESPACES),
+    allowedCatalogEntries: ClusterSettings.allowedCatalogEntries.default(DEFAULT_ALLOWED_CATALOG_ENTRIES),
+    allowedOperationTemplates: ClusterSettings.allowedOperationTemplates.default(BUILTIN_OPERATION_TEMPLATES),
+    signPayloads: ClusterSettings.signPayloads.default(false),
+  })
+  .meta({ id: "CreateClusterBody" });
+export type CreateClusterBody = z.infer<typeof CreateClusterBody>;
+
+export const UpdateClusterBody = z
+  .object({
+    displayName: ClusterSettings.displayName.optional(),
+    slug: DnsLabel.optional(),
+    connectivityMode: ClusterSettings.connectivityMode.optional(),
+    allowedNamespaces: ClusterSettings.allowedNamespaces.optional(),
+    allowedCatalogEntries: ClusterSettings.allowedCatalogEntries.optional(),
+    allowedOperationTemplates: ClusterSettings.allowedOperationTemplates.optional(),
+    signPayloads: ClusterSettings.signPayloads.optional(),
+  })
+  .meta({ id: "UpdateClusterBody" });
+export type UpdateClusterBody = z.infer<typeof UpdateClusterBody>;
+
+export const Cluster = z
+  .object({
+    id: z.string().uuid(),
+    slug: z.string(),
+    displayName: z.string(),
+    organizationId: z.string().uuid(),
+    connectivityMode: ConnectivityMode,
+    allowedNamespaces: z.array(z.string()),
+    allowedCatalogEntries: z.array(z.string()),
+    allowedOperationTemplates: z.array(z.string()),
+    signPayloads: z.boolean(),
+    signingPublicKey: z.string().nullable(),
+    status: ClusterStatus,
+    createdAt: Rfc3339,
+    updatedAt: Rfc3339,
+    registeredAt: Rfc3339.nullable(),
+    lastHeartbeatAt: Rfc3339.nullable(),
+    lastSeenAt: Rfc3339.nullable(),
+    operatorVersion: z.string().nullable(),
+    fluxVersion: z.string().nullable(),
+    veleroVersion: z.string().nullable(),
+    kubernetesVersion: z.string().nullable(),
+  })
+  .meta({ id: "Cluster" });
+export type Cluster = z.infer<typeof Cluster>;
+
+export const ClusterIdParams = z.object({ id: z.string().uuid("cluster id must be a UUID") });
+
+export const ListClustersQuery = PageQuery.extend({
+  slug: z.string().max(63).optional(),
+  status: ClusterStatus.optional(),
+});
+
+export const ClusterPage = z
+  .object({ items: z.array(Cluster), nextCursor: z.string().nullable() })
+  .meta({ id: "ClusterPage" });
+
+export const IssueTokenBody = z
+  .object({ ttlSeconds: z.number().int().min(1).max(604_800).default(86_400) })
+  .meta({ id: "IssueTokenBody" });
+
+export const IssuedToken = z
+  .object({ token: z.string(), tokenId: z.string(), expiresAt: Rfc3339 })
+  .meta({ id: "IssuedToken" });
+
+export const RegistrationTokenInfo = z
+  .object({
+    id: z.string(),
+    createdAt: Rfc3339,
+    expiresAt: Rfc3339,
+    consumedAt: Rfc3339.nullable(),
+    revokedAt: Rfc3339.nullable(),
+    status: z.enum(["active", "consumed", "revoked", "expired"]),
+  })
+  .meta({ id: "RegistrationTokenInfo" });
+
+export const TokenParams = z.object({
+  id: z.string().uuid("cluster id must be a UUID"),
+  tokenId: z.string().regex(/^[0-9a-f]{16}$/, "token id is 16 hex characters"),
+});

@@ -1,0 +1,121 @@
+import { z } from "zod";
+import { Condition, ObjectRef, Rfc3339 } from "./common.ts";
+
+// The agent wire protocol (shared/design/agent-protocol.md). Unknown request fields are tolerated
+// (zod strips them); only documented constraints are enforced.
+
+export const RegisterBody = z
+  .object({
+    registrationToken: z.string().max(200).optional(),
+    clusterId: z.string().max(200).optional(),
+    displayName: z.string().max(200).optional(),
+  })
+  .meta({ id: "RegisterBody" });
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+export const RegisterResponse = z
+  .object({
+    clusterId: z.string(),
+    token: z.string(),
+    expiresAt: Rfc3339.optional(),
+    signingPublicKey: z.string().optional(),
+  })
+  .meta({ id: "RegisterResponse" });
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+export const RotateResponse = z
+  .object({ token: z.string(), expiresAt: Rfc3339.optional() })
+  .meta({ id: "RotateResponse" });
+export type RotateResponse = z.infer<typeof RotateResponse>;
+
+export const MAX_WAIT_SECONDS = 300;
+export const DEFAULT_WAIT_SECONDS = 30;
+
+export const JobsQuery = z.object({
+  cluster: z.string().min(1).max(200),
+  // A non-integer or negative wait is a 400; larger than 300 is clamped, not refused.
+  wait: z
+    .string()
+    .regex(/^\d{1,9}$/, "wait must be a non-negative integer number of seconds")
+    .transform((value) => Math.min(Number(value), MAX_WAIT_SECONDS))
+    .optional(),
+});
+export type JobsQuery = z.infer<typeof JobsQuery>;
+
+export const JobKind = z.enum(["apply", "delete", "intent"]);
+export type JobKind = z.infer<typeof JobKind>;
+
+export const AgentJob = z
+  .object({
+    id: z.string(),
+    kind: JobKind,
+    payload: z.record(z.string(), z.unknown()),
+    idempotencyKey: z.string(),
+    createdAt: Rfc3339,
+    expiresAt: Rfc3339,
+    signature: z.string().optional(),
+  })
+  .meta({ id: "AgentJob" });
+export type AgentJob = z.infer<typeof AgentJob>;
+
+export const JobsResponse = z.object({ jobs: z.array(AgentJob) }).meta({ id: "JobsResponse" });
+export type JobsResponse = z.infer<typeof JobsResponse>;
+
+export const JobIdParams = z.object({ jobId: z.string().max(200) });
+
+export const JobStatusBody = z
+  .object({
+    phase: z.string().min(1).max(128),
+    conditions: z.array(Condition).max(100).nullable().optional(),
+    message: z.string().max(32_768).optional(),
+    timestamp: Rfc3339.optional(),
+  })
+  .meta({ id: "JobStatusBody" });
+export type JobStatusBody = z.infer<typeof JobStatusBody>;
+
+export const JobOutcome = z.enum(["succeeded", "failed", "noop", "conflict"]);
+export type JobOutcome = z.infer<typeof JobOutcome>;
+
+export const JobResultBody = z
+  .object({
+    outcome: JobOutcome,
+    error: z.string().max(32_768).optional(),
+    appliedRef: ObjectRef.nullable().optional(),
+    timestamp: Rfc3339.optional(),
+  })
+  .refine((body) => !(body.outcome === "failed" || body.outcome === "conflict") || !!body.error?.trim(), {
+    message: "error is required when outcome is failed or conflict",
+    path: ["error"],
+  })
+  .meta({ id: "JobResultBody" });
+export type JobResultBody = z.infer<typeof JobResultBody>;
+
+export const HEARTBEAT_KIND = "ClusterHeartbeat";
+export const MAX_EVENTS_PER_REQUEST = 1000;
+
+/** Versions our reference agent adds to heartbeats (an extension the Go operator does not send). */
+export const ClusterInfo = z
+  .object({
+    operatorVersion: z.string().max(100).optional(),
+    fluxVersion: z.string().max(100).optional(),
+    veleroVersion: z.string().max(100).optional(),
+    kubernetesVersion: z.string().max(100).optional(),
+  })
+  .meta({ id: "ClusterInfo" });
+export type ClusterInfo = z.infer<typeof ClusterInfo>;
+
+export const AgentEvent = z
+  .object({
+    eventKey: z.string().max(1024).optional(),
+    kind: z.string().min(1).max(128),
+    resourceRef: ObjectRef,
+    conditions: z.array(Condition).max(100).nullable().optional(),
+    timestamp: Rfc3339,
+    cluster: ClusterInfo.optional(),
+  })
+  .meta({ id: "AgentEvent" });
+export type AgentEvent = z.infer<typeof AgentEvent>;
+
+// The array length is checked by the route (more than 1,000 events is a 413, not a 400).
+export const EventsBody = z.object({ events: z.array(AgentEvent) }).meta({ id: "EventsBody" });
+export type EventsBody = z.infer<typeof EventsBody>;

@@ -1,0 +1,42 @@
+import { z } from "zod";
+
+/**
+ * The typed job catalog: queue → job name → payload schema. Payloads carry ids, never blobs;
+ * PostgreSQL holds the data, so a lost BullMQ job can always be rebuilt from the database.
+ */
+export const JOB_CATALOG = {
+  /** Validates, renders and signs a queued agent job, then marks it ready. */
+  dispatch: {
+    "dispatch-job": z.object({ jobId: z.string() }),
+  },
+  /** Keeps Odoo's Cluster Registry in sync. */
+  "odoo-sync": {
+    "push-cluster": z.object({ clusterId: z.string().uuid() }),
+    pull: z.object({}),
+    "pull-record": z.object({ odooId: z.number().int().positive() }),
+  },
+  /** Repeatable housekeeping: the backstops behind the hot paths. */
+  maintenance: {
+    "sweep-jobs": z.object({}),
+    "reconcile-queued": z.object({}),
+    "check-heartbeats": z.object({}),
+    "prune-events": z.object({}),
+  },
+} as const;
+
+export type QueueName = keyof typeof JOB_CATALOG;
+export type JobName<Q extends QueueName> = keyof (typeof JOB_CATALOG)[Q] & string;
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> = z.infer<
+  (typeof JOB_CATALOG)[Q][N] extends z.ZodType ? (typeof JOB_CATALOG)[Q][N] : never
+>;
+
+export const QUEUE_NAMES = Object.keys(JOB_CATALOG) as QueueName[];
+
+export function parsePayload<Q extends QueueName, N extends JobName<Q>>(
+  queue: Q,
+  name: N,
+  data: unknown,
+): JobPayload<Q, N> {
+  const schema = JOB_CATALOG[queue][name] as unknown as z.ZodType<JobPayload<Q, N>>;
+  return schema.parse(data);
+}

@@ -1,0 +1,5 @@
+export * from "./catalog.ts";
+export * from "./connection.ts";
+export * from "./notifier.ts";
+export * from "./producers.ts";
+export * from "./pubsub.ts";

@@ -1,0 +1,39 @@
+import type { Queues } from "./producers.ts";
+import type { PubSub } from "./pubsub.ts";
+
+/** How long cluster changes are gathered before one Odoo push carries them all. */
+export const ODOO_PUSH_DEBOUNCE_MS = 1_000;
+
+/**
+ * Carries core's change notifications out of the process: credential changes to every API
+ * process (pub/sub), cluster changes to the Odoo bridge (one debounced push job per cluster).
+ * Implements core's ChangeNotifier.
+ */
+export function createChangeNotifier(options: {
+  pubsub: PubSub;
+  queues: Queues;
+  odooEnabled: boolean;
+  /** Applies an auth change in this process at once, before other processes hear of it. */
+  onLocalAuthChange?: (clusterId: string) => void;
+}) {
+  return {
+    async clusterAuthChanged(clusterId: string) {
+      options.onLocalAuthChange?.(clusterId);
+      await options.pubsub.publish("auth-invalidate", clusterId);
+    },
+    async clusterChanged(clusterId: string) {
+      if (!options.odooEnabled) return;
+      await options.queues.enqueue(
+        "odoo-sync",
+        "push-cluster",
+        { clusterId },
+        {
+          delay: ODOO_PUSH_DEBOUNCE_MS,
+          deduplication: { id: `push-${clusterId}`, ttl: ODOO_PUSH_DEBOUNCE_MS },
+          attempts: 20,
+          backoff: { type: "exponential", delay: 2_000 },
+        },
+      );
+    },
+  };
+}

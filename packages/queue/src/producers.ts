@@ -1,0 +1,53 @@
+import { type JobsOptions, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { JOB_CATALOG, type JobName, type JobPayload, QUEUE_NAMES, type QueueName } from "./catalog.ts";
+
+export interface QueuesOptions {
+  /** A connection the queues may share (commands only, no blocking calls). */
+  connection: Redis;
+  /** BullMQ key prefix, so deployments and test files can share one Redis. */
+  prefix: string;
+}
+
+/**
+ * Typed producers for every queue in the catalog. Enqueue only after the database commit.
+ * Queues are opened on first use, so a process that never enqueues never talks to Redis.
+ */
+export function createQueues({ connection, prefix }: QueuesOptions) {
+  const queues = new Map<QueueName, Queue>();
+
+  function queue(name: QueueName): Queue {
+    if (!QUEUE_NAMES.includes(name)) throw new Error(`unknown queue ${name}`);
+    let found = queues.get(name);
+    if (!found) {
+      found = new Queue(name, { connection, prefix: `${prefix}:bull` });
+      // Connection errors surface as failed `add` calls; the event itself needs a listener.
+      found.on("error", () => {});
+      queues.set(name, found);
+    }
+    return found;
+  }
+
+  async function enqueue<Q extends QueueName, N extends JobName<Q>>(
+    queueName: Q,
+    jobName: N,
+    payload: JobPayload<Q, N>,
+    options: JobsOptions = {},
+  ) {
+    const schema = JOB_CATALOG[queueName][jobName] as unknown as { parse(v: unknown): unknown };
+    schema.parse(payload);
+    return queue(queueName).add(jobName, payload, {
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+      ...options,
+    });
+  }
+
+  async function close() {
+    await Promise.all([...queues.values()].map((q) => q.close()));
+  }
+
+  return { enqueue, queue, close };
+}
+
+export type Queues = ReturnType<typeof createQueues>;
