@@ -1,0 +1,187 @@
+import { generateKeyPairSync } from "node:crypto";
+import type { CreateClusterBody, UpdateClusterBody } from "@vwksp/protocol";
+import type { AuditService } from "../audit/audit.service.ts";
+import type { Clock } from "../clock.ts";
+import { type Cluster, type Db, Prisma } from "../db.ts";
+import { conflict, notFound } from "../errors.ts";
+import type { ChangeNotifier } from "../notifier.ts";
+import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
+import { slugCandidate, slugify } from "./slug.ts";
+
+export interface Actor {
+  /** API key id for admins; "odoo" for the bridge. */
+  id: string;
+  organizationId: string;
+}
+
+interface Deps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  notifier: ChangeNotifier;
+}
+
+const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
+
+function signingKeyPair() {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  return {
+    signingPublicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    signingPrivateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+}
+
+const isUniqueViolation = (error: unknown) =>
+  error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+
+/** The cluster registry: identities created by admins (or Odoo) before any agent registers. */
+export function createClustersService({ db, clock, audit, notifier }: Deps) {
+  async function create(actor: Actor, input: CreateClusterBody, source: "user" | "system" = "user") {
+    const base = input.slug ?? slugify(input.displayName);
+    const keys = signingKeyPair();
+    for (let attempt = 1; attempt <= 20; attempt += 1) {
+      const slug = input.slug ?? slugCandidate(base, attempt);
+      try {
+        const cluster = await db.$transaction(async (tx) => {
+          const created = await tx.cluster.create({
+            data: {
+              organizationId: actor.organizationId,
+              slug,
+              displayName: input.displayName,
+              connectivityMode: input.connectivityMode,
+              allowedNamespaces: input.allowedNamespaces,
+              allowedCatalogEntries: input.allowedCatalogEntries,
+              allowedOperationTemplates: input.allowedOperationTemplates,
+              signPayloads: input.signPayloads,
+              ...keys,
+              createdAt: clock.now(),
+            },
+          });
+          await audit.record(
+            {
+              source,
+              kind: "ClusterCreated",
+              actor: actor.id,
+              organizationId: actor.organizationId,
+              clusterId: created.id,
+              data: { slug, displayName: input.displayName },
+            },
+            tx,
+          );
+          return created;
+        });
+        await notifier.clusterChanged(cluster.id);
+        return cluster;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (input.slug)
+          throw conflict("slug_taken", `slug "${input.slug}" is already used in this organization`);
+      }
+    }
+    throw conflict("slug_taken", `no free slug derived from "${base}"`);
+  }
+
+  /** A cluster of the actor's organization; another organization's cluster is a 404. */
+  async function get(organizationId: string, id: string): Promise<Cluster> {
+    const cluster = await db.cluster.findFirst({ where: { id, organizationId } });
+    if (!cluster) throw notFound(`cluster ${id} not found`);
+    return cluster;
+  }
+
+  async function list(
+    organizationId: string,
+    query: {
+      slug?: string | undefined;
+      status?: Cluster["status"] | undefined;
+      limit: number;
+      cursor?: string | undefined;
+    },
+  ) {
+    const rows = await db.cluster.findMany({
+      where: {
+        organizationId,
+        ...(query.slug ? { slug: query.slug } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...afterCursor("createdAt", decodeCursor(query.cursor)),
+      },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: query.limit + 1,
+    });
+    return pageOf(rows, query.limit, (row) => row.createdAt);
+  }
+
+  async function update(
+    actor: Actor,
+    id: string,
+    changes: UpdateClusterBody,
+    source: "user" | "system" = "user",
+  ) {
+    const before = await get(actor.organizationId, id);
+    const changed = Object.fromEntries(
+      Object.entries(changes).filter(
+        ([key, value]) =>
+          value !== undefined && JSON.stringify(value) !== JSON.stringify(before[key as keyof Cluster]),
+      ),
+    );
+    if (Object.keys(changed).length === 0) return before;
+    try {
+      const cluster = await db.$transaction(async (tx) => {
+        const updated = await tx.cluster.update({ where: { id }, data: changed });
+        await audit.record(
+          {
+            source,
+            kind: "ClusterUpdated",
+            actor: actor.id,
+            organizationId: actor.organizationId,
+            clusterId: id,
+            data: { changed },
+          },
+          tx,
+        );
+        return updated;
+      });
+      await notifier.clusterChanged(id);
+      return cluster;
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw conflict("slug_taken", `slug "${changes.slug}" is already used in this organization`);
+      throw error;
+    }
+  }
+
+  /** Disables the cluster: its agent gets 403 from now on and its open jobs are cancelled. */
+  async function disable(actor: Actor, id: string) {
+    const before = await get(actor.organizationId, id);
+    if (before.status === "disabled") return before;
+    const now = clock.now();
+    const cluster = await db.$transaction(async (tx) => {
+      const updated = await tx.cluster.update({
+        where: { id },
+        data: { status: "disabled", disabledAt: now },
+      });
+      const cancelled = await tx.job.updateMany({
+        where: { clusterId: id, state: { in: [...OPEN_JOB_STATES] } },
+        data: { state: "cancelled", finishedAt: now, leaseExpiresAt: null, error: "cluster disabled" },
+      });
+      await audit.record(
+        {
+          source: "user",
+          kind: "ClusterDisabled",
+          actor: actor.id,
+          organizationId: actor.organizationId,
+          clusterId: id,
+          data: { cancelledJobs: cancelled.count },
+        },
+        tx,
+      );
+      return updated;
+    });
+    await notifier.clusterAuthChanged(id);
+    await notifier.clusterChanged(id);
+    return cluster;
+  }
+
+  return { create, get, list, update, disable };
+}
+
+export type ClustersService = ReturnType<typeof createClustersService>;

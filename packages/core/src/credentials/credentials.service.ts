@@ -1,0 +1,199 @@
+import { AGENT_CREDENTIAL_PREFIX, isAgentCredentialFormat } from "@vwksp/protocol";
+import type { AuditService } from "../audit/audit.service.ts";
+import type { Clock } from "../clock.ts";
+import type { Actor } from "../clusters/clusters.service.ts";
+import type { Db, Prisma } from "../db.ts";
+import { DomainError, forbidden, notFound } from "../errors.ts";
+import { randomHex, sha256Hex } from "../hashing.ts";
+import type { ChangeNotifier } from "../notifier.ts";
+
+export interface AgentPrincipal {
+  clusterId: string;
+  organizationId: string;
+  credentialId: string;
+}
+
+interface CachedCredential extends AgentPrincipal {
+  expiresAt: number | null;
+  revoked: boolean;
+  clusterDisabled: boolean;
+  cachedUntil: number;
+}
+
+interface Deps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  notifier: ChangeNotifier;
+  /** Lifetime of a new credential; undefined = no expiry. */
+  ttlSeconds?: number | undefined;
+  /** How long a rotated-away credential keeps working. */
+  rotationGraceSeconds: number;
+  /** Backstop for a lost invalidation message; pub/sub is the normal path. */
+  cacheTtlMs?: number;
+}
+
+/** An authentication failure the rate limiter must count. */
+export class AuthenticationRefused extends DomainError {}
+
+const refused = () =>
+  new AuthenticationRefused(
+    401,
+    "unauthorized",
+    "agent credential is missing, malformed, expired, revoked or unknown",
+  );
+
+type Tx = Pick<Db, "agentCredential">;
+
+/**
+ * Agent credentials `vwksp-agt-<64 hex>` (256 random bits), stored as SHA-256: a random secret
+ * of that size needs no slow hash. Verified per request from a short in-process cache keyed by
+ * the hash; revocation and rotation drop entries on every process via `invalidateCluster`.
+ */
+export function createCredentialsService({
+  db,
+  clock,
+  audit,
+  notifier,
+  ttlSeconds,
+  rotationGraceSeconds,
+  cacheTtlMs = 30_000,
+}: Deps) {
+  const cache = new Map<string, CachedCredential>();
+  const hashesByCluster = new Map<string, Set<string>>();
+
+  function remember(hash: string, entry: CachedCredential) {
+    if (cache.size >= 100_000) {
+      cache.clear();
+      hashesByCluster.clear();
+    }
+    cache.set(hash, entry);
+    const hashes = hashesByCluster.get(entry.clusterId) ?? new Set<string>();
+    hashes.add(hash);
+    hashesByCluster.set(entry.clusterId, hashes);
+  }
+
+  /** Forgets everything cached about a cluster's credentials (called on every process). */
+  function invalidateCluster(clusterId: string) {
+    for (const hash of hashesByCluster.get(clusterId) ?? []) cache.delete(hash);
+    hashesByCluster.delete(clusterId);
+  }
+
+  async function issue(clusterId: string, tx: Tx = db) {
+    const token = `${AGENT_CREDENTIAL_PREFIX}${randomHex(32)}`;
+    const now = clock.now();
+    const expiresAt = ttlSeconds ? new Date(now.getTime() + ttlSeconds * 1000) : null;
+    const record = await tx.agentCredential.create({
+      data: { clusterId, tokenHash: sha256Hex(token), createdAt: now, expiresAt },
+      select: { id: true },
+    });
+    return { id: record.id, token, expiresAt };
+  }
+
+  async function load(hash: string): Promise<CachedCredential | null> {
+    const row = await db.agentCredential.findUnique({
+      where: { tokenHash: hash },
+      select: {
+        id: true,
+        clusterId: true,
+        expiresAt: true,
+        revokedAt: true,
+        cluster: { select: { organizationId: true, status: true } },
+      },
+    });
+    if (!row) return null;
+    return {
+      clusterId: row.clusterId,
+      organizationId: row.cluster.organizationId,
+      credentialId: row.id,
+      expiresAt: row.expiresAt?.getTime() ?? null,
+      revoked: row.revokedAt !== null,
+      clusterDisabled: row.cluster.status === "disabled",
+      cachedUntil: clock.now().getTime() + cacheTtlMs,
+    };
+  }
+
+  /** The agent behind a bearer credential; 401 for anything unusable, 403 for a disabled cluster. */
+  async function authenticate(token: string | undefined): Promise<AgentPrincipal> {
+    if (!token || !isAgentCredentialFormat(token)) throw refused();
+    const hash = sha256Hex(token);
+    const now = clock.now().getTime();
+    let entry = cache.get(hash);
+    if (!entry || entry.cachedUntil <= now) {
+      const loaded = await load(hash);
+      if (!loaded) throw refused();
+      remember(hash, loaded);
+      entry = loaded;
+    }
+    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused();
+    if (entry.clusterDisabled) throw forbidden("cluster_disabled", "this cluster is disabled");
+    return {
+      clusterId: entry.clusterId,
+      organizationId: entry.organizationId,
+      credentialId: entry.credentialId,
+    };
+  }
+
+  /** A new credential; the presented one keeps working for the grace period, then 401. */
+  async function rotate(principal: AgentPrincipal) {
+    const now = clock.now();
+    const graceEnd = new Date(now.getTime() + rotationGraceSeconds * 1000);
+    const issued = await db.$transaction(async (tx: Prisma.TransactionClient) => {
+      const current = await tx.agentCredential.findUniqueOrThrow({ where: { id: principal.credentialId } });
+      const expiresAt = current.expiresAt && current.expiresAt < graceEnd ? current.expiresAt : graceEnd;
+      await tx.agentCredential.update({ where: { id: current.id }, data: { rotatedAt: now, expiresAt } });
+      const next = await issue(principal.clusterId, tx);
+      await audit.record(
+        {
+          source: "agent",
+          kind: "CredentialRotated",
+          actor: principal.clusterId,
+          organizationId: principal.organizationId,
+          clusterId: principal.clusterId,
+          data: {
+            previousCredentialId: current.id,
+            credentialId: next.id,
+            previousValidUntil: expiresAt.toISOString(),
+          },
+        },
+        tx,
+      );
+      return next;
+    });
+    invalidateCluster(principal.clusterId);
+    await notifier.clusterAuthChanged(principal.clusterId);
+    return issued;
+  }
+
+  /** Admin revocation: every credential of the cluster stops working at once. */
+  async function revokeAll(actor: Actor, clusterId: string) {
+    const cluster = await db.cluster.findFirst({
+      where: { id: clusterId, organizationId: actor.organizationId },
+      select: { id: true },
+    });
+    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    await db.$transaction(async (tx) => {
+      const revoked = await tx.agentCredential.updateMany({
+        where: { clusterId, revokedAt: null },
+        data: { revokedAt: clock.now() },
+      });
+      await audit.record(
+        {
+          source: "user",
+          kind: "CredentialsRevoked",
+          actor: actor.id,
+          organizationId: actor.organizationId,
+          clusterId,
+          data: { revoked: revoked.count },
+        },
+        tx,
+      );
+    });
+    invalidateCluster(clusterId);
+    await notifier.clusterAuthChanged(clusterId);
+  }
+
+  return { issue, authenticate, rotate, revokeAll, invalidateCluster };
+}
+
+export type CredentialsService = ReturnType<typeof createCredentialsService>;
