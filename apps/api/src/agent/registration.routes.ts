@@ -1,0 +1,67 @@
+import { RegistrationRefused } from "@vwksp/core";
+import { RegisterBody, RegisterResponse, RotateResponse } from "@vwksp/protocol";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
+import { bearerToken } from "../auth/bearer.ts";
+import type { ApiDeps } from "../deps.ts";
+import { errorResponses } from "../http/responses.ts";
+
+export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  app.post(
+    "/api/agent/register",
+    {
+      schema: {
+        operationId: "agentRegister",
+        tags: ["agent"],
+        summary: "Exchange a one-time registration token for an agent credential",
+        security: [{ agentToken: [] }],
+        body: RegisterBody.nullish(),
+        response: { 200: RegisterResponse, ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => {
+      deps.failureLimiter.check(request.ip);
+      // The body repeats the header's token; an empty body token means "use the header's".
+      const token = request.body?.registrationToken?.trim() || bearerToken(request) || "";
+      try {
+        const result = await deps.registrationTokens.exchange({
+          token,
+          clusterId: request.body?.clusterId?.trim() || undefined,
+          clientAddress: request.ip,
+        });
+        request.log.info({ clusterId: result.clusterId }, "registration token exchanged");
+        return {
+          clusterId: result.clusterId,
+          token: result.token,
+          ...(result.expiresAt ? { expiresAt: result.expiresAt.toISOString() } : {}),
+          ...(result.signingPublicKey ? { signingPublicKey: result.signingPublicKey } : {}),
+        };
+      } catch (error) {
+        if (error instanceof RegistrationRefused)
+          await deps.failureLimiter.recordFailure(request.ip, request.log);
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    "/api/agent/credentials/rotate",
+    {
+      schema: {
+        operationId: "agentRotateCredential",
+        tags: ["agent"],
+        summary: "Issue a new agent credential; the current one keeps working for a grace period",
+        security: [{ agentToken: [] }],
+        response: { 200: RotateResponse, ...errorResponses(401, 403, 429) },
+      },
+      preHandler: authenticateAgent(deps),
+    },
+    async (request) => {
+      const issued = await deps.credentials.rotate(agentOf(request));
+      return {
+        token: issued.token,
+        ...(issued.expiresAt ? { expiresAt: issued.expiresAt.toISOString() } : {}),
+      };
+    },
+  );
+};

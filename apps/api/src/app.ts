@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import { loggerOptions } from "@vwksp/core";
+import Fastify, { type FastifyServerOptions } from "fastify";
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { registrationRoutes } from "./agent/registration.routes.ts";
+import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
+import { clusterRoutes } from "./clusters/clusters.routes.ts";
+import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.ts";
+import type { ApiDeps } from "./deps.ts";
+import { healthRoutes } from "./health/health.routes.ts";
+import { registerContentTypes } from "./http/content-types.ts";
+import { registerErrorHandling } from "./http/errors.ts";
+import { registerOpenApi } from "./http/openapi.ts";
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface BuildAppOptions {
+  /** Override logging (tests capture it); defaults to pino at the configured level. */
+  logger?: FastifyServerOptions["loggerInstance"];
+}
+
+/** The whole HTTP application as a plugin-built instance, separate from `listen`. */
+export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
+  const app = Fastify({
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : { logger: loggerOptions(deps.config.LOG_LEVEL, "api") }),
+    genReqId: () => `rq-${randomBytes(8).toString("hex")}`,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: deps.config.TRUST_PROXY,
+    // Long-polls hold requests for up to 300 s; the server's own timeouts must allow that.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook("onSend", async (request, reply, payload) => {
+    reply.header("x-request-id", request.id);
+    return payload;
+  });
+
+  registerErrorHandling(app);
+  registerContentTypes(app);
+  await registerOpenApi(app);
+
+  await app.register(healthRoutes, { deps });
+  await app.register(apiKeyRoutes, { deps });
+  await app.register(clusterRoutes, { deps });
+  await app.register(registrationTokenRoutes, { deps });
+  await app.register(registrationRoutes, { deps });
+
+  // Credential invalidations from other processes; do not hold startup hostage to Redis.
+  app.addHook("onReady", async () => {
+    const subscribed = deps.startRealtime().catch((error: unknown) => {
+      app.log.error({ err: error }, "could not subscribe to invalidations");
+    });
+    await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  });
+
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

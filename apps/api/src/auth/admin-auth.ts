@@ -1,0 +1,43 @@
+import { type ApiKeyPrincipal, type ApiKeyScope, DomainError, hasScope, unauthorized } from "@vwksp/core";
+import type { FastifyRequest } from "fastify";
+import type { ApiDeps } from "../deps.ts";
+import { bearerToken } from "./bearer.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: ApiKeyPrincipal;
+  }
+}
+
+/** Reads `Authorization: Bearer vwksp-key-…` (or `X-Api-Key`). */
+function presentedKey(request: FastifyRequest): string | undefined {
+  if (request.headers.authorization) return bearerToken(request);
+  const apiKey = request.headers["x-api-key"];
+  return typeof apiKey === "string" ? apiKey.trim() : undefined;
+}
+
+/** preHandler factory: the request must carry a live API key holding `scope`. */
+export function requireScope(deps: ApiDeps, scope: ApiKeyScope) {
+  return async (request: FastifyRequest) => {
+    const key = presentedKey(request);
+    if (!key) throw unauthorized("missing API key (Authorization: Bearer vwksp-key-…)");
+    const principal = await deps.apiKeys.authenticate(key);
+    if (!principal) throw unauthorized("invalid or revoked API key");
+    if (!hasScope(principal.scopes, scope)) {
+      throw new DomainError(403, "insufficient_scope", `this API key lacks the scope ${scope}`);
+    }
+    request.principal = principal;
+  };
+}
+
+/** The authenticated principal; only call after requireScope ran. */
+export function principalOf(request: FastifyRequest): ApiKeyPrincipal {
+  if (!request.principal) throw unauthorized();
+  return request.principal;
+}
+
+/** The principal as the actor of a registry change (audit trail: which API key). */
+export const actorOf = (principal: ApiKeyPrincipal) => ({
+  id: principal.keyId,
+  organizationId: principal.organizationId,
+});

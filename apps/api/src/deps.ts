@@ -1,0 +1,84 @@
+import {
+  type Clock,
+  type Config,
+  createApiKeysService,
+  createAuditService,
+  createClustersService,
+  createCredentialsService,
+  createDb,
+  createRegistrationTokensService,
+  type Db,
+  systemClock,
+} from "@vwksp/core";
+import { createChangeNotifier, createPubSub, createQueues, createRedis } from "@vwksp/queue";
+import type { Redis } from "ioredis";
+import { createFailureLimiter } from "./auth/failure-limiter.ts";
+
+/** Everything the HTTP layer needs, built once per process (tests build their own). */
+export function createApiDeps(config: Config, overrides: { clock?: Clock; db?: Db } = {}) {
+  const clock = overrides.clock ?? systemClock;
+  const db = overrides.db ?? createDb(config.DATABASE_URL);
+  const redis: Redis = createRedis(config.REDIS_URL, "commands");
+  const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
+  const pubsub = createPubSub({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, publisher: redis });
+  const audit = createAuditService({ db, clock });
+  const apiKeys = createApiKeysService({ db, clock });
+
+  // The notifier needs the credentials cache and the credentials service needs the notifier.
+  let invalidateLocally: (clusterId: string) => void = () => {};
+  const notifier = createChangeNotifier({
+    pubsub,
+    queues,
+    odooEnabled: config.ODOO_URL !== undefined,
+    onLocalAuthChange: (clusterId) => invalidateLocally(clusterId),
+  });
+  const credentials = createCredentialsService({
+    db,
+    clock,
+    audit,
+    notifier,
+    ttlSeconds: config.CREDENTIAL_TTL_SECONDS,
+    rotationGraceSeconds: config.CREDENTIAL_ROTATION_GRACE_SECONDS,
+  });
+  invalidateLocally = credentials.invalidateCluster;
+  const clusters = createClustersService({ db, clock, audit, notifier });
+  const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
+  const failureLimiter = createFailureLimiter({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
+    clock,
+  });
+
+  /** Subscriptions every API process holds: credential invalidations from other processes. */
+  async function startRealtime() {
+    await pubsub.subscribe("auth-invalidate", (clusterId) => credentials.invalidateCluster(clusterId));
+  }
+
+  async function close() {
+    pubsub.close();
+    await queues.close();
+    redis.disconnect();
+    await db.$disconnect();
+  }
+
+  return {
+    config,
+    clock,
+    db,
+    redis,
+    queues,
+    pubsub,
+    notifier,
+    audit,
+    apiKeys,
+    credentials,
+    clusters,
+    registrationTokens,
+    failureLimiter,
+    startRealtime,
+    close,
+  };
+}
+
+export type ApiDeps = ReturnType<typeof createApiDeps>;

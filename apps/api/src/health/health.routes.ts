@@ -1,0 +1,74 @@
+import { pingWithin } from "@vwksp/queue";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { ApiDeps } from "../deps.ts";
+import { sendEnvelope } from "../http/errors.ts";
+
+const CHECK_TIMEOUT_MS = 1_000;
+
+async function within(ms: number, work: () => Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timeout")), ms);
+      }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  app.get(
+    "/healthz",
+    {
+      schema: {
+        operationId: "healthz",
+        tags: ["health"],
+        summary: "The process is alive",
+        response: { 200: z.object({ status: z.literal("ok") }) },
+      },
+      logLevel: "warn",
+    },
+    async () => ({ status: "ok" as const }),
+  );
+
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        operationId: "readyz",
+        tags: ["health"],
+        summary: "PostgreSQL and Redis are reachable",
+        response: {
+          200: z.object({
+            status: z.literal("ready"),
+            checks: z.object({ postgres: z.boolean(), redis: z.boolean() }),
+          }),
+        },
+      },
+      logLevel: "warn",
+    },
+    async (request, reply) => {
+      const [postgres, redis] = await Promise.all([
+        within(CHECK_TIMEOUT_MS, () => deps.db.$queryRawUnsafe("SELECT 1")),
+        within(CHECK_TIMEOUT_MS, () => pingWithin(deps.redis, CHECK_TIMEOUT_MS)),
+      ]);
+      if (!postgres || !redis) {
+        const down = [!postgres && "PostgreSQL", !redis && "Redis"].filter(Boolean).join(" and ");
+        return sendEnvelope(request, reply, {
+          status: 503,
+          code: "not_ready",
+          message: `${down} unreachable`,
+          retryAfter: 5,
+        });
+      }
+      return { status: "ready" as const, checks: { postgres, redis } };
+    },
+  );
+};

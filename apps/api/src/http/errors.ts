@@ -1,0 +1,106 @@
+import { DomainError, redactString } from "@vwksp/core";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+
+interface Envelope {
+  status: number;
+  code: string;
+  message: string;
+  retryAfter?: number;
+}
+
+/** Fastify's own 4xx errors, by code, mapped to the protocol's machine codes. */
+const FRAMEWORK_ERRORS: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: "unsupported_media_type" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: "invalid_request" },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: "payload_too_large" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: "invalid_json" },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: "invalid_json" },
+  FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: "unsupported_media_type" },
+  FST_ERR_CTP_INVALID_TYPE: { status: 415, code: "unsupported_media_type" },
+  FST_ERR_BAD_URL: { status: 400, code: "invalid_request" },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: "invalid_request" },
+};
+
+/** PostgreSQL / Redis unreachable: the protocol says 503 with Retry-After, never a crash. */
+function isDependencyOutage(error: unknown): boolean {
+  const text = `${(error as { code?: unknown }).code ?? ""} ${(error as Error).message ?? ""}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|P1001|P1002|P2024|DatabaseNotReachable|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest/i.test(
+    text,
+  );
+}
+
+function describeValidation(error: FastifyError): string {
+  const issues = (error.validation ?? []).slice(0, 5).map((issue) => {
+    const where = (issue.instancePath || "").replace(/^\//, "").replaceAll("/", ".");
+    const context = error.validationContext ?? "body";
+    return `${context}${where ? `.${where}` : ""}: ${issue.message ?? "invalid"}`;
+  });
+  return issues.length > 0 ? issues.join("; ") : "request does not match the schema";
+}
+
+export function toEnvelope(error: FastifyError | DomainError | Error): Envelope {
+  if (error instanceof DomainError) {
+    return {
+      status: error.statusCode,
+      code: error.code,
+      message: error.message,
+      ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+    };
+  }
+  const fastifyError = error as FastifyError;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    return { status: 400, code: "invalid_request", message: describeValidation(fastifyError) };
+  }
+  if (fastifyError.validation) {
+    return { status: 400, code: "invalid_request", message: describeValidation(fastifyError) };
+  }
+  const known = fastifyError.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
+  if (known) return { ...known, message: fastifyError.message };
+  if (error instanceof SyntaxError) {
+    return { status: 400, code: "invalid_json", message: "body is not valid JSON" };
+  }
+  if (isDependencyOutage(error)) {
+    return {
+      status: 503,
+      code: "unavailable",
+      message: "a backing service is unavailable, retry later",
+      retryAfter: 5,
+    };
+  }
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500 && !isResponseSerializationError(error)) {
+    return { status, code: "invalid_request", message: fastifyError.message };
+  }
+  return { status: 500, code: "internal", message: "internal server error" };
+}
+
+export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, envelope: Envelope) {
+  if (envelope.retryAfter !== undefined) reply.header("retry-after", String(envelope.retryAfter));
+  return reply.code(envelope.status).send({
+    error: envelope.code,
+    message: redactString(envelope.message),
+    requestId: request.id,
+  });
+}
+
+/** Every 4xx/5xx leaves as `{error, message, requestId}`; 5xx internals stay in the log. */
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const envelope = toEnvelope(error);
+    if (envelope.status >= 500) {
+      request.log.error({ err: error }, "request failed");
+    } else {
+      request.log.warn({ code: envelope.code, reason: envelope.message }, "request refused");
+    }
+    return sendEnvelope(request, reply, envelope);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendEnvelope(request, reply, {
+      status: 404,
+      code: "not_found",
+      message: `no route for ${request.method} ${request.url.split("?")[0]}`,
+    }),
+  );
+}

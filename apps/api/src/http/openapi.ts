@@ -1,0 +1,34 @@
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { FastifyInstance } from "fastify";
+import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
+
+/** OpenAPI 3.1 generated from the routes' zod schemas; Swagger UI at /docs. */
+export async function registerOpenApi(app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "vWorkspace control plane",
+        description:
+          "Agent API (/api/agent, pull mode, media type application/vnd.vworkspace.agent.v1+json) " +
+          "and admin API (/api/v1, API keys vwksp-key-…). Every non-2xx answer is " +
+          "{error, message, requestId}.",
+        version: "1.0.0",
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer", description: "Admin API key vwksp-key-…" },
+          agentToken: {
+            type: "http",
+            scheme: "bearer",
+            description: "Agent credential vwksp-agt-… (registration token vwksp-reg-… on register)",
+          },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+}

@@ -1,0 +1,49 @@
+import { ConfigError, loadConfig } from "@vwksp/core";
+import { buildApp } from "./app.ts";
+import { createApiDeps } from "./deps.ts";
+
+// Reads config, builds, listens, and closes gracefully on SIGTERM/SIGINT: stop accepting,
+// answer in-flight requests (waiting polls get an empty answer), then close the pools.
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`api: ${error.message}`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const deps = createApiDeps(config);
+  const app = await buildApp(deps);
+  app.addHook("onClose", async () => deps.close());
+
+  if (config.BOOTSTRAP_ADMIN_KEY) {
+    await deps.apiKeys.ensureBootstrapKey(config.BOOTSTRAP_ADMIN_KEY);
+    app.log.info("bootstrap admin key ensured");
+  }
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, "shutting down");
+    const timer = setTimeout(() => {
+      app.log.error("shutdown took too long, exiting");
+      process.exit(1);
+    }, 30_000);
+    timer.unref();
+    await app.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+}
+
+main().catch((error: unknown) => {
+  console.error("api: failed to start:", error instanceof Error ? error.message : error);
+  process.exit(1);
+});

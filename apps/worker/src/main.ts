@@ -1,0 +1,48 @@
+import { ConfigError, createLogger, loadConfig } from "@vwksp/core";
+import { createWorkerDeps } from "./deps.ts";
+import { processorsFor, schedulesFor } from "./processors.ts";
+import { startWorkerRuntime } from "./runtime.ts";
+
+// The worker process: BullMQ processors for dispatch, odoo-sync and maintenance. Closes
+// gracefully on SIGTERM (running jobs finish; unfinished ones are picked up by another worker).
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`worker: ${error.message}`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL, "worker");
+  const deps = createWorkerDeps(config, logger);
+  const runtime = startWorkerRuntime({
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    logger,
+    processors: processorsFor(deps),
+  });
+  await schedulesFor(deps);
+  logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "worker shutting down");
+    const timer = setTimeout(() => process.exit(1), 30_000);
+    timer.unref();
+    await runtime.close();
+    await deps.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error("worker: failed to start:", error instanceof Error ? error.message : error);
+  process.exit(1);
+});

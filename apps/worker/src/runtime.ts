@@ -1,0 +1,72 @@
+import type { Logger } from "@vwksp/core";
+import { createRedis, type JobName, parsePayload, type QueueName } from "@vwksp/queue";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+
+export type Processor = (payload: unknown, job: Job) => Promise<unknown>;
+
+/** Processors by queue and job name; a queue with no processors gets no Worker. */
+export type ProcessorMap = { [Q in QueueName]?: { [N in JobName<Q>]?: Processor } };
+
+export interface RuntimeOptions {
+  redisUrl: string;
+  prefix: string;
+  logger: Logger;
+  processors: ProcessorMap;
+  concurrency?: Partial<Record<QueueName, number>>;
+}
+
+/**
+ * One BullMQ Worker per queue that has processors, sharing one blocking connection factory.
+ * Payloads are validated against the job catalog; a payload that does not parse is
+ * unrecoverable (retrying cannot fix it).
+ */
+export function startWorkerRuntime({
+  redisUrl,
+  prefix,
+  logger,
+  processors,
+  concurrency = {},
+}: RuntimeOptions) {
+  const workers: Worker[] = [];
+  const connections: Redis[] = [];
+
+  for (const [queueName, byName] of Object.entries(processors) as [QueueName, Record<string, Processor>][]) {
+    const connection = createRedis(redisUrl, "blocking");
+    connections.push(connection);
+    const worker = new Worker(
+      queueName,
+      async (job) => {
+        const processor = byName[job.name];
+        if (!processor) throw new UnrecoverableError(`no processor for ${queueName}/${job.name}`);
+        let payload: unknown;
+        try {
+          payload = parsePayload(queueName, job.name as JobName<typeof queueName>, job.data);
+        } catch (error) {
+          throw new UnrecoverableError(`invalid payload for ${queueName}/${job.name}: ${String(error)}`);
+        }
+        return processor(payload, job);
+      },
+      { connection, prefix: `${prefix}:bull`, concurrency: concurrency[queueName] ?? 5 },
+    );
+    worker.on("failed", (job, error) => {
+      logger.warn(
+        { queue: queueName, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: error },
+        "job failed",
+      );
+    });
+    worker.on("error", (error) => logger.error({ queue: queueName, err: error }, "worker error"));
+    workers.push(worker);
+  }
+
+  return {
+    workers,
+    /** Lets running jobs finish, then closes every worker and connection. */
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close()));
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}
+
+export type WorkerRuntime = ReturnType<typeof startWorkerRuntime>;
