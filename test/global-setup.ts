@@ -1,0 +1,51 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { migrateDeploy } from "@vwksp/prisma-tool";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+import "./support/db.ts";
+import { adminUrl, databaseUrl } from "./support/pg-urls.ts";
+
+const migrationsDir = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
+
+/** The template's name changes whenever a migration does, so a stale template is never used. */
+function templateName(): string {
+  const hash = createHash("sha256");
+  for (const entry of readdirSync(migrationsDir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    if (!entry.isDirectory()) continue;
+    hash.update(entry.name);
+    hash.update(readFileSync(join(migrationsDir, entry.name, "migration.sql")));
+  }
+  return `vwksp_tpl_${hash.digest("hex").slice(0, 12)}`;
+}
+
+/**
+ * Migrates one template database per migration set; each test file clones it
+ * (`CREATE DATABASE … TEMPLATE …`), which takes milliseconds instead of a migration run.
+ */
+export default async function setup(project: TestProject) {
+  const name = templateName();
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    // Two runs starting together (turbo runs packages in parallel) build the template once.
+    await admin.query("SELECT pg_advisory_lock(hashtext('vwksp-test-template'))");
+    const existing = await admin.query<{ datistemplate: boolean }>(
+      "SELECT datistemplate FROM pg_database WHERE datname = $1",
+      [name],
+    );
+    if (!existing.rows[0]?.datistemplate) {
+      if (existing.rows.length > 0) await admin.query(`DROP DATABASE "${name}" WITH (FORCE)`);
+      await migrateDeploy(databaseUrl(name));
+      await admin.query(`ALTER DATABASE "${name}" IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+    }
+  } finally {
+    await admin.query("SELECT pg_advisory_unlock(hashtext('vwksp-test-template'))").catch(() => {});
+    await admin.end();
+  }
+  project.provide("templateDatabase", name);
+}

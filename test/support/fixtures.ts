@@ -1,0 +1,55 @@
+import { expect } from "vitest";
+import { adminHeaders, agentHeaders } from "./agent.ts";
+import type { createTestApp } from "./app.ts";
+
+type Harness = Awaited<ReturnType<typeof createTestApp>>;
+
+export const TEST_ADMIN_KEY = "vwksp-key-test-admin-0123456789abcdef";
+
+/** An all-scope admin key in the default organization. */
+export async function adminKey(harness: Harness): Promise<string> {
+  await harness.deps.apiKeys.ensureBootstrapKey(TEST_ADMIN_KEY);
+  return TEST_ADMIN_KEY;
+}
+
+export async function createCluster(harness: Harness, key: string, body: Record<string, unknown> = {}) {
+  const response = await harness.app.inject({
+    method: "POST",
+    url: "/api/v1/clusters",
+    headers: adminHeaders(key),
+    payload: { displayName: "Test cluster", ...body },
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json() as { id: string; slug: string; status: string; signingPublicKey: string };
+}
+
+export async function issueToken(harness: Harness, key: string, clusterId: string, ttlSeconds?: number) {
+  const response = await harness.app.inject({
+    method: "POST",
+    url: `/api/v1/clusters/${clusterId}/registration-tokens`,
+    headers: adminHeaders(key),
+    ...(ttlSeconds ? { payload: { ttlSeconds } } : {}),
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  return response.json() as { token: string; tokenId: string; expiresAt: string };
+}
+
+/** The register call exactly as the Go operator makes it. */
+export function register(harness: Harness, token: string, clusterId?: string, remoteAddress?: string) {
+  return harness.app.inject({
+    method: "POST",
+    url: "/api/agent/register",
+    headers: agentHeaders(token),
+    payload: JSON.stringify({ registrationToken: token, ...(clusterId ? { clusterId } : {}) }),
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
+}
+
+/** A registered cluster: its id and agent credential. */
+export async function registeredCluster(harness: Harness, key: string, body: Record<string, unknown> = {}) {
+  const cluster = await createCluster(harness, key, body);
+  const { token } = await issueToken(harness, key, cluster.id);
+  const response = await register(harness, token, cluster.id);
+  expect(response.statusCode, response.body).toBe(200);
+  return { cluster, credential: (response.json() as { token: string }).token };
+}
