@@ -1,0 +1,514 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ConfigSchema } from "../../../packages/core/src/config.ts";
+
+// Checks the local stack (docker-compose.yml) and the image (Dockerfile) without a Docker engine:
+// the compose file against the official Compose Specification schema, then what the stack needs
+// to come up: the right services, health checks, dependency conditions, and environments that the
+// service's own configuration schema accepts.
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const read = (path: string) => readFileSync(join(root, path), "utf8");
+
+/**
+ * The official Compose Specification JSON schema (compose-spec/compose-spec, schema/compose-spec.json),
+ * as shipped unmodified by the `dclint` package (its release script downloads the upstream file;
+ * dclint 3.1.0, published 2026-03-24, carries upstream main as of then). Bumping dclint updates the schema.
+ */
+function loadComposeSpecSchema(): Record<string, unknown> {
+  const require = createRequire(import.meta.url);
+  const dir = dirname(require.resolve("dclint/package.json"));
+  return JSON.parse(readFileSync(join(dir, "schemas", "compose.schema.json"), "utf8"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compose's variable interpolation, as `docker compose` applies it before validating the file:
+// $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}.
+
+const unresolved: string[] = [];
+
+function interpolateString(value: string, env: Record<string, string>): string {
+  return value.replace(
+    /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_match, dollar, braced, operator, argument, bare) => {
+      if (dollar) return "$";
+      const name = (braced ?? bare) as string;
+      const current = env[name];
+      const set = current !== undefined;
+      const nonEmpty = set && current !== "";
+      switch (operator as string | undefined) {
+        case ":-":
+          return nonEmpty ? current : argument;
+        case "-":
+          return set ? current : argument;
+        case ":?":
+        case "?":
+          if (operator === ":?" ? !nonEmpty : !set) throw new Error(`\${${name}}: ${argument}`);
+          return current ?? "";
+        case ":+":
+          return nonEmpty ? argument : "";
+        case "+":
+          return set ? argument : "";
+        default:
+          if (!set) unresolved.push(name);
+          return current ?? "";
+      }
+    },
+  );
+}
+
+function interpolate(value: unknown, env: Record<string, string>): unknown {
+  if (typeof value === "string") return interpolateString(value, env);
+  if (Array.isArray(value)) return value.map((item) => interpolate(item, env));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, env)]));
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Healthcheck {
+  test?: string | string[];
+  disable?: boolean;
+}
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string; target?: string };
+  command?: string | string[];
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: (string | { target: number; published?: string | number })[];
+  volumes?: (string | { type?: string; source?: string; target: string })[];
+  healthcheck?: Healthcheck;
+  depends_on?: string[] | Record<string, { condition: string }>;
+  restart?: string;
+}
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+const rawCompose: unknown = parse(read("docker-compose.yml"));
+// No .env and an empty environment: what `docker compose up` sees on a fresh checkout.
+const compose = interpolate(rawCompose, {}) as ComposeFile;
+const services = compose.services;
+const service = (name: string): Service => {
+  const found = services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return found;
+};
+
+/** Services run from the image that the repository's Dockerfile builds. */
+const APP_SERVICES = ["migrate", "api", "worker"];
+const LONG_RUNNING = ["postgres", "redis", "api", "worker"];
+
+function environmentOf(svc: Service): Record<string, string> {
+  const env = svc.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((entry) => {
+        const at = entry.indexOf("=");
+        return at === -1 ? [entry, ""] : [entry.slice(0, at), entry.slice(at + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [key, value === null ? "" : String(value)]),
+  );
+}
+
+const words = (command: string | string[] | undefined): string[] =>
+  command === undefined ? [] : Array.isArray(command) ? command : command.trim().split(/\s+/);
+
+/** Published ports as {host, published, target}; the short syntax is [HOST:][PUBLISHED:]TARGET[/PROTOCOL]. */
+function portsOf(svc: Service): { host?: string; published?: number; target: number }[] {
+  return (svc.ports ?? []).map((port) => {
+    if (typeof port !== "string") {
+      return {
+        published: port.published === undefined ? undefined : Number(port.published),
+        target: port.target,
+      };
+    }
+    const parts = port.replace(/\/\w+$/, "").split(":");
+    const target = Number(parts.pop());
+    const published = parts.length > 0 ? Number(parts.pop()) : undefined;
+    return { host: parts.length > 0 ? parts.join(":") : undefined, published, target };
+  });
+}
+
+function dependsOn(svc: Service): Record<string, string> {
+  const deps = svc.depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((name) => [name, "service_started"]));
+  return Object.fromEntries(Object.entries(deps).map(([name, dep]) => [name, dep.condition]));
+}
+
+function buildOf(svc: Service): { context: string; dockerfile: string } | undefined {
+  if (svc.build === undefined) return undefined;
+  if (typeof svc.build === "string") return { context: svc.build, dockerfile: "Dockerfile" };
+  return { context: svc.build.context ?? ".", dockerfile: svc.build.dockerfile ?? "Dockerfile" };
+}
+
+describe("docker-compose.yml", () => {
+  it("is valid against the Compose Specification schema", () => {
+    const schema = loadComposeSpecSchema();
+    expect(schema.title).toBe("Compose Specification");
+    // The file names its meta-schema with https://, which Ajv registers under http://.
+    const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strict: false });
+    const validate = ajv.compile({ ...schema, $schema: "http://json-schema.org/draft-07/schema#" });
+    const valid = validate(compose);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it("needs no variable from the environment (each has a default)", () => {
+    expect(unresolved).toEqual([]);
+  });
+
+  it("has the services of the local stack", () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(["postgres", "redis", ...APP_SERVICES]));
+  });
+
+  it("runs postgres and redis from images and the app services from the repository's Dockerfile", () => {
+    expect(service("postgres").image).toMatch(/^postgres:1[56](\.|-|$)/);
+    expect(service("redis").image).toMatch(/^redis:7(\.|-|$)/);
+    expect(service("postgres").build).toBeUndefined();
+    expect(service("redis").build).toBeUndefined();
+
+    const images = new Set<string | undefined>();
+    for (const name of APP_SERVICES) {
+      const build = buildOf(service(name));
+      expect(build, `${name} builds the image`).toBeDefined();
+      if (!build) continue;
+      expect(resolve(root, build.context, build.dockerfile), name).toBe(resolve(root, "Dockerfile"));
+      images.add(service(name).image);
+    }
+    // One image name for all of them, so the image is built once and shared.
+    expect(images.size).toBe(1);
+    expect([...images][0]).toEqual(expect.any(String));
+  });
+
+  it("gives every long-running service a health check", () => {
+    for (const name of LONG_RUNNING) {
+      const healthcheck = service(name).healthcheck;
+      expect(healthcheck?.disable ?? false, name).toBe(false);
+      expect(words(healthcheck?.test).length, `${name} has a healthcheck test`).toBeGreaterThan(1);
+      expect(words(healthcheck?.test)[0], name).toMatch(/^(CMD|CMD-SHELL)$/);
+    }
+    expect(words(service("postgres").healthcheck?.test)).toContain("pg_isready");
+    expect(words(service("redis").healthcheck?.test).join(" ")).toContain("redis-cli ping");
+    expect(words(service("api").healthcheck?.test).join(" ")).toContain("/readyz");
+  });
+
+  it("runs redis with AOF persistence and without eviction (BullMQ requires noeviction)", () => {
+    const command = words(service("redis").command).join(" ");
+    expect(command).toMatch(/^redis-server\b/);
+    expect(command).toMatch(/--maxmemory-policy noeviction\b/);
+    expect(command).toMatch(/--appendonly yes\b/);
+  });
+
+  it("keeps postgres and redis data in named volumes", () => {
+    for (const [name, target] of [
+      ["postgres", "/var/lib/postgresql/data"],
+      ["redis", "/data"],
+    ] as const) {
+      const mounts = (service(name).volumes ?? []).map((volume) =>
+        typeof volume === "string"
+          ? { source: volume.split(":")[0], target: volume.split(":")[1] }
+          : { source: volume.source, target: volume.target },
+      );
+      const mount = mounts.find((m) => m.target === target);
+      expect(mount, `${name} mounts ${target}`).toBeDefined();
+      expect(Object.keys(compose.volumes ?? {}), name).toContain(mount?.source);
+    }
+  });
+
+  it("points api and worker (and migrate) at the compose postgres and redis", () => {
+    const pgEnv = environmentOf(service("postgres"));
+    for (const name of ["api", "worker", "migrate"]) {
+      const env = environmentOf(service(name));
+      expect(env.DATABASE_URL, `${name} DATABASE_URL`).toBeDefined();
+      const db = new URL(env.DATABASE_URL ?? "");
+      expect(db.hostname, name).toBe("postgres");
+      expect(db.port || "5432", name).toBe("5432");
+      expect(decodeURIComponent(db.username), name).toBe(pgEnv.POSTGRES_USER ?? "postgres");
+      expect(decodeURIComponent(db.password), name).toBe(pgEnv.POSTGRES_PASSWORD ?? "");
+      expect(db.pathname, name).toBe(`/${pgEnv.POSTGRES_DB ?? pgEnv.POSTGRES_USER ?? "postgres"}`);
+      if (name === "migrate") continue;
+      expect(env.REDIS_URL, `${name} REDIS_URL`).toBeDefined();
+      const redis = new URL(env.REDIS_URL ?? "");
+      expect(redis.hostname, name).toBe("redis");
+      expect(redis.port || "6379", name).toBe("6379");
+    }
+    // api and worker must share one database, one Redis and one key prefix.
+    const api = environmentOf(service("api"));
+    const worker = environmentOf(service("worker"));
+    for (const key of ["DATABASE_URL", "REDIS_URL", "REDIS_PREFIX"]) expect(worker[key], key).toBe(api[key]);
+    expect(environmentOf(service("migrate")).DATABASE_URL).toBe(api.DATABASE_URL);
+  });
+
+  it("sets only variables that the service's ConfigSchema knows, each with a value it accepts", () => {
+    const known = new Set(Object.keys(ConfigSchema.shape));
+    for (const name of APP_SERVICES) {
+      const env = environmentOf(service(name));
+      for (const [key, value] of Object.entries(env)) {
+        expect(known.has(key), `${name}: ${key} is not a setting of packages/core/src/config.ts`).toBe(true);
+        const field = ConfigSchema.shape[key as keyof typeof ConfigSchema.shape];
+        const parsed = field.safeParse(value);
+        expect(parsed.success, `${name}: ${key}=${value} → ${parsed.error?.message}`).toBe(true);
+      }
+      // And the environment as a whole, as loadConfig() reads it.
+      expect(ConfigSchema.safeParse(env).success, name).toBe(true);
+    }
+    // The bootstrap key has a working default, so the admin API is usable on a fresh stack.
+    expect(environmentOf(service("api")).BOOTSTRAP_ADMIN_KEY).toMatch(/^vwksp-key-/);
+  });
+
+  it("publishes postgres and redis on loopback only, where the host-side defaults look for them", () => {
+    // `docker compose up -d postgres redis` serves `pnpm start` and `pnpm test` on the host, whose
+    // defaults (ConfigSchema's, and test/support's) are postgres@127.0.0.1:5432 and 127.0.0.1:6379.
+    const defaults = ConfigSchema.parse({});
+    const db = new URL(defaults.DATABASE_URL);
+    const redis = new URL(defaults.REDIS_URL);
+    expect(portsOf(service("postgres"))).toEqual([
+      { host: db.hostname, published: Number(db.port), target: 5432 },
+    ]);
+    expect(portsOf(service("redis"))).toEqual([
+      { host: redis.hostname, published: Number(redis.port), target: 6379 },
+    ]);
+    const pgEnv = environmentOf(service("postgres"));
+    expect(pgEnv.POSTGRES_USER ?? "postgres").toBe(decodeURIComponent(db.username));
+    // The host URL carries no password, so the local stack trusts connections (it listens on loopback only).
+    if (db.password === "") expect(pgEnv.POSTGRES_HOST_AUTH_METHOD).toBe("trust");
+  });
+
+  it("publishes the API on 8080, the port the API listens on", () => {
+    const env = environmentOf(service("api"));
+    const port = ConfigSchema.shape.PORT.parse(env.PORT);
+    expect(port).toBe(8080);
+    expect(portsOf(service("api"))).toContainEqual({ host: undefined, published: 8080, target: port });
+    expect(words(service("api").healthcheck?.test).join(" ")).toContain(`:${port}/readyz`);
+  });
+
+  it("starts things in order: postgres → migrate → api and worker, redis before both", () => {
+    expect(dependsOn(service("migrate"))).toEqual({ postgres: "service_healthy" });
+    for (const name of ["api", "worker"]) {
+      expect(dependsOn(service(name)), name).toEqual({
+        postgres: "service_healthy",
+        redis: "service_healthy",
+        migrate: "service_completed_successfully",
+      });
+    }
+    for (const [name, svc] of Object.entries(services)) {
+      for (const [target, condition] of Object.entries(dependsOn(svc))) {
+        expect(Object.keys(services), `${name} depends on ${target}`).toContain(target);
+        if (condition === "service_healthy") {
+          expect(service(target).healthcheck?.test, `${name} waits for ${target} healthy`).toBeDefined();
+          expect(service(target).healthcheck?.disable ?? false).toBe(false);
+        }
+        if (condition === "service_completed_successfully") {
+          // A one-shot service restarted after exit 0 would never count as completed.
+          expect(service(target).restart ?? "no", target).toMatch(/^(no|on-failure(:\d+)?)$/);
+        }
+      }
+    }
+  });
+
+  it("runs the migration, the API and the worker with commands that exist", () => {
+    const rootPackage = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
+    expect(words(service("migrate").command)).toEqual(["pnpm", "db:migrate"]);
+    expect(rootPackage.scripts["db:migrate"]).toBeDefined();
+    for (const [name, entry] of [
+      ["api", "apps/api/src/server.ts"],
+      ["worker", "apps/worker/src/main.ts"],
+    ] as const) {
+      const command = words(service(name).command);
+      expect(command, name).toContain(entry);
+      expect(existsSync(join(root, entry)), entry).toBe(true);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Dockerfile instructions in order, line continuations joined, comments dropped. */
+function dockerfileInstructions(text: string): Instruction[] {
+  const logical: string[] = [];
+  let pending = "";
+  for (const line of text.split("\n")) {
+    const trimmed = line.trim();
+    if (pending === "" && (trimmed === "" || trimmed.startsWith("#"))) continue;
+    if (pending !== "" && trimmed.startsWith("#")) continue;
+    if (trimmed.endsWith("\\")) {
+      pending += `${trimmed.slice(0, -1)} `;
+      continue;
+    }
+    logical.push(pending + trimmed);
+    pending = "";
+  }
+  if (pending.trim() !== "") logical.push(pending);
+  return logical.map((line) => {
+    const match = /^(\S+)\s*(.*)$/.exec(line);
+    return { keyword: (match?.[1] ?? "").toUpperCase(), args: match?.[2] ?? "" };
+  });
+}
+
+/** A COPY's sources (JSON or shell form), or null for COPY --from (files of another stage). */
+function copySources(args: string): string[] | null {
+  const tokens: string[] = [];
+  let rest = args.trim();
+  while (rest.startsWith("--")) {
+    const [flag = "", ...others] = rest.split(/\s+/);
+    if (flag.startsWith("--from")) return null;
+    rest = others.join(" ");
+  }
+  if (rest.startsWith("[")) tokens.push(...(JSON.parse(rest) as string[]));
+  else tokens.push(...rest.split(/\s+/));
+  return tokens.slice(0, -1);
+}
+
+/** .dockerignore patterns as matchers (Docker semantics: a match excludes the path and what is under it). */
+function dockerignore(text: string): (path: string) => boolean {
+  const rules = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .map((line) => {
+      const negate = line.startsWith("!");
+      const pattern = (negate ? line.slice(1) : line).replace(/^\/+|\/+$/g, "");
+      const source = pattern
+        .split(/(\*\*\/?|\*|\?)/)
+        .map((part) => {
+          if (part === "**/") return "(?:.*/)?";
+          if (part === "**") return ".*";
+          if (part === "*") return "[^/]*";
+          if (part === "?") return "[^/]";
+          return part.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+        })
+        .join("");
+      return { negate, regex: new RegExp(`^${source}$`) };
+    });
+  return (path: string) => {
+    const parts = path.replace(/^\.\/|\/$/g, "").split("/");
+    let excluded = false;
+    for (const rule of rules) {
+      for (let i = 1; i <= parts.length; i++) {
+        if (rule.regex.test(parts.slice(0, i).join("/"))) {
+          excluded = !rule.negate;
+          break;
+        }
+      }
+    }
+    return excluded;
+  };
+}
+
+function workspaceManifests(): string[] {
+  const manifests: string[] = [];
+  for (const group of ["apps", "packages", "tools"]) {
+    for (const entry of readdirSync(join(root, group), { withFileTypes: true })) {
+      const manifest = `${group}/${entry.name}/package.json`;
+      if (entry.isDirectory() && existsSync(join(root, manifest))) manifests.push(manifest);
+    }
+  }
+  return manifests;
+}
+
+describe("Dockerfile", () => {
+  const path = join(root, "Dockerfile");
+
+  it("exists next to docker-compose.yml", () => {
+    expect(existsSync(path)).toBe(true);
+  });
+
+  const instructions = existsSync(path) ? dockerfileInstructions(readFileSync(path, "utf8")) : [];
+  const stages: Instruction[][] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === "FROM") stages.push([]);
+    stages.at(-1)?.push(instruction);
+  }
+
+  it("is multi-stage", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(stages[0]?.[0]?.args).toMatch(/^node:20[.-]/);
+  });
+
+  it("copies only files that exist and that .dockerignore lets through", () => {
+    const ignored = dockerignore(existsSync(join(root, ".dockerignore")) ? read(".dockerignore") : "");
+    const copies = instructions.filter((i) => i.keyword === "COPY" || i.keyword === "ADD");
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) {
+      for (const source of copySources(copy.args) ?? []) {
+        if (source === "." || source === "./") continue;
+        expect(existsSync(join(root, source)), `COPY ${source}`).toBe(true);
+        expect(ignored(source), `COPY ${source} is excluded by .dockerignore`).toBe(false);
+      }
+    }
+  });
+
+  it("installs with every workspace manifest, the lockfile and what the postinstall needs in place", () => {
+    const install = instructions.findIndex((i) => i.keyword === "RUN" && /pnpm install\b/.test(i.args));
+    expect(install).toBeGreaterThan(-1);
+    expect(instructions[install]?.args).toContain("--frozen-lockfile");
+    const copiedBefore = instructions
+      .slice(0, install)
+      .filter((i) => i.keyword === "COPY")
+      .flatMap((i) => copySources(i.args) ?? [])
+      .map((source) => source.replace(/\/$/, ""));
+    const required = [
+      "package.json",
+      "pnpm-lock.yaml",
+      "pnpm-workspace.yaml",
+      "prisma.config.ts",
+      "prisma",
+      "scripts",
+      ...workspaceManifests(),
+    ];
+    for (const file of required)
+      expect(copiedBefore, `${file} is copied before pnpm install`).toContain(file);
+    // The whole tree follows the install (node_modules and the generated client stay out of it).
+    expect(
+      instructions.slice(install + 1).some((i) => i.keyword === "COPY" && /^\.\s+\.\/?$/.test(i.args)),
+    ).toBe(true);
+    const ignored = dockerignore(read(".dockerignore"));
+    for (const excluded of ["node_modules", "apps/api/node_modules", ".git", "packages/core/src/generated"]) {
+      expect(ignored(excluded), excluded).toBe(true);
+    }
+    for (const kept of [
+      "apps/api/src/server.ts",
+      "prisma/schema.prisma",
+      "pnpm-lock.yaml",
+      "tsconfig.base.json",
+    ]) {
+      expect(ignored(kept), kept).toBe(false);
+    }
+  });
+
+  it("installs the pnpm version that package.json pins", () => {
+    const rootPackage = JSON.parse(read("package.json")) as { packageManager: string };
+    const pinned = rootPackage.packageManager.replace(/^pnpm@/, "").replace(/\+.*$/, "");
+    const arg = instructions.find((i) => i.keyword === "ARG" && i.args.startsWith("PNPM_VERSION="));
+    expect(arg?.args).toBe(`PNPM_VERSION=${pinned}`);
+  });
+
+  it("runs the API as a non-root user in production mode, with port and health check", () => {
+    const runtime = stages.at(-1) ?? [];
+    const users = runtime.filter((i) => i.keyword === "USER").map((i) => i.args.trim());
+    expect(users.at(-1)).toBeDefined();
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+    expect(runtime.some((i) => i.keyword === "ENV" && /\bNODE_ENV=production\b/.test(i.args))).toBe(true);
+    expect(runtime.find((i) => i.keyword === "EXPOSE")?.args).toBe("8080");
+    expect(runtime.find((i) => i.keyword === "HEALTHCHECK")?.args).toContain("/healthz");
+    const cmd = runtime.find((i) => i.keyword === "CMD")?.args ?? "";
+    expect(JSON.parse(cmd)).toContain("apps/api/src/server.ts");
+  });
+});
