@@ -61,7 +61,8 @@ export type AgentJob = z.infer<typeof AgentJob>;
 export const JobsResponse = z.object({ jobs: z.array(AgentJob) }).meta({ id: "JobsResponse" });
 export type JobsResponse = z.infer<typeof JobsResponse>;
 
-export const JobIdParams = z.object({ jobId: z.string().max(200) });
+// Any id shape is looked up (unknown → 404), so the bound is generous.
+export const JobIdParams = z.object({ jobId: z.string().max(1000) });
 
 export const JobStatusBody = z
   .object({

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+
 const MAX = 63;
 
 /** A DNS label derived from a display name: "Prod EU (Frankfurt)" → "prod-eu-frankfurt". */
@@ -13,9 +15,9 @@ export function slugify(displayName: string): string {
   return slug || "cluster";
 }
 
-/** `base`, then `base-2`, `base-3`, … kept within 63 characters. */
+/** `base`, then `base-2` … `base-5`, then random suffixes; kept within 63 characters. */
 export function slugCandidate(base: string, attempt: number): string {
   if (attempt <= 1) return base;
-  const suffix = `-${attempt}`;
+  const suffix = attempt <= 5 ? `-${attempt}` : `-${randomBytes(3).toString("hex")}`;
   return `${base.slice(0, MAX - suffix.length).replace(/-+$/g, "")}${suffix}`;
 }

@@ -1,0 +1,204 @@
+import type { AgentJob, JobResultBody, JobStatusBody } from "@vwksp/protocol";
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db.ts";
+import { conflict, notFound } from "../errors.ts";
+
+/** Jobs handed to one poll at most. */
+export const CLAIM_LIMIT = 10;
+
+interface Deps {
+  db: Db;
+  clock: Clock;
+  leaseSeconds: number;
+  ackTimeoutSeconds: number;
+  maxDeliveries: number;
+}
+
+interface ClaimedRow {
+  id: string;
+  kind: AgentJob["kind"];
+  payload: Record<string, unknown>;
+  idempotencyKey: string;
+  createdAt: Date;
+  expiresAt: Date;
+  signature: string | null;
+  state: string;
+}
+
+const CLOSED_STATES = new Set([
+  "succeeded",
+  "failed",
+  "noop",
+  "conflict",
+  "expired",
+  "cancelled",
+  "undeliverable",
+]);
+
+/** Timestamps are `timestamp(3)` in UTC; an ISO string cast to timestamp keeps that exact value. */
+const ts = (date: Date) => date.toISOString();
+const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
+
+function jobClosedOr404(row: { state: string } | undefined, jobId: string, closedMessage: string) {
+  if (!row) return notFound(`job ${jobId} not found`);
+  if (CLOSED_STATES.has(row.state)) return conflict("job_closed", `${closedMessage} (job is ${row.state})`);
+  return conflict("job_not_delivered", `job ${jobId} has not been delivered`);
+}
+
+/**
+ * The agent side of the job lifecycle. Every transition is one SQL statement that also writes
+ * its audit row, so the hot path costs one round trip and a crash leaves nothing half-done.
+ */
+export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSeconds, maxDeliveries }: Deps) {
+  /**
+   * Leases up to CLAIM_LIMIT claimable jobs of one cluster, oldest first. Claimable = ready, or
+   * leased/acked with the lease or ack timeout run out (redelivery needs no sweep). On the way,
+   * jobs past expiresAt become `expired` and jobs out of deliveries `undeliverable`.
+   * FOR UPDATE SKIP LOCKED keeps concurrent polls (any process) from taking the same job.
+   */
+  async function claim(clusterId: string): Promise<AgentJob[]> {
+    const delivered: AgentJob[] = [];
+    for (let round = 0; round < 5 && delivered.length < CLAIM_LIMIT; round += 1) {
+      const now = clock.now();
+      const rows = await db.$queryRaw<ClaimedRow[]>`
+        WITH candidates AS (
+          SELECT id FROM "Job"
+          WHERE "clusterId" = ${clusterId}::uuid
+            AND (state = 'ready' OR (state IN ('leased', 'acked') AND "leaseExpiresAt" <= ${ts(now)}::timestamp))
+          ORDER BY "createdAt", id
+          LIMIT ${CLAIM_LIMIT - delivered.length}
+          FOR UPDATE SKIP LOCKED
+        ), decided AS (
+          SELECT j.id,
+            CASE WHEN j."expiresAt" <= ${ts(now)}::timestamp THEN 'expired'
+                 WHEN j.deliveries >= ${maxDeliveries} THEN 'undeliverable'
+                 ELSE 'leased' END AS next
+          FROM "Job" j JOIN candidates c ON c.id = j.id
+        ), updated AS (
+          UPDATE "Job" j SET
+            state = d.next::"JobState",
+            deliveries = j.deliveries + (CASE WHEN d.next = 'leased' THEN 1 ELSE 0 END),
+            "leaseExpiresAt" = CASE WHEN d.next = 'leased' THEN ${ts(addSeconds(now, leaseSeconds))}::timestamp ELSE NULL END,
+            "deliveredAt" = CASE WHEN d.next = 'leased' THEN ${ts(now)}::timestamp ELSE j."deliveredAt" END,
+            "finishedAt" = CASE WHEN d.next = 'leased' THEN NULL ELSE ${ts(now)}::timestamp END,
+            error = CASE WHEN d.next = 'expired' THEN 'expired before it was delivered'
+                         WHEN d.next = 'undeliverable' THEN 'not completed after ' || j.deliveries || ' deliveries'
+                         ELSE j.error END,
+            "updatedAt" = ${ts(now)}::timestamp
+          FROM decided d WHERE j.id = d.id
+          RETURNING j.id, j.kind, j.payload, j."idempotencyKey", j."createdAt", j."expiresAt", j.signature,
+                    j.state::text AS state, j.deliveries
+        ), audited AS (
+          INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
+          SELECT c."organizationId", ${clusterId}::uuid, 'system',
+                 CASE u.state WHEN 'leased' THEN 'JobDelivered' WHEN 'expired' THEN 'JobExpired' ELSE 'JobUndeliverable' END,
+                 'system', jsonb_build_object('jobId', u.id, 'delivery', u.deliveries), ${ts(now)}::timestamp
+          FROM updated u JOIN "Cluster" c ON c.id = ${clusterId}::uuid
+        )
+        SELECT id, kind::text AS kind, payload, "idempotencyKey", "createdAt", "expiresAt", signature, state
+        FROM updated ORDER BY "createdAt", id`;
+      for (const row of rows) {
+        if (row.state !== "leased") continue;
+        delivered.push({
+          id: row.id,
+          kind: row.kind,
+          payload: row.payload,
+          idempotencyKey: row.idempotencyKey,
+          createdAt: row.createdAt.toISOString(),
+          expiresAt: row.expiresAt.toISOString(),
+          ...(row.signature ? { signature: row.signature } : {}),
+        });
+      }
+      // Only another round when this one closed jobs instead of delivering them.
+      if (rows.length === 0 || rows.every((row) => row.state === "leased")) break;
+    }
+    return delivered;
+  }
+
+  /** 204 on first and repeated ack; the ack timeout starts (and restarts on repeats). */
+  async function ack(clusterId: string, jobId: string): Promise<void> {
+    const now = clock.now();
+    const rows = await db.$queryRaw<{ state: string; updated: boolean }[]>`
+      WITH job AS (
+        SELECT id, state::text AS state FROM "Job" WHERE id = ${jobId} AND "clusterId" = ${clusterId}::uuid FOR UPDATE
+      ), updated AS (
+        UPDATE "Job" j SET state = 'acked', "ackedAt" = COALESCE(j."ackedAt", ${ts(now)}::timestamp),
+          "leaseExpiresAt" = ${ts(addSeconds(now, ackTimeoutSeconds))}::timestamp, "updatedAt" = ${ts(now)}::timestamp
+        FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
+        RETURNING j.id
+      ), audited AS (
+        INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
+        SELECT c."organizationId", ${clusterId}::uuid, 'agent', 'JobAcked', ${clusterId}, jsonb_build_object('jobId', job.id), ${ts(now)}::timestamp
+        FROM job JOIN updated u ON u.id = job.id JOIN "Cluster" c ON c.id = ${clusterId}::uuid
+        WHERE job.state <> 'acked'
+      )
+      SELECT job.state, EXISTS (SELECT 1 FROM updated) AS updated FROM job`;
+    const row = rows[0];
+    if (!row?.updated) throw jobClosedOr404(row, jobId, "the job is closed");
+  }
+
+  /** Interim status: stored, and it renews the ack timeout. */
+  async function status(clusterId: string, jobId: string, body: JobStatusBody): Promise<void> {
+    const now = clock.now();
+    const timestamp = body.timestamp ? new Date(body.timestamp) : now;
+    const rows = await db.$queryRaw<{ state: string; updated: boolean }[]>`
+      WITH job AS (
+        SELECT id, state::text AS state FROM "Job" WHERE id = ${jobId} AND "clusterId" = ${clusterId}::uuid FOR UPDATE
+      ), updated AS (
+        UPDATE "Job" j SET state = 'acked', "ackedAt" = COALESCE(j."ackedAt", ${ts(now)}::timestamp),
+          "leaseExpiresAt" = ${ts(addSeconds(now, ackTimeoutSeconds))}::timestamp, "updatedAt" = ${ts(now)}::timestamp
+        FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
+        RETURNING j.id
+      ), inserted AS (
+        INSERT INTO "JobStatusUpdate" ("jobId", phase, conditions, message, timestamp, "receivedAt")
+        SELECT u.id, ${body.phase}, ${JSON.stringify(body.conditions ?? [])}::jsonb, ${body.message ?? null},
+               ${ts(timestamp)}::timestamp, ${ts(now)}::timestamp
+        FROM updated u
+      )
+      SELECT job.state, EXISTS (SELECT 1 FROM updated) AS updated FROM job`;
+    const row = rows[0];
+    if (!row?.updated) throw jobClosedOr404(row, jobId, "the job is closed");
+  }
+
+  /** The first result closes the job; a repeat is a 409. */
+  async function result(clusterId: string, jobId: string, body: JobResultBody): Promise<void> {
+    const now = clock.now();
+    const rows = await db.$queryRaw<{ state: string; updated: boolean }[]>`
+      WITH job AS (
+        SELECT id, state::text AS state FROM "Job" WHERE id = ${jobId} AND "clusterId" = ${clusterId}::uuid FOR UPDATE
+      ), updated AS (
+        UPDATE "Job" j SET state = ${body.outcome}::"JobState", "finishedAt" = ${ts(now)}::timestamp,
+          error = ${body.error?.trim() || null}, "appliedRef" = ${body.appliedRef ? JSON.stringify(body.appliedRef) : null}::jsonb,
+          "leaseExpiresAt" = NULL, "updatedAt" = ${ts(now)}::timestamp
+        FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
+        RETURNING j.id
+      ), audited AS (
+        INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
+        SELECT c."organizationId", ${clusterId}::uuid, 'agent', 'JobFinished', ${clusterId},
+               jsonb_build_object('jobId', u.id, 'outcome', ${body.outcome}::text, 'error', ${body.error?.slice(0, 500) ?? null}::text),
+               ${ts(now)}::timestamp
+        FROM updated u JOIN "Cluster" c ON c.id = ${clusterId}::uuid
+      )
+      SELECT job.state, EXISTS (SELECT 1 FROM updated) AS updated FROM job`;
+    const row = rows[0];
+    if (!row?.updated) throw jobClosedOr404(row, jobId, "a result was already recorded");
+  }
+
+  /**
+   * Clusters (among `clusterIds`) that have claimable jobs now: ready ones and those whose lease
+   * or ack timeout ran out. Lets waiting polls pick up redeliveries and lost wake-ups.
+   */
+  async function claimableClusters(clusterIds: string[]): Promise<string[]> {
+    if (clusterIds.length === 0) return [];
+    const now = clock.now();
+    const rows = await db.$queryRaw<{ clusterId: string }[]>`
+      SELECT DISTINCT "clusterId"::text AS "clusterId" FROM "Job"
+      WHERE "clusterId" = ANY(${clusterIds}::uuid[])
+        AND (state = 'ready' OR (state IN ('leased', 'acked') AND "leaseExpiresAt" <= ${ts(now)}::timestamp))`;
+    return rows.map((row) => row.clusterId);
+  }
+
+  return { claim, ack, status, result, claimableClusters };
+}
+
+export type DeliveryService = ReturnType<typeof createDeliveryService>;

@@ -1,0 +1,135 @@
+import type { ChartRef } from "@vwksp/protocol";
+import type { AuditService } from "../audit/audit.service.ts";
+import type { Clock } from "../clock.ts";
+import type { Cluster, Db, Job, Prisma } from "../db.ts";
+import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
+import {
+  DELETE_APPLICATION_INSTANCE,
+  type DeployRequest,
+  ENSURE_APPLICATION_INSTANCE,
+  type IntentRequest,
+  REQUEST_OPERATION,
+  renderApplicationInstance,
+  renderDeleteApplication,
+  renderOperation,
+} from "./render.ts";
+import type { JobSignals } from "./signals.ts";
+import { signPayload } from "./signing.ts";
+
+export type DispatchOutcome = "ready" | "skipped" | "expired" | "cancelled" | "rejected";
+
+class Rejected extends Error {}
+
+/**
+ * The worker's step between `queued` and `ready`: re-checks the cluster's allow-lists (they may
+ * have changed since the request), renders the custom resource, signs it when the cluster wants
+ * signed payloads, marks the job ready and wakes the cluster's polls. Idempotent: a job that is
+ * no longer `queued` is left alone, so BullMQ retries and reconciler re-enqueues are harmless.
+ */
+export function createDispatchService({
+  db,
+  clock,
+  audit,
+  signals,
+}: {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  signals: JobSignals;
+}) {
+  async function render(job: Job, cluster: Cluster): Promise<Record<string, unknown>> {
+    const request = job.request as IntentRequest | null;
+    if (!request) return job.payload as Record<string, unknown>;
+    if (!namespaceAllowed(cluster, request.namespace))
+      throw new Rejected(`namespace ${request.namespace} is no longer allowed`);
+    switch (request.intent) {
+      case ENSURE_APPLICATION_INSTANCE: {
+        const deploy = request as DeployRequest;
+        if (!catalogEntryAllowed(cluster, deploy.catalogId))
+          throw new Rejected(`catalog entry ${deploy.catalogId} is no longer allowed`);
+        const entry = await db.catalogEntry.findUnique({ where: { id: deploy.catalogId } });
+        if (!entry) throw new Rejected(`catalog entry ${deploy.catalogId} no longer exists`);
+        return renderApplicationInstance(cluster.id, deploy, {
+          chart: entry.chart as ChartRef,
+          defaultValues: entry.defaultValues as Record<string, unknown>,
+        });
+      }
+      case REQUEST_OPERATION:
+        if (!operationTemplateAllowed(cluster, request.template))
+          throw new Rejected(`operation template ${request.template} is no longer allowed`);
+        return renderOperation(cluster.id, request);
+      case DELETE_APPLICATION_INSTANCE:
+        return renderDeleteApplication(request);
+    }
+  }
+
+  async function close(job: Job, state: "expired" | "cancelled" | "failed", error: string) {
+    const now = clock.now();
+    await db.$transaction(async (tx) => {
+      const updated = await tx.job.updateMany({
+        where: { id: job.id, state: "queued" },
+        data: { state, error, finishedAt: now },
+      });
+      if (updated.count === 1 && state === "failed") {
+        await audit.record(
+          {
+            source: "system",
+            kind: "JobRejected",
+            actor: "system",
+            clusterId: job.clusterId,
+            data: { jobId: job.id, error },
+          },
+          tx,
+        );
+      }
+    });
+  }
+
+  async function prepare(jobId: string): Promise<DispatchOutcome> {
+    const job = await db.job.findUnique({ where: { id: jobId }, include: { cluster: true } });
+    if (!job || job.state !== "queued") return "skipped";
+    const { cluster } = job;
+    if (cluster.status === "disabled") {
+      await close(job, "cancelled", "cluster disabled");
+      return "cancelled";
+    }
+    if (job.expiresAt <= clock.now()) {
+      await close(job, "expired", "expired before it was delivered");
+      return "expired";
+    }
+    let payload: Record<string, unknown>;
+    try {
+      payload = await render(job, cluster);
+    } catch (error) {
+      if (!(error instanceof Rejected)) throw error;
+      await close(job, "failed", `rejected: ${error.message}`);
+      return "rejected";
+    }
+    const signature =
+      cluster.signPayloads && cluster.signingPrivateKey
+        ? signPayload(cluster.signingPrivateKey, payload)
+        : null;
+    const updated = await db.job.updateMany({
+      where: { id: job.id, state: "queued" },
+      data: { state: "ready", readyAt: clock.now(), payload: payload as Prisma.InputJsonValue, signature },
+    });
+    if (updated.count === 0) return "skipped";
+    await signals.jobsReady([cluster.id]);
+    return "ready";
+  }
+
+  /** Jobs still `queued` after `olderThanMs`: their BullMQ job may be lost (e.g. Redis flushed). */
+  async function staleQueued(olderThanMs: number, limit = 1000) {
+    const rows = await db.job.findMany({
+      where: { state: "queued", createdAt: { lte: new Date(clock.now().getTime() - olderThanMs) } },
+      select: { id: true },
+      orderBy: { createdAt: "asc" },
+      take: limit,
+    });
+    return rows.map((row) => row.id);
+  }
+
+  return { prepare, staleQueued };
+}
+
+export type DispatchService = ReturnType<typeof createDispatchService>;

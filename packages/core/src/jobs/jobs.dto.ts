@@ -1,0 +1,40 @@
+import type { JobView } from "@vwksp/protocol";
+import type { Job, JobStatusUpdate } from "../db.ts";
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+const OUTCOMES = new Set(["succeeded", "failed", "noop", "conflict"]);
+
+export function toJobView(job: Job, statuses?: JobStatusUpdate[]): JobView {
+  return {
+    id: job.id,
+    clusterId: job.clusterId,
+    kind: job.kind,
+    state: job.state,
+    idempotencyKey: job.idempotencyKey,
+    payload: job.payload as Record<string, unknown>,
+    signature: job.signature,
+    deliveries: job.deliveries,
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+    expiresAt: job.expiresAt.toISOString(),
+    readyAt: iso(job.readyAt),
+    deliveredAt: iso(job.deliveredAt),
+    ackedAt: iso(job.ackedAt),
+    leaseExpiresAt: iso(job.leaseExpiresAt),
+    finishedAt: iso(job.finishedAt),
+    outcome: OUTCOMES.has(job.state) ? (job.state as JobView["outcome"]) : null,
+    error: job.error,
+    appliedRef: (job.appliedRef as JobView["appliedRef"]) ?? null,
+    ...(statuses
+      ? {
+          statuses: statuses.map((status) => ({
+            phase: status.phase,
+            conditions: status.conditions as NonNullable<JobView["statuses"]>[number]["conditions"],
+            message: status.message,
+            timestamp: status.timestamp.toISOString(),
+            receivedAt: status.receivedAt.toISOString(),
+          })),
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,383 @@
+import type { CreateJobBody, DeployApplicationBody, RequestOperationBody } from "@vwksp/protocol";
+import type { AuditService } from "../audit/audit.service.ts";
+import type { Clock } from "../clock.ts";
+import type { Actor } from "../clusters/clusters.service.ts";
+import type { Cluster, Db, Prisma } from "../db.ts";
+import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
+import { randomHex } from "../hashing.ts";
+import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
+import { newJobId } from "./job-ids.ts";
+import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
+import {
+  DELETE_APPLICATION_INSTANCE,
+  type DeleteRequest,
+  type DeployRequest,
+  ENSURE_APPLICATION_INSTANCE,
+  type IntentRequest,
+  OPERATION_TEMPLATES,
+  type OperationRequest,
+  REQUEST_OPERATION,
+} from "./render.ts";
+import type { JobSignals } from "./signals.ts";
+
+export const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
+
+interface Deps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  signals: JobSignals;
+  defaultExpiresSeconds: number;
+}
+
+const forbiddenBy = (code: string, message: string) => new DomainError(403, code, message);
+
+/** Admin side of the job pipeline: requests become `queued` rows, then the worker takes over. */
+export function createJobsService({ db, clock, audit, signals, defaultExpiresSeconds }: Deps) {
+  /** A cluster of the actor's organization that can receive jobs. */
+  async function deliverableCluster(actor: Actor, clusterId: string): Promise<Cluster> {
+    const cluster = await db.cluster.findFirst({
+      where: { id: clusterId, organizationId: actor.organizationId },
+    });
+    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    if (cluster.status === "disabled") throw conflict("cluster_disabled", "cluster is disabled");
+    if (cluster.status === "pending" || !cluster.registeredAt) {
+      throw conflict("cluster_not_registered", "no agent has registered for this cluster yet");
+    }
+    return cluster;
+  }
+
+  function requireNamespace(cluster: Cluster, namespace: string) {
+    if (!namespaceAllowed(cluster, namespace)) {
+      throw forbiddenBy(
+        "namespace_not_allowed",
+        `namespace "${namespace}" matches none of the cluster's allowedNamespaces (${cluster.allowedNamespaces.join(", ")})`,
+      );
+    }
+  }
+
+  interface NewJob {
+    cluster: Cluster;
+    kind: "apply" | "delete" | "intent";
+    payload: Prisma.InputJsonValue;
+    request?: IntentRequest;
+    idempotencyKey: (jobId: string) => string;
+    expiresInSeconds: number | undefined;
+    auditData: Record<string, unknown>;
+  }
+
+  async function insertJob(actor: Actor, job: NewJob, tx: Prisma.TransactionClient) {
+    const now = clock.now();
+    const id = newJobId(now);
+    const created = await tx.job.create({
+      data: {
+        id,
+        clusterId: job.cluster.id,
+        kind: job.kind,
+        payload: job.payload,
+        ...(job.request ? { request: job.request as unknown as Prisma.InputJsonValue } : {}),
+        idempotencyKey: job.idempotencyKey(id),
+        state: "queued",
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + (job.expiresInSeconds ?? defaultExpiresSeconds) * 1000),
+        requestedByKeyId: /^[0-9a-f-]{36}$/.test(actor.id) ? actor.id : null,
+      },
+    });
+    await audit.record(
+      {
+        source: "user",
+        kind: "JobRequested",
+        actor: actor.id,
+        organizationId: actor.organizationId,
+        clusterId: job.cluster.id,
+        data: { jobId: id, kind: job.kind, apiKeyId: actor.id, ...job.auditData },
+      },
+      tx,
+    );
+    return created;
+  }
+
+  async function afterCommit<T extends { id: string }>(job: T): Promise<T> {
+    await signals.jobsQueued([job.id]);
+    return job;
+  }
+
+  async function requestDeploy(actor: Actor, clusterId: string, body: DeployApplicationBody) {
+    const cluster = await deliverableCluster(actor, clusterId);
+    requireNamespace(cluster, body.namespace);
+    const entry = await db.catalogEntry.findUnique({ where: { id: body.catalogId }, select: { id: true } });
+    if (!entry) throw badRequest("unknown_catalog_entry", `catalog entry "${body.catalogId}" does not exist`);
+    if (!catalogEntryAllowed(cluster, body.catalogId)) {
+      throw forbiddenBy(
+        "catalog_entry_not_allowed",
+        `catalog entry "${body.catalogId}" is not in the cluster's allowedCatalogEntries`,
+      );
+    }
+    const job = await db.$transaction(async (tx) => {
+      const application = await tx.application.upsert({
+        where: { clusterId_namespace_name: { clusterId, namespace: body.namespace, name: body.name } },
+        create: { clusterId, namespace: body.namespace, name: body.name, catalogId: body.catalogId },
+        update: {
+          generation: { increment: 1 },
+          catalogId: body.catalogId,
+          state: "requested",
+          stateReason: null,
+        },
+      });
+      const request: DeployRequest = {
+        intent: ENSURE_APPLICATION_INSTANCE,
+        catalogId: body.catalogId,
+        namespace: body.namespace,
+        name: body.name,
+        hostname: body.hostname,
+        values: body.values,
+        chartVersion: body.chartVersion,
+        generation: application.generation,
+      };
+      const created = await insertJob(
+        actor,
+        {
+          cluster,
+          kind: "intent",
+          payload: { intent: ENSURE_APPLICATION_INSTANCE },
+          request,
+          idempotencyKey: () =>
+            `applicationinstance/${body.namespace}/${body.name}@${application.generation}`,
+          expiresInSeconds: body.expiresInSeconds,
+          auditData: {
+            intent: ENSURE_APPLICATION_INSTANCE,
+            catalogId: body.catalogId,
+            namespace: body.namespace,
+            name: body.name,
+            generation: application.generation,
+          },
+        },
+        tx,
+      );
+      await tx.application.update({ where: { id: application.id }, data: { lastJobId: created.id } });
+      return created;
+    });
+    return afterCommit(job);
+  }
+
+  async function requestDelete(actor: Actor, clusterId: string, namespace: string, name: string) {
+    const cluster = await deliverableCluster(actor, clusterId);
+    requireNamespace(cluster, namespace);
+    const job = await db.$transaction(async (tx) => {
+      const application = await tx.application.findUnique({
+        where: { clusterId_namespace_name: { clusterId, namespace, name } },
+      });
+      const generation = (application?.generation ?? 0) + 1;
+      if (application) {
+        await tx.application.update({
+          where: { id: application.id },
+          data: { generation, state: "deleting", stateReason: null },
+        });
+      }
+      const request: DeleteRequest = { intent: DELETE_APPLICATION_INSTANCE, namespace, name, generation };
+      const created = await insertJob(
+        actor,
+        {
+          cluster,
+          kind: "intent",
+          payload: { intent: DELETE_APPLICATION_INSTANCE },
+          request,
+          idempotencyKey: () => `applicationinstance/${namespace}/${name}@${generation}/delete`,
+          expiresInSeconds: undefined,
+          auditData: { intent: DELETE_APPLICATION_INSTANCE, namespace, name },
+        },
+        tx,
+      );
+      if (application)
+        await tx.application.update({ where: { id: application.id }, data: { lastJobId: created.id } });
+      return created;
+    });
+    return afterCommit(job);
+  }
+
+  async function requestOperation(actor: Actor, clusterId: string, body: RequestOperationBody) {
+    const cluster = await deliverableCluster(actor, clusterId);
+    requireNamespace(cluster, body.namespace);
+    if (!OPERATION_TEMPLATES[body.template]) {
+      throw badRequest(
+        "unknown_operation_template",
+        `operation template "${body.template}" is not one of ${Object.keys(OPERATION_TEMPLATES).join(", ")}`,
+      );
+    }
+    if (!operationTemplateAllowed(cluster, body.template)) {
+      throw forbiddenBy(
+        "operation_template_not_allowed",
+        `operation template "${body.template}" is not in the cluster's allowedOperationTemplates`,
+      );
+    }
+    const type = OPERATION_TEMPLATES[body.template]?.type.toLowerCase() ?? "op";
+    const operationName = `${body.name.slice(0, 40)}-${type}-${randomHex(3)}`;
+    const request: OperationRequest = {
+      intent: REQUEST_OPERATION,
+      template: body.template,
+      namespace: body.namespace,
+      name: body.name,
+      operationName,
+      parameters: body.parameters,
+    };
+    const job = await db.$transaction((tx) =>
+      insertJob(
+        actor,
+        {
+          cluster,
+          kind: "intent",
+          payload: { intent: REQUEST_OPERATION },
+          request,
+          idempotencyKey: () => `operation/${body.namespace}/${operationName}@1`,
+          expiresInSeconds: body.expiresInSeconds,
+          auditData: {
+            intent: REQUEST_OPERATION,
+            template: body.template,
+            namespace: body.namespace,
+            name: body.name,
+          },
+        },
+        tx,
+      ),
+    );
+    return afterCommit(job);
+  }
+
+  /** A raw apply/delete/intent job; the payload goes to the agent as given. */
+  async function createRaw(actor: Actor, clusterId: string, body: CreateJobBody) {
+    const cluster = await deliverableCluster(actor, clusterId);
+    const target = rawTarget(body);
+    if (target.namespace) requireNamespace(cluster, target.namespace);
+    const job = await db.$transaction((tx) =>
+      insertJob(
+        actor,
+        {
+          cluster,
+          kind: body.kind,
+          payload: body.payload as Prisma.InputJsonValue,
+          idempotencyKey: (jobId) =>
+            body.idempotencyKey ??
+            `${target.kind.toLowerCase()}/${target.namespace || "_"}/${target.name}@${jobId}`,
+          expiresInSeconds: body.expiresInSeconds,
+          auditData: { raw: true, target },
+        },
+        tx,
+      ),
+    );
+    return afterCommit(job);
+  }
+
+  async function get(organizationId: string, jobId: string) {
+    const job = await db.job.findFirst({
+      where: { id: jobId, cluster: { organizationId } },
+      include: { statuses: { orderBy: { id: "asc" }, take: 200 } },
+    });
+    if (!job) throw notFound(`job ${jobId} not found`);
+    return job;
+  }
+
+  async function list(
+    organizationId: string,
+    clusterId: string,
+    query: { state?: string | undefined; limit: number; cursor?: string | undefined },
+  ) {
+    const cluster = await db.cluster.findFirst({
+      where: { id: clusterId, organizationId },
+      select: { id: true },
+    });
+    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    const rows = await db.job.findMany({
+      where: {
+        clusterId,
+        ...(query.state ? { state: query.state as Prisma.EnumJobStateFilter["equals"] } : {}),
+        ...afterCursor("createdAt", decodeCursor(query.cursor)),
+      },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: query.limit + 1,
+    });
+    return pageOf(rows, query.limit, (row) => row.createdAt);
+  }
+
+  /** Cancels an open job; it is never delivered again. A closed job is a 409. */
+  async function cancel(actor: Actor, jobId: string) {
+    const job = await get(actor.organizationId, jobId);
+    const now = clock.now();
+    const cancelled = await db.$transaction(async (tx) => {
+      const updated = await tx.job.updateMany({
+        where: { id: jobId, state: { in: [...OPEN_JOB_STATES] } },
+        data: { state: "cancelled", finishedAt: now, leaseExpiresAt: null, error: "cancelled by an admin" },
+      });
+      if (updated.count === 1) {
+        await audit.record(
+          {
+            source: "user",
+            kind: "JobCancelled",
+            actor: actor.id,
+            organizationId: actor.organizationId,
+            clusterId: job.clusterId,
+            data: { jobId },
+          },
+          tx,
+        );
+      }
+      return updated.count === 1;
+    });
+    if (!cancelled) throw conflict("job_closed", `job ${jobId} is already ${job.state}`);
+    return get(actor.organizationId, jobId);
+  }
+
+  return { requestDeploy, requestDelete, requestOperation, createRaw, get, list, cancel };
+}
+
+/** What a raw job acts on, checked against the documented payload shapes. */
+function rawTarget(body: CreateJobBody): { kind: string; namespace: string; name: string } {
+  const payload = body.payload;
+  const str = (value: unknown) => (typeof value === "string" ? value : "");
+  if (body.kind === "apply") {
+    const metadata = (payload.metadata ?? {}) as Record<string, unknown>;
+    if (!str(payload.apiVersion) || !str(payload.kind) || !str(metadata.name)) {
+      throw badRequest(
+        "invalid_payload",
+        "an apply payload is a Kubernetes manifest with apiVersion, kind and metadata.name",
+      );
+    }
+    return { kind: str(payload.kind), namespace: str(metadata.namespace), name: str(metadata.name) };
+  }
+  if (body.kind === "delete") {
+    if (!str(payload.apiVersion) || !str(payload.kind) || !str(payload.name)) {
+      throw badRequest("invalid_payload", "a delete payload is {apiVersion, kind, name, namespace}");
+    }
+    return { kind: str(payload.kind), namespace: str(payload.namespace), name: str(payload.name) };
+  }
+  const intent = str(payload.intent);
+  if (intent === ENSURE_APPLICATION_INSTANCE) {
+    const metadata = ((payload.applicationInstance as Record<string, unknown> | undefined)?.metadata ??
+      {}) as Record<string, unknown>;
+    if (!str(metadata.name))
+      throw badRequest(
+        "invalid_payload",
+        "ensure-application-instance needs applicationInstance.metadata.name",
+      );
+    return { kind: "ApplicationInstance", namespace: str(metadata.namespace), name: str(metadata.name) };
+  }
+  if (intent === REQUEST_OPERATION) {
+    const metadata = ((payload.operation as Record<string, unknown> | undefined)?.metadata ?? {}) as Record<
+      string,
+      unknown
+    >;
+    if (!str(metadata.name))
+      throw badRequest("invalid_payload", "request-operation needs operation.metadata.name");
+    return { kind: "Operation", namespace: str(metadata.namespace), name: str(metadata.name) };
+  }
+  if (intent === DELETE_APPLICATION_INSTANCE) {
+    if (!str(payload.name))
+      throw badRequest("invalid_payload", "delete-application-instance needs name and namespace");
+    return { kind: "ApplicationInstance", namespace: str(payload.namespace), name: str(payload.name) };
+  }
+  throw badRequest(
+    "invalid_payload",
+    `intent must be one of ${ENSURE_APPLICATION_INSTANCE}, ${REQUEST_OPERATION}, ${DELETE_APPLICATION_INSTANCE}`,
+  );
+}
+
+export type JobsService = ReturnType<typeof createJobsService>;

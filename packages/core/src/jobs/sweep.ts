@@ -1,0 +1,43 @@
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db.ts";
+import type { JobSignals } from "./signals.ts";
+
+const ts = (date: Date) => date.toISOString();
+
+/**
+ * The backstop behind the claim query (which already redelivers lapsed leases): returns lapsed
+ * leases and ack timeouts to `ready` (or `undeliverable` / `expired`), expires undelivered jobs
+ * past expiresAt, and wakes the clusters that got claimable jobs back.
+ */
+export async function sweepJobs({
+  db,
+  clock,
+  signals,
+  maxDeliveries,
+}: {
+  db: Db;
+  clock: Clock;
+  signals: JobSignals;
+  maxDeliveries: number;
+}) {
+  const now = clock.now();
+  const lapsed = await db.$queryRaw<{ clusterId: string; state: string }[]>`
+    UPDATE "Job" SET
+      state = (CASE WHEN "expiresAt" <= ${ts(now)}::timestamp THEN 'expired'
+                    WHEN deliveries >= ${maxDeliveries} THEN 'undeliverable' ELSE 'ready' END)::"JobState",
+      "leaseExpiresAt" = NULL,
+      "finishedAt" = CASE WHEN "expiresAt" <= ${ts(now)}::timestamp OR deliveries >= ${maxDeliveries} THEN ${ts(now)}::timestamp ELSE NULL END,
+      error = CASE WHEN "expiresAt" <= ${ts(now)}::timestamp THEN 'expired before it was completed'
+                   WHEN deliveries >= ${maxDeliveries} THEN 'not completed after ' || deliveries || ' deliveries' ELSE error END,
+      "updatedAt" = ${ts(now)}::timestamp
+    WHERE state IN ('leased', 'acked') AND "leaseExpiresAt" <= ${ts(now)}::timestamp
+    RETURNING "clusterId"::text AS "clusterId", state::text AS state`;
+  const expired = await db.job.updateMany({
+    where: { state: { in: ["queued", "ready"] }, expiresAt: { lte: now } },
+    data: { state: "expired", finishedAt: now, error: "expired before it was delivered" },
+  });
+  const requeued = lapsed.filter((row) => row.state === "ready");
+  const wake = [...new Set(requeued.map((row) => row.clusterId))];
+  if (wake.length > 0) await signals.jobsReady(wake);
+  return { requeued: requeued.length, closed: lapsed.length - requeued.length + expired.count };
+}

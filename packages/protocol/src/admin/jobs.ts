@@ -1,0 +1,126 @@
+import { z } from "zod";
+import { JobKind, JobOutcome } from "../agent.ts";
+import { Condition, DnsLabel, ObjectRef, PageQuery, Rfc3339 } from "../common.ts";
+import { CatalogId } from "./catalog.ts";
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+export const JobState = z.enum([
+  "queued",
+  "ready",
+  "leased",
+  "acked",
+  "succeeded",
+  "failed",
+  "noop",
+  "conflict",
+  "expired",
+  "cancelled",
+  "undeliverable",
+]);
+export type JobState = z.infer<typeof JobState>;
+
+/** RFC 1123 host name for the app's ingress. */
+const Hostname = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
+    "must be a lowercase DNS host name",
+  );
+
+export const DeployApplicationBody = z
+  .object({
+    catalogId: CatalogId,
+    namespace: DnsLabel,
+    name: DnsLabel,
+    hostname: Hostname.optional(),
+    values: JsonObject.optional(),
+    chartVersion: z.string().min(1).max(100).optional(),
+    expiresInSeconds: z.number().int().min(1).max(604_800).optional(),
+  })
+  .meta({ id: "DeployApplicationBody" });
+export type DeployApplicationBody = z.infer<typeof DeployApplicationBody>;
+
+export const ApplicationParams = z.object({
+  id: z.string().uuid("cluster id must be a UUID"),
+  namespace: DnsLabel,
+  name: DnsLabel,
+});
+
+export const RequestOperationBody = z
+  .object({
+    template: z.string().min(1).max(100),
+    namespace: DnsLabel,
+    /** The ApplicationInstance the operation acts on (also the stem of the Operation's name). */
+    name: DnsLabel,
+    parameters: JsonObject.optional(),
+    expiresInSeconds: z.number().int().min(1).max(604_800).optional(),
+  })
+  .meta({ id: "RequestOperationBody" });
+export type RequestOperationBody = z.infer<typeof RequestOperationBody>;
+
+export const CreateJobBody = z
+  .object({
+    kind: JobKind,
+    payload: JsonObject,
+    idempotencyKey: z.string().min(1).max(500).optional(),
+    expiresInSeconds: z.number().int().min(1).max(604_800).default(900),
+  })
+  .meta({ id: "CreateJobBody" });
+export type CreateJobBody = z.infer<typeof CreateJobBody>;
+
+export const JobAccepted = z
+  .object({
+    jobId: z.string(),
+    id: z.string(),
+    state: JobState,
+    idempotencyKey: z.string(),
+    expiresAt: Rfc3339,
+  })
+  .meta({ id: "JobAccepted" });
+export type JobAccepted = z.infer<typeof JobAccepted>;
+
+export const JobStatusView = z
+  .object({
+    phase: z.string(),
+    conditions: z.array(Condition),
+    message: z.string().nullable(),
+    timestamp: Rfc3339,
+    receivedAt: Rfc3339,
+  })
+  .meta({ id: "JobStatusView" });
+
+export const JobView = z
+  .object({
+    id: z.string(),
+    clusterId: z.string(),
+    kind: JobKind,
+    state: JobState,
+    idempotencyKey: z.string(),
+    payload: JsonObject,
+    signature: z.string().nullable(),
+    deliveries: z.number().int(),
+    createdAt: Rfc3339,
+    updatedAt: Rfc3339,
+    expiresAt: Rfc3339,
+    readyAt: Rfc3339.nullable(),
+    deliveredAt: Rfc3339.nullable(),
+    ackedAt: Rfc3339.nullable(),
+    leaseExpiresAt: Rfc3339.nullable(),
+    finishedAt: Rfc3339.nullable(),
+    outcome: JobOutcome.nullable(),
+    error: z.string().nullable(),
+    appliedRef: ObjectRef.nullable(),
+    statuses: z.array(JobStatusView).optional(),
+  })
+  .meta({ id: "JobView" });
+export type JobView = z.infer<typeof JobView>;
+
+export const JobIdOnlyParams = z.object({ id: z.string().min(1).max(100) });
+
+export const ListJobsQuery = PageQuery.extend({ state: JobState.optional() });
+
+export const JobPage = z
+  .object({ items: z.array(JobView), nextCursor: z.string().nullable() })
+  .meta({ id: "JobPage" });

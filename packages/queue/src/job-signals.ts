@@ -1,0 +1,46 @@
+import type { Queues } from "./producers.ts";
+import type { PubSub } from "./pubsub.ts";
+
+/** BullMQ retries for a dispatch job: the processor is idempotent, failures are transient. */
+export const DISPATCH_JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: "exponential", delay: 500 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+} as const;
+
+/**
+ * Implements core's JobSignals: queued jobs go to the `dispatch` queue (BullMQ jobId = our job
+ * id, so a job is never dispatched twice at once), ready jobs wake the cluster's polls on every
+ * API process. Failures are reported, not thrown: the job row is already committed and the
+ * reconciler / poll re-check will pick it up.
+ */
+export function createJobSignals(options: {
+  queues: Queues;
+  pubsub: PubSub;
+  onError?: (error: unknown) => void;
+}) {
+  const report = options.onError ?? (() => {});
+  return {
+    async jobsQueued(jobIds: string[]) {
+      try {
+        await options.queues.queue("dispatch").addBulk(
+          jobIds.map((jobId) => ({
+            name: "dispatch-job",
+            data: { jobId },
+            opts: { jobId, ...DISPATCH_JOB_OPTIONS },
+          })),
+        );
+      } catch (error) {
+        report(error);
+      }
+    },
+    async jobsReady(clusterIds: string[]) {
+      try {
+        await Promise.all(clusterIds.map((clusterId) => options.pubsub.publish("jobs-ready", clusterId)));
+      } catch (error) {
+        report(error);
+      }
+    },
+  };
+}
