@@ -2,8 +2,11 @@ import { randomBytes } from "node:crypto";
 import { loggerOptions } from "@vwksp/core";
 import Fastify, { type FastifyServerOptions } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { agentJobRoutes } from "./agent/jobs.routes.ts";
+import { createLongPollHub } from "./agent/long-poll.ts";
 import { registrationRoutes } from "./agent/registration.routes.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
+import { catalogRoutes } from "./catalog/catalog.routes.ts";
 import { clusterRoutes } from "./clusters/clusters.routes.ts";
 import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -11,12 +14,15 @@ import { healthRoutes } from "./health/health.routes.ts";
 import { registerContentTypes } from "./http/content-types.ts";
 import { registerErrorHandling } from "./http/errors.ts";
 import { registerOpenApi } from "./http/openapi.ts";
+import { jobRoutes } from "./jobs/jobs.routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface BuildAppOptions {
   /** Override logging (tests capture it); defaults to pino at the configured level. */
   logger?: FastifyServerOptions["loggerInstance"];
+  /** How often waiting polls re-check for jobs without a wake-up (default 2 s). */
+  longPollRecheckMs?: number;
 }
 
 /** The whole HTTP application as a plugin-built instance, separate from `listen`. */
@@ -34,7 +40,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
     forceCloseConnections: "idle",
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -53,12 +59,27 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   await app.register(clusterRoutes, { deps });
   await app.register(registrationTokenRoutes, { deps });
   await app.register(registrationRoutes, { deps });
+  const longPoll = createLongPollHub({
+    claim: deps.delivery.claim,
+    claimableAmong: deps.delivery.claimableClusters,
+    logger: app.log,
+    ...(options.longPollRecheckMs ? { recheckMs: options.longPollRecheckMs } : {}),
+  });
+  await app.register(agentJobRoutes, { deps, longPoll });
+  app.decorate("longPollStats", longPoll.stats);
+  await app.register(jobRoutes, { deps });
+  await app.register(catalogRoutes, { deps });
 
-  // Credential invalidations from other processes; do not hold startup hostage to Redis.
+  // Waiting polls are answered with {"jobs": []} before the server stops accepting.
+  app.addHook("preClose", async () => longPoll.close());
+
+  // Wake-ups and invalidations from other processes; do not hold startup hostage to Redis.
   app.addHook("onReady", async () => {
-    const subscribed = deps.startRealtime().catch((error: unknown) => {
-      app.log.error({ err: error }, "could not subscribe to invalidations");
-    });
+    const subscribed = deps
+      .startRealtime((clusterId) => void longPoll.wake(clusterId))
+      .catch((error: unknown) => {
+        app.log.error({ err: error }, "could not subscribe to invalidations");
+      });
     await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   });
 
@@ -66,3 +87,10 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Waiting polls held by this process (clusters and requests). */
+    longPollStats(): { clusters: number; waiters: number };
+  }
+}

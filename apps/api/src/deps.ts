@@ -3,19 +3,31 @@ import {
   type Config,
   createApiKeysService,
   createAuditService,
+  createCatalogService,
   createClustersService,
   createCredentialsService,
   createDb,
+  createDeliveryService,
+  createJobsService,
   createRegistrationTokensService,
   type Db,
   systemClock,
 } from "@vwksp/core";
-import { createChangeNotifier, createPubSub, createQueues, createRedis } from "@vwksp/queue";
+import {
+  createChangeNotifier,
+  createJobSignals,
+  createPubSub,
+  createQueues,
+  createRedis,
+} from "@vwksp/queue";
 import type { Redis } from "ioredis";
 import { createFailureLimiter } from "./auth/failure-limiter.ts";
 
 /** Everything the HTTP layer needs, built once per process (tests build their own). */
-export function createApiDeps(config: Config, overrides: { clock?: Clock; db?: Db } = {}) {
+export function createApiDeps(
+  config: Config,
+  overrides: { clock?: Clock; db?: Db; reportError?: (error: unknown, context: string) => void } = {},
+) {
   const clock = overrides.clock ?? systemClock;
   const db = overrides.db ?? createDb(config.DATABASE_URL);
   const redis: Redis = createRedis(config.REDIS_URL, "commands");
@@ -43,6 +55,23 @@ export function createApiDeps(config: Config, overrides: { clock?: Clock; db?: D
   invalidateLocally = credentials.invalidateCluster;
   const clusters = createClustersService({ db, clock, audit, notifier });
   const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
+  const reportError = overrides.reportError ?? (() => {});
+  const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
+  const jobs = createJobsService({
+    db,
+    clock,
+    audit,
+    signals,
+    defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
+  });
+  const delivery = createDeliveryService({
+    db,
+    clock,
+    leaseSeconds: config.AGENT_LEASE_SECONDS,
+    ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
+    maxDeliveries: config.JOB_MAX_DELIVERIES,
+  });
+  const catalog = createCatalogService({ db, clock, audit });
   const failureLimiter = createFailureLimiter({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -50,9 +79,10 @@ export function createApiDeps(config: Config, overrides: { clock?: Clock; db?: D
     clock,
   });
 
-  /** Subscriptions every API process holds: credential invalidations from other processes. */
-  async function startRealtime() {
+  /** Subscriptions every API process holds: credential invalidations and job wake-ups. */
+  async function startRealtime(onJobsReady: (clusterId: string) => void) {
     await pubsub.subscribe("auth-invalidate", (clusterId) => credentials.invalidateCluster(clusterId));
+    await pubsub.subscribe("jobs-ready", onJobsReady);
   }
 
   async function close() {
@@ -75,6 +105,10 @@ export function createApiDeps(config: Config, overrides: { clock?: Clock; db?: D
     credentials,
     clusters,
     registrationTokens,
+    signals,
+    jobs,
+    delivery,
+    catalog,
     failureLimiter,
     startRealtime,
     close,

@@ -15,8 +15,11 @@ async function main() {
     }
     throw error;
   }
-  const deps = createApiDeps(config);
-  const app = await buildApp(deps);
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  const deps = createApiDeps(config, {
+    reportError: (error, context) => app?.log.warn({ err: error }, context),
+  });
+  app = await buildApp(deps);
   app.addHook("onClose", async () => deps.close());
 
   if (config.BOOTSTRAP_ADMIN_KEY) {

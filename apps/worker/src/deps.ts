@@ -3,11 +3,12 @@ import {
   type Config,
   createAuditService,
   createDb,
+  createDispatchService,
   type Db,
   type Logger,
   systemClock,
 } from "@vwksp/core";
-import { createQueues, createRedis } from "@vwksp/queue";
+import { createJobSignals, createPubSub, createQueues, createRedis } from "@vwksp/queue";
 
 /** What the processors need, built once per worker process (tests build their own). */
 export function createWorkerDeps(config: Config, logger: Logger, overrides: { clock?: Clock; db?: Db } = {}) {
@@ -15,15 +16,24 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
   const db = overrides.db ?? createDb(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
+  // The worker only publishes; its pub/sub never opens a subscriber connection.
+  const pubsub = createPubSub({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, publisher: redis });
   const audit = createAuditService({ db, clock });
+  const signals = createJobSignals({
+    queues,
+    pubsub,
+    onError: (error) => logger.warn({ err: error }, "job signal failed"),
+  });
+  const dispatch = createDispatchService({ db, clock, audit, signals });
 
   async function close() {
+    pubsub.close();
     await queues.close();
     redis.disconnect();
     await db.$disconnect();
   }
 
-  return { config, logger, clock, db, redis, queues, audit, close };
+  return { config, logger, clock, db, redis, queues, pubsub, audit, signals, dispatch, close };
 }
 
 export type WorkerDeps = ReturnType<typeof createWorkerDeps>;

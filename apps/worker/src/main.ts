@@ -18,13 +18,14 @@ async function main() {
   }
   const logger = createLogger(config.LOG_LEVEL, "worker");
   const deps = createWorkerDeps(config, logger);
+  const processors = processorsFor(deps);
   const runtime = startWorkerRuntime({
     redisUrl: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,
     logger,
-    processors: processorsFor(deps),
+    processors,
   });
-  await schedulesFor(deps);
+  await schedulesFor(deps, processors);
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
 
   let closing = false;

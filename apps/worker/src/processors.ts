@@ -1,10 +1,70 @@
+import { sweepJobs } from "@vwksp/core";
+import { DISPATCH_JOB_OPTIONS, type JobName } from "@vwksp/queue";
 import type { WorkerDeps } from "./deps.ts";
 import type { ProcessorMap } from "./runtime.ts";
 
-/** Every processor of this worker, by queue and job name. */
-export function processorsFor(_deps: WorkerDeps): ProcessorMap {
-  return {};
+/** A queued job younger than this is still on its normal path through BullMQ. */
+const RECONCILE_AFTER_MS = 10_000;
+
+/** How often each maintenance job runs. */
+export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
+  "sweep-jobs": 15_000,
+  "reconcile-queued": 30_000,
+  "check-heartbeats": 15_000,
+  "prune-events": 3_600_000,
+};
+
+/**
+ * Re-enqueues jobs that are still `queued` in PostgreSQL but whose dispatch job BullMQ lost
+ * (Redis flushed or restarted without persistence) or gave up on.
+ */
+async function reconcileQueued(deps: WorkerDeps) {
+  const dispatchQueue = deps.queues.queue("dispatch");
+  let requeued = 0;
+  for (const jobId of await deps.dispatch.staleQueued(RECONCILE_AFTER_MS)) {
+    const existing = await dispatchQueue.getJob(jobId);
+    const state = existing ? await existing.getState() : "missing";
+    if (state === "failed" && existing) {
+      await existing.retry("failed");
+      requeued += 1;
+    } else if (state === "missing" || state === "unknown" || state === "completed") {
+      // A completed dispatch job with the row still queued cannot normally happen; redo it.
+      if (existing) await existing.remove().catch(() => {});
+      await dispatchQueue.add("dispatch-job", { jobId }, { jobId, ...DISPATCH_JOB_OPTIONS });
+      requeued += 1;
+    }
+  }
+  if (requeued > 0) deps.logger.info({ requeued }, "re-enqueued queued jobs BullMQ had lost");
+  return { requeued };
 }
 
-/** Repeatable maintenance jobs (idempotent: BullMQ job schedulers upsert by id). */
-export async function schedulesFor(_deps: WorkerDeps): Promise<void> {}
+/** Every processor of this worker, by queue and job name. */
+export function processorsFor(deps: WorkerDeps): ProcessorMap {
+  return {
+    dispatch: {
+      "dispatch-job": async (payload) => deps.dispatch.prepare((payload as { jobId: string }).jobId),
+    },
+    maintenance: {
+      "sweep-jobs": async () =>
+        sweepJobs({
+          db: deps.db,
+          clock: deps.clock,
+          signals: deps.signals,
+          maxDeliveries: deps.config.JOB_MAX_DELIVERIES,
+        }),
+      "reconcile-queued": async () => reconcileQueued(deps),
+    },
+  };
+}
+
+/** Repeatable maintenance jobs; job schedulers upsert by id, so every worker may call this. */
+export async function schedulesFor(deps: WorkerDeps, processors: ProcessorMap): Promise<void> {
+  const queue = deps.queues.queue("maintenance");
+  for (const name of Object.keys(processors.maintenance ?? {}) as JobName<"maintenance">[]) {
+    await queue.upsertJobScheduler(
+      name,
+      { every: MAINTENANCE_EVERY_MS[name] },
+      { name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
+    );
+  }
+}

@@ -54,7 +54,7 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         security: [{ agentToken: [] }],
         response: { 200: RotateResponse, ...errorResponses(401, 403, 429) },
       },
-      preHandler: authenticateAgent(deps),
+      preValidation: authenticateAgent(deps),
     },
     async (request) => {
       const issued = await deps.credentials.rotate(agentOf(request));

@@ -1,0 +1,116 @@
+import type { AgentJob } from "@vwksp/protocol";
+import type { FastifyBaseLogger } from "fastify";
+
+interface Waiter {
+  clusterId: string;
+  finish: (jobs: AgentJob[]) => void;
+}
+
+interface HubOptions {
+  /** Leases claimable jobs of a cluster (the delivery service's claim). */
+  claim: (clusterId: string) => Promise<AgentJob[]>;
+  /** Which of these clusters have claimable jobs now (for the slow re-check). */
+  claimableAmong: (clusterIds: string[]) => Promise<string[]>;
+  logger: FastifyBaseLogger;
+  /** How often waiting polls re-check without a wake-up (lost messages, lapsed leases). */
+  recheckMs?: number;
+}
+
+/**
+ * Waiting polls of this process, by cluster. A wake-up (Redis pub/sub, one subscriber for the
+ * whole process) or the slow re-check makes the process claim for the oldest waiter of that
+ * cluster. No Redis connection, timer chain or BullMQ worker per waiter.
+ */
+export function createLongPollHub({ claim, claimableAmong, logger, recheckMs = 2_000 }: HubOptions) {
+  const waiting = new Map<string, Waiter[]>();
+  const draining = new Set<string>();
+  let closed = false;
+
+  function remove(waiter: Waiter) {
+    const list = waiting.get(waiter.clusterId);
+    if (!list) return;
+    const index = list.indexOf(waiter);
+    if (index >= 0) list.splice(index, 1);
+    if (list.length === 0) waiting.delete(waiter.clusterId);
+  }
+
+  /** Hands claimable jobs of the cluster to its waiters, oldest first, one claim at a time. */
+  async function wake(clusterId: string) {
+    if (draining.has(clusterId)) return;
+    draining.add(clusterId);
+    try {
+      for (;;) {
+        const waiter = waiting.get(clusterId)?.[0];
+        if (!waiter) return;
+        const jobs = await claim(clusterId);
+        if (jobs.length === 0) return;
+        // The waiter may have gone (client closed) while the claim ran; the jobs then wait out
+        // their lease and are redelivered.
+        remove(waiter);
+        waiter.finish(jobs);
+      }
+    } catch (error) {
+      logger.warn({ err: error, clusterId }, "claim for a waiting poll failed; the re-check will retry");
+    } finally {
+      draining.delete(clusterId);
+    }
+  }
+
+  const timer = setInterval(() => {
+    if (waiting.size === 0) return;
+    claimableAmong([...waiting.keys()]).then(
+      (clusterIds) => {
+        for (const clusterId of clusterIds) void wake(clusterId);
+      },
+      (error: unknown) => logger.warn({ err: error }, "long-poll re-check failed"),
+    );
+  }, recheckMs);
+  timer.unref();
+
+  /**
+   * Waits up to `seconds` for jobs. Resolves with the jobs, or with [] on timeout, when the
+   * client goes away (`signal`), or when the process shuts down.
+   */
+  function wait(clusterId: string, seconds: number, signal: AbortSignal): Promise<AgentJob[]> {
+    if (closed || signal.aborted) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        clusterId,
+        finish: (jobs) => {
+          clearTimeout(timeout);
+          signal.removeEventListener("abort", onAbort);
+          resolve(jobs);
+        },
+      };
+      const onAbort = () => {
+        remove(waiter);
+        waiter.finish([]);
+      };
+      const timeout = setTimeout(onAbort, seconds * 1000);
+      signal.addEventListener("abort", onAbort, { once: true });
+      const list = waiting.get(clusterId) ?? [];
+      list.push(waiter);
+      waiting.set(clusterId, list);
+    });
+  }
+
+  /** Answers every waiting poll with no jobs (graceful shutdown). */
+  function close() {
+    closed = true;
+    clearInterval(timer);
+    for (const list of [...waiting.values()])
+      for (const waiter of [...list]) {
+        remove(waiter);
+        waiter.finish([]);
+      }
+  }
+
+  const stats = () => ({
+    clusters: waiting.size,
+    waiters: [...waiting.values()].reduce((sum, list) => sum + list.length, 0),
+  });
+
+  return { wait, wake, close, stats };
+}
+
+export type LongPollHub = ReturnType<typeof createLongPollHub>;

@@ -1,0 +1,188 @@
+import { toJobView } from "@vwksp/core";
+import {
+  ApplicationParams,
+  ClusterIdParams,
+  CreateJobBody,
+  DeployApplicationBody,
+  JobAccepted,
+  JobIdOnlyParams,
+  JobPage,
+  JobView,
+  ListJobsQuery,
+  RequestOperationBody,
+} from "@vwksp/protocol";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { actorOf, principalOf, requireScope } from "../auth/admin-auth.ts";
+import type { ApiDeps } from "../deps.ts";
+import { errorResponses } from "../http/responses.ts";
+
+const accepted = (job: {
+  id: string;
+  state: JobAccepted["state"];
+  idempotencyKey: string;
+  expiresAt: Date;
+}) => ({
+  jobId: job.id,
+  id: job.id,
+  state: job.state,
+  idempotencyKey: job.idempotencyKey,
+  expiresAt: job.expiresAt.toISOString(),
+});
+
+export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const write = requireScope(deps, "jobs:write");
+  const read = requireScope(deps, "jobs:read");
+  const tags = ["jobs"];
+  const security = [{ apiKey: [] }];
+  const refusals = errorResponses(400, 401, 403, 404, 409);
+
+  app.post(
+    "/api/v1/clusters/:id/applications",
+    {
+      schema: {
+        operationId: "deployApplication",
+        tags,
+        security,
+        summary: "Deploy (or change) an application: queues an ensure-application-instance job",
+        params: ClusterIdParams,
+        body: DeployApplicationBody,
+        response: { 202: JobAccepted, ...refusals },
+      },
+      preValidation: write,
+    },
+    async (request, reply) => {
+      const job = await deps.jobs.requestDeploy(
+        actorOf(principalOf(request)),
+        request.params.id,
+        request.body,
+      );
+      return reply.code(202).send(accepted(job));
+    },
+  );
+
+  app.delete(
+    "/api/v1/clusters/:id/applications/:namespace/:name",
+    {
+      schema: {
+        operationId: "deleteApplication",
+        tags,
+        security,
+        summary: "Remove an application: queues a delete-application-instance job",
+        params: ApplicationParams,
+        response: { 202: JobAccepted, ...refusals },
+      },
+      preValidation: write,
+    },
+    async (request, reply) => {
+      const { id, namespace, name } = request.params;
+      const job = await deps.jobs.requestDelete(actorOf(principalOf(request)), id, namespace, name);
+      return reply.code(202).send(accepted(job));
+    },
+  );
+
+  app.post(
+    "/api/v1/clusters/:id/operations",
+    {
+      schema: {
+        operationId: "requestOperation",
+        tags,
+        security,
+        summary:
+          "Run an operation (backup, restore, upgrade, …) on an application: queues a request-operation job",
+        params: ClusterIdParams,
+        body: RequestOperationBody,
+        response: { 202: JobAccepted, ...refusals },
+      },
+      preValidation: write,
+    },
+    async (request, reply) => {
+      const job = await deps.jobs.requestOperation(
+        actorOf(principalOf(request)),
+        request.params.id,
+        request.body,
+      );
+      return reply.code(202).send(accepted(job));
+    },
+  );
+
+  app.post(
+    "/api/v1/clusters/:id/jobs",
+    {
+      schema: {
+        operationId: "createJob",
+        tags,
+        security,
+        summary: "Queue a raw apply/delete/intent job",
+        params: ClusterIdParams,
+        body: CreateJobBody,
+        response: { 202: JobAccepted, ...refusals },
+      },
+      preValidation: write,
+    },
+    async (request, reply) => {
+      const job = await deps.jobs.createRaw(actorOf(principalOf(request)), request.params.id, request.body);
+      return reply.code(202).send(accepted(job));
+    },
+  );
+
+  app.get(
+    "/api/v1/clusters/:id/jobs",
+    {
+      schema: {
+        operationId: "listClusterJobs",
+        tags,
+        security,
+        params: ClusterIdParams,
+        querystring: ListJobsQuery,
+        response: { 200: JobPage, ...errorResponses(400, 401, 403, 404) },
+      },
+      preValidation: read,
+    },
+    async (request) => {
+      const page = await deps.jobs.list(
+        principalOf(request).organizationId,
+        request.params.id,
+        request.query,
+      );
+      return { items: page.items.map((job) => toJobView(job)), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    "/api/v1/jobs/:id",
+    {
+      schema: {
+        operationId: "getJob",
+        tags,
+        security,
+        summary: "A job with its state, timestamps, outcome and interim statuses",
+        params: JobIdOnlyParams,
+        response: { 200: JobView, ...errorResponses(400, 401, 403, 404) },
+      },
+      preValidation: read,
+    },
+    async (request) => {
+      const job = await deps.jobs.get(principalOf(request).organizationId, request.params.id);
+      return toJobView(job, job.statuses);
+    },
+  );
+
+  app.post(
+    "/api/v1/jobs/:id/cancel",
+    {
+      schema: {
+        operationId: "cancelJob",
+        tags,
+        security,
+        summary: "Cancel an open job; it is not delivered again",
+        params: JobIdOnlyParams,
+        response: { 200: JobView, ...refusals },
+      },
+      preValidation: write,
+    },
+    async (request) => {
+      const job = await deps.jobs.cancel(actorOf(principalOf(request)), request.params.id);
+      return toJobView(job, job.statuses);
+    },
+  );
+};
