@@ -53,17 +53,21 @@ export interface TestAppOptions {
   captureLogs?: ReturnType<typeof createLogCapture>;
   /** Runs before `ready`, e.g. to add a route that exercises the error handler. */
   beforeReady?: (app: Awaited<ReturnType<typeof buildApp>>) => void;
+  longPollRecheckMs?: number;
 }
 
 /** The real app on the test file's database and Redis prefix, driven with `app.inject`. */
 export async function createTestApp(options: TestAppOptions) {
-  const { env, clock, configOverrides = {}, captureLogs, beforeReady } = options;
+  const { env, clock, configOverrides = {}, captureLogs, beforeReady, longPollRecheckMs } = options;
   const config = env.config(configOverrides);
   const deps = createApiDeps(config, clock ? { clock } : {});
   const logger = captureLogs
     ? createLogger(configOverrides.LOG_LEVEL ?? "trace", "api", captureLogs.stream)
     : undefined;
-  const app = await buildApp(deps, logger ? { logger } : {});
+  const app = await buildApp(deps, {
+    ...(logger ? { logger } : {}),
+    ...(longPollRecheckMs ? { longPollRecheckMs } : {}),
+  });
   beforeReady?.(app);
   await app.ready();
   return {

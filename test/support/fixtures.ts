@@ -53,3 +53,90 @@ export async function registeredCluster(harness: Harness, key: string, body: Rec
   expect(response.statusCode, response.body).toBe(200);
   return { cluster, credential: (response.json() as { token: string }).token };
 }
+
+/** GET /api/agent/jobs exactly as the Go operator sends it (no body, no Content-Type). */
+export async function poll(harness: Harness, clusterId: string, credential: string, wait = 0) {
+  const response = await harness.app.inject({
+    method: "GET",
+    url: `/api/agent/jobs?cluster=${encodeURIComponent(clusterId)}&wait=${wait}`,
+    headers: agentHeaders(credential, false),
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  return (response.json() as { jobs: AgentJobShape[] }).jobs;
+}
+
+export interface AgentJobShape {
+  id: string;
+  kind: string;
+  payload: Record<string, unknown>;
+  idempotencyKey: string;
+  createdAt: string;
+  expiresAt: string;
+  signature?: string;
+}
+
+export function ack(harness: Harness, jobId: string, credential: string) {
+  return harness.app.inject({
+    method: "POST",
+    url: `/api/agent/jobs/${encodeURIComponent(jobId)}/ack`,
+    headers: agentHeaders(credential, false),
+  });
+}
+
+export function postStatus(harness: Harness, jobId: string, credential: string, body: unknown) {
+  return harness.app.inject({
+    method: "POST",
+    url: `/api/agent/jobs/${encodeURIComponent(jobId)}/status`,
+    headers: agentHeaders(credential),
+    payload: JSON.stringify(body),
+  });
+}
+
+export function postResult(harness: Harness, jobId: string, credential: string, body: unknown) {
+  return harness.app.inject({
+    method: "POST",
+    url: `/api/agent/jobs/${encodeURIComponent(jobId)}/result`,
+    headers: agentHeaders(credential),
+    payload: JSON.stringify(body),
+  });
+}
+
+/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - started > timeoutMs) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export async function rawJob(
+  harness: Harness,
+  key: string,
+  clusterId: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+) {
+  const response = await harness.app.inject({
+    method: "POST",
+    url: `/api/v1/clusters/${clusterId}/jobs`,
+    headers: adminHeaders(key),
+    payload: {
+      kind: "apply",
+      payload: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, namespace: "default" },
+        data: { a: "b" },
+      },
+      ...extra,
+    },
+  });
+  expect(response.statusCode, response.body).toBe(202);
+  return response.json() as { jobId: string; state: string; idempotencyKey: string };
+}
