@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type FakeFailure, failureResponse } from "./fake/failures.ts";
+import { reasonPhrase } from "./fake/faults.ts";
+import type { FakeUser } from "./fake/methods.ts";
+import { builtinModels, type FakeModel, type FakeRow } from "./fake/models.ts";
+import type { FakeOdooOptions, FakeUserInit } from "./fake/options.ts";
+import { routeRequest } from "./fake/routes.ts";
+import type { FakeResponse, FakeState } from "./fake/state.ts";
+import { FakeStore } from "./fake/store.ts";
+
+export type { OdooMajor } from "./fake/dialect.ts";
+export type { FakeFailure } from "./fake/failures.ts";
+export type { FakeUser } from "./fake/methods.ts";
+export type { AclOperation, FakeField, FakeFieldType, FakeModel, FakeRow } from "./fake/models.ts";
+export { clusterModel } from "./fake/models.ts";
+export type { FakeOdooOptions, FakeUserInit } from "./fake/options.ts";
+
+export interface FakeRequestRecord {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const DEFAULT_FAKE_API_KEY = "fake-odoo-api-key-0000000000000000000000";
+
+/** A real HTTP server on 127.0.0.1 that answers like Odoo 16–19 (see shared/fixtures/odoo). */
+export async function startFakeOdoo(options: FakeOdooOptions) {
+  const version = options.version;
+  const store = new FakeStore(version, options.clock ?? (() => new Date()));
+  const omitted = new Set(options.omitModels ?? []);
+  for (const model of builtinModels(version)) if (!omitted.has(model.name)) store.register(model);
+  for (const model of options.models ?? []) store.register(model);
+  const state: FakeState = {
+    version,
+    db: options.db ?? `odoo${version}`,
+    store,
+    users: new Map(),
+    sessions: new Map(),
+    serverVersion: options.serverVersion,
+    baseUrl: "",
+  };
+  const failures: FakeFailure[] = [];
+  const requests: FakeRequestRecord[] = [];
+  let latencyMs = 0;
+
+  function addUser(init: FakeUserInit): FakeUser {
+    const user: FakeUser = {
+      uid: init.uid,
+      login: init.login,
+      name: init.name ?? init.login,
+      groups: init.groups ?? [],
+      admin: init.admin ?? false,
+      settingsId: state.users.size + 1,
+      ...(init.apiKey ? { apiKey: init.apiKey } : {}),
+      ...(init.password ? { password: init.password } : {}),
+    };
+    const partnerId = init.partnerId ?? store.create("res.partner", [{ name: user.name }], init.uid, true)[0];
+    store.create(
+      "res.users",
+      [{ id: user.uid, login: user.login, name: user.name, partner_id: partnerId }],
+      1,
+      true,
+    );
+    state.users.set(user.uid, user);
+    return user;
+  }
+
+  // uid 1 is Odoo's superuser ("OdooBot"): the author of everything seeded.
+  store.create("res.users", [{ id: 1, login: "__system__", name: "OdooBot", active: false }], 1, true);
+  addUser({
+    uid: 2,
+    login: options.login ?? "admin",
+    name: "Administrator",
+    apiKey: options.apiKey ?? DEFAULT_FAKE_API_KEY,
+    password: options.password ?? "admin",
+    admin: true,
+    ...(options.adminPartnerId === undefined ? {} : { partnerId: options.adminPartnerId }),
+  });
+  for (const init of options.users ?? []) addUser(init);
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([name, value]) => [
+        name,
+        Array.isArray(value) ? value.join(", ") : (value ?? ""),
+      ]),
+    );
+    const path = new URL(req.url ?? "/", "http://fake").pathname;
+    requests.push({ method: req.method ?? "GET", path, headers, body });
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    const failure = failures.shift();
+    if (failure?.type === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    const response: FakeResponse = failure
+      ? failureResponse(state, path, body, failure)
+      : routeRequest(state, { method: req.method ?? "GET", path, headers, body });
+    if (res.destroyed) return;
+    const reason = response.status === 200 ? "OK" : reasonPhrase(response.status).toUpperCase();
+    res.writeHead(response.status, reason, {
+      ...response.headers,
+      "Content-Length": Buffer.byteLength(response.body),
+    });
+    res.end(response.body);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent || res.destroyed) return;
+      res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end(`fake odoo crashed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  state.baseUrl = url;
+
+  return {
+    url,
+    version,
+    db: state.db,
+    store,
+    /** Stored rows of a model (copies, by id): many2one as ids, datetimes as Odoo strings. */
+    records: (model: string): FakeRow[] => store.rows(model),
+    /** Inserts rows as they are (ids, dates and all), without access or constraint checks. */
+    seed: (model: string, rows: Record<string, unknown>[]): number[] => store.create(model, rows, 1, true),
+    setNextId: (model: string, id: number) => store.setNextId(model, id),
+    registerModel: (model: FakeModel) => store.register(model),
+    addUser,
+    /** Rotates (or, with undefined, revokes) a user's API key. */
+    setApiKey: (uid: number, apiKey: string | undefined) => {
+      const user = state.users.get(uid);
+      if (!user) throw new Error(`no user ${uid}`);
+      if (apiKey === undefined) delete user.apiKey;
+      else user.apiKey = apiKey;
+    },
+    /** The next `count` requests fail as described (an outage, a LockError, a dropped socket). */
+    failNext: (count: number, failure: FakeFailure) => {
+      for (let i = 0; i < count; i++) failures.push(failure);
+    },
+    /** Delay before every answer, for timeout tests. */
+    setLatency: (ms: number) => {
+      latencyMs = ms;
+    },
+    get requestCount() {
+      return requests.length;
+    },
+    get requests(): readonly FakeRequestRecord[] {
+      return [...requests];
+    },
+    clearRequests: () => {
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        if (!server.listening) return resolve();
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+export type FakeOdoo = Awaited<ReturnType<typeof startFakeOdoo>>;

@@ -1,0 +1,81 @@
+import { htmlErrorPage, wrongContentType } from "./dialect.ts";
+import { fault, json2Error, OdooFault, reasonPhrase } from "./faults.ts";
+import {
+  executeJson2,
+  type FakeResponse,
+  type FakeState,
+  HTML_TYPE,
+  jsonResponse,
+  userByApiKey,
+} from "./state.ts";
+
+export interface Json2Request {
+  method: string;
+  model: string;
+  odooMethod: string;
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+const BEARER = { "WWW-Authenticate": "Bearer " };
+
+/** `/json/2/<model>/<method>` as Odoo 19 serves it (recorded: v19-json2-*). */
+export function handleJson2(state: FakeState, request: Json2Request): FakeResponse {
+  const mimetype = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (mimetype !== "application/json") {
+    const { status, description } = wrongContentType(
+      state.version,
+      "/json/2/<__model__>/<__method__>",
+      "json2",
+    );
+    const reason = reasonPhrase(status);
+    return {
+      status,
+      headers: { "Content-Type": HTML_TYPE, Accept: "application/json" },
+      body: htmlErrorPage(status, reason, description),
+    };
+  }
+  try {
+    const user = authenticate(state, request.headers);
+    if (request.method !== "POST") throw fault.http(405, "The method is not allowed for the requested URL.");
+    const body = parseBody(request.body);
+    const result = executeJson2(state, user, request.model, request.odooMethod, body);
+    return jsonResponse(200, result ?? null);
+  } catch (error) {
+    if (!(error instanceof OdooFault)) throw error;
+    return jsonResponse(error.httpStatus, json2Error(error), error.options.headers ?? {});
+  }
+}
+
+function authenticate(state: FakeState, headers: Record<string, string | undefined>) {
+  const match = /^bearer\s+(.+)$/i.exec(headers.authorization ?? "");
+  if (!match?.[1]) {
+    throw fault.http(
+      401,
+      "User not authenticated, use an API Key with a Bearer Authorization header.",
+      BEARER,
+    );
+  }
+  const database = headers["x-odoo-database"];
+  const user = userByApiKey(state, match[1].trim());
+  // A key is only valid in its own database; a foreign database name cannot match it.
+  if (!user || (database !== undefined && database !== state.db)) {
+    throw fault.http(401, "Invalid apikey", BEARER);
+  }
+  return user;
+}
+
+function parseBody(text: string): Record<string, unknown> {
+  if (text.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw fault.http(400, `could not parse the body as json: ${detail}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw fault.http(400, "could not parse the body, expecting a json object");
+  }
+  return value as Record<string, unknown>;
+}

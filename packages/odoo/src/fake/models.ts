@@ -1,0 +1,202 @@
+import type { OdooMajor } from "./dialect.ts";
+import { adminUserUnlink } from "./dialect.ts";
+import type { OdooFault } from "./faults.ts";
+
+export type FakeFieldType =
+  | "char"
+  | "text"
+  | "html"
+  | "boolean"
+  | "integer"
+  | "float"
+  | "date"
+  | "datetime"
+  | "selection"
+  | "many2one"
+  | "many2many";
+
+export interface FakeField {
+  type: FakeFieldType;
+  /** The label (`string` in fields_get). */
+  string: string;
+  relation?: string;
+  required?: boolean;
+  readonly?: boolean;
+  selection?: [string, string][];
+  default?: unknown;
+}
+
+export type AclOperation = "read" | "create" | "write" | "unlink";
+
+/** A stored row: field values in Odoo's cache format (many2one = id | false, x2many = ids). */
+export type FakeRow = Record<string, unknown> & { id: number };
+
+export interface FakeModelContext {
+  version: OdooMajor;
+  /** Reads a stored row of any model (undefined when it does not exist). */
+  row(model: string, id: number): FakeRow | undefined;
+}
+
+export interface FakeModel {
+  name: string;
+  /** `_description`, used in access-error messages. */
+  description: string;
+  fields: Record<string, FakeField>;
+  /** `_order`; defaults to `"id"`. `display_name` may be used. */
+  order?: string;
+  /** Groups allowed per operation; missing operation = everybody. Admin users pass. */
+  acl?: Partial<Record<AclOperation, readonly string[]>>;
+  /** SQL unique constraints, reported as ValidationError with their message. */
+  unique?: { fields: string[]; message: string }[];
+  /** Python constraints: return a ValidationError message for a bad row. */
+  constraints?: ((row: FakeRow, ctx: FakeModelContext) => string | undefined)[];
+  displayName?: (row: FakeRow, ctx: FakeModelContext) => string;
+  /** Veto an unlink (e.g. the admin user); ids all exist. */
+  beforeUnlink?: (ids: number[], ctx: FakeModelContext) => OdooFault | undefined;
+  /** Extra `@api.model` methods returning JSON-able values (e.g. res.users.context_get). */
+  modelMethods?: Record<string, (env: { uid: number; ctx: FakeModelContext }) => unknown>;
+}
+
+const char = (string: string, extra: Partial<FakeField> = {}): FakeField => ({
+  type: "char",
+  string,
+  ...extra,
+});
+
+function partnerParentChainLoops(row: FakeRow, ctx: FakeModelContext): boolean {
+  const seen = new Set<number>([row.id]);
+  let parent = row.parent_id;
+  while (typeof parent === "number") {
+    if (seen.has(parent)) return true;
+    seen.add(parent);
+    parent = ctx.row("res.partner", parent)?.parent_id;
+  }
+  return false;
+}
+
+/** Odoo shows a contact as "Company, Contact" (commercial partner first). */
+function partnerDisplayName(row: FakeRow, ctx: FakeModelContext): string {
+  const name = typeof row.name === "string" ? row.name : "";
+  if (row.is_company === true || typeof row.parent_id !== "number") return name;
+  let commercial = ctx.row("res.partner", row.parent_id);
+  while (commercial && commercial.is_company !== true && typeof commercial.parent_id === "number") {
+    commercial = ctx.row("res.partner", commercial.parent_id);
+  }
+  return commercial ? `${String(commercial.name || "")}, ${name}` : name;
+}
+
+const ADMIN_UID = 2;
+
+export function builtinModels(version: OdooMajor): FakeModel[] {
+  return [
+    {
+      name: "res.partner",
+      description: "Contact",
+      order: "display_name, id desc",
+      fields: {
+        name: char("Name"),
+        parent_id: { type: "many2one", string: "Related Company", relation: "res.partner" },
+        is_company: { type: "boolean", string: "Is a Company", default: false },
+        category_id: { type: "many2many", string: "Tags", relation: "res.partner.category" },
+        country_id: { type: "many2one", string: "Country", relation: "res.country" },
+        email: char("Email"),
+        phone: char("Phone"),
+        ref: char("Reference"),
+        comment: { type: "html", string: "Notes" },
+        active: { type: "boolean", string: "Active", default: true },
+      },
+      // Odoo 19 moved partner creation into its own group (recorded: v19-create-single).
+      ...(version >= 19 ? { acl: { create: ["Contact/Creation"] } } : {}),
+      constraints: [
+        (row, ctx) =>
+          partnerParentChainLoops(row, ctx) ? "You cannot create recursive Partner hierarchies." : undefined,
+      ],
+      displayName: partnerDisplayName,
+    },
+    {
+      name: "res.partner.category",
+      description: "Partner Tags",
+      fields: { name: char("Tag Name", { required: true }) },
+    },
+    {
+      name: "res.country",
+      description: "Country",
+      fields: { name: char("Country Name", { required: true }), code: char("Country Code") },
+    },
+    {
+      name: "res.users",
+      description: "User",
+      fields: {
+        name: char("Name"),
+        login: char("Login", { required: true }),
+        partner_id: { type: "many2one", string: "Related Partner", relation: "res.partner" },
+        lang: char("Language", { default: "en_US" }),
+        tz: char("Timezone"),
+        active: { type: "boolean", string: "Active", default: true },
+      },
+      unique: [{ fields: ["login"], message: "You can not have two users with the same login!" }],
+      beforeUnlink: (ids, ctx) => (ids.includes(ADMIN_UID) ? adminUserUnlink(ctx.version) : undefined),
+      modelMethods: {
+        context_get: ({ uid, ctx }) => {
+          const user = ctx.row("res.users", uid);
+          return { lang: user?.lang ?? "en_US", tz: user?.tz ?? false, uid };
+        },
+      },
+    },
+    {
+      name: "ir.cron",
+      description: "Scheduled Actions",
+      fields: {
+        name: char("Name", { required: true }),
+        active: { type: "boolean", string: "Active", default: true },
+      },
+      acl: {
+        read: ["Administration/Settings"],
+        create: ["Administration/Settings"],
+        write: ["Administration/Settings"],
+        unlink: ["Administration/Settings"],
+      },
+    },
+    clusterModel(),
+  ];
+}
+
+/** The model the control plane syncs: configuration owned by Odoo, runtime owned by us. */
+export function clusterModel(): FakeModel {
+  return {
+    name: "vws.cluster",
+    description: "Cluster",
+    fields: {
+      cluster_id: char("Cluster ID", { required: true }),
+      slug: char("Slug"),
+      name: char("Name", { required: true }),
+      state: {
+        type: "selection",
+        string: "State",
+        default: "pending",
+        selection: [
+          ["pending", "Pending"],
+          ["connected", "Connected"],
+          ["disconnected", "Disconnected"],
+          ["disabled", "Disabled"],
+        ],
+      },
+      last_heartbeat: { type: "datetime", string: "Last Heartbeat" },
+      operator_version: char("Operator Version"),
+      flux_version: char("Flux Version"),
+      velero_version: char("Velero Version"),
+      connectivity_mode: {
+        type: "selection",
+        string: "Connectivity Mode",
+        default: "pull",
+        selection: [
+          ["pull", "Pull"],
+          ["push", "Push"],
+          ["gitops", "GitOps"],
+        ],
+      },
+      allowed_namespaces: { type: "text", string: "Allowed Namespaces" },
+    },
+    unique: [{ fields: ["cluster_id"], message: "The cluster ID must be unique." }],
+  };
+}
