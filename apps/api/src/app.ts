@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { loggerOptions } from "@vwksp/core";
 import Fastify, { type FastifyServerOptions } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { agentEventRoutes } from "./agent/events.routes.ts";
 import { agentJobRoutes } from "./agent/jobs.routes.ts";
 import { createLongPollHub } from "./agent/long-poll.ts";
 import { registrationRoutes } from "./agent/registration.routes.ts";
@@ -10,6 +11,7 @@ import { catalogRoutes } from "./catalog/catalog.routes.ts";
 import { clusterRoutes } from "./clusters/clusters.routes.ts";
 import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.ts";
 import type { ApiDeps } from "./deps.ts";
+import { observabilityRoutes } from "./events/observability.routes.ts";
 import { healthRoutes } from "./health/health.routes.ts";
 import { registerContentTypes } from "./http/content-types.ts";
 import { registerErrorHandling } from "./http/errors.ts";
@@ -69,6 +71,9 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   app.decorate("longPollStats", longPoll.stats);
   await app.register(jobRoutes, { deps });
   await app.register(catalogRoutes, { deps });
+  await app.register(agentEventRoutes, { deps });
+  await app.register(observabilityRoutes, { deps });
+  deps.heartbeats.start();
 
   // Waiting polls are answered with {"jobs": []} before the server stops accepting.
   app.addHook("preClose", async () => longPoll.close());

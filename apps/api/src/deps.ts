@@ -8,6 +8,10 @@ import {
   createCredentialsService,
   createDb,
   createDeliveryService,
+  createEventQueries,
+  createEventsService,
+  createHealthService,
+  createHeartbeatCoalescer,
   createJobsService,
   createRegistrationTokensService,
   type Db,
@@ -72,6 +76,22 @@ export function createApiDeps(
     maxDeliveries: config.JOB_MAX_DELIVERIES,
   });
   const catalog = createCatalogService({ db, clock, audit });
+  const heartbeats = createHeartbeatCoalescer({
+    db,
+    clock,
+    audit,
+    notifier,
+    onError: (error) => reportError(error, "heartbeat flush"),
+  });
+  const events = createEventsService({ db, clock, audit, heartbeats });
+  const eventQueries = createEventQueries({ db });
+  const health = createHealthService({
+    db,
+    clock,
+    audit,
+    notifier,
+    heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+  });
   const failureLimiter = createFailureLimiter({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -86,6 +106,7 @@ export function createApiDeps(
   }
 
   async function close() {
+    await heartbeats.stop();
     pubsub.close();
     await queues.close();
     redis.disconnect();
@@ -109,6 +130,10 @@ export function createApiDeps(
     jobs,
     delivery,
     catalog,
+    heartbeats,
+    events,
+    eventQueries,
+    health,
     failureLimiter,
     startRealtime,
     close,

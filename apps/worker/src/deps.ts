@@ -4,11 +4,18 @@ import {
   createAuditService,
   createDb,
   createDispatchService,
+  createHealthService,
   type Db,
   type Logger,
   systemClock,
 } from "@vwksp/core";
-import { createJobSignals, createPubSub, createQueues, createRedis } from "@vwksp/queue";
+import {
+  createChangeNotifier,
+  createJobSignals,
+  createPubSub,
+  createQueues,
+  createRedis,
+} from "@vwksp/queue";
 
 /** What the processors need, built once per worker process (tests build their own). */
 export function createWorkerDeps(config: Config, logger: Logger, overrides: { clock?: Clock; db?: Db } = {}) {
@@ -25,6 +32,14 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     onError: (error) => logger.warn({ err: error }, "job signal failed"),
   });
   const dispatch = createDispatchService({ db, clock, audit, signals });
+  const notifier = createChangeNotifier({ pubsub, queues, odooEnabled: config.ODOO_URL !== undefined });
+  const health = createHealthService({
+    db,
+    clock,
+    audit,
+    notifier,
+    heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+  });
 
   async function close() {
     pubsub.close();
@@ -33,7 +48,21 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     await db.$disconnect();
   }
 
-  return { config, logger, clock, db, redis, queues, pubsub, audit, signals, dispatch, close };
+  return {
+    config,
+    logger,
+    clock,
+    db,
+    redis,
+    queues,
+    pubsub,
+    audit,
+    signals,
+    dispatch,
+    notifier,
+    health,
+    close,
+  };
 }
 
 export type WorkerDeps = ReturnType<typeof createWorkerDeps>;

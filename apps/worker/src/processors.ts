@@ -1,4 +1,4 @@
-import { sweepJobs } from "@vwksp/core";
+import { pruneEvents, sweepJobs } from "@vwksp/core";
 import { DISPATCH_JOB_OPTIONS, type JobName } from "@vwksp/queue";
 import type { WorkerDeps } from "./deps.ts";
 import type { ProcessorMap } from "./runtime.ts";
@@ -53,6 +53,9 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
           maxDeliveries: deps.config.JOB_MAX_DELIVERIES,
         }),
       "reconcile-queued": async () => reconcileQueued(deps),
+      "check-heartbeats": async () => deps.health.markSilentClustersDisconnected(),
+      "prune-events": async () =>
+        pruneEvents({ db: deps.db, clock: deps.clock, retentionDays: deps.config.EVENT_RETENTION_DAYS }),
     },
   };
 }

@@ -15,6 +15,7 @@ export function authenticateAgent(deps: ApiDeps) {
     deps.failureLimiter.check(request.ip);
     try {
       request.agent = await deps.credentials.authenticate(bearerToken(request));
+      deps.heartbeats.seen(request.agent.clusterId);
     } catch (error) {
       if (error instanceof AuthenticationRefused)
         await deps.failureLimiter.recordFailure(request.ip, request.log);

@@ -1,0 +1,162 @@
+import type { ClusterInfo, Condition } from "@vwksp/protocol";
+import type { AuditService } from "../audit/audit.service.ts";
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db.ts";
+import type { ChangeNotifier } from "../notifier.ts";
+
+interface Pending {
+  seenAt: Date;
+  heartbeatAt?: Date;
+  conditions?: Condition[];
+  versions?: ClusterInfo;
+}
+
+interface Deps {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  notifier: ChangeNotifier;
+  /** Runtime fields are pushed to Odoo on changes, and at least this often while heartbeats flow. */
+  odooRefreshMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+const ts = (date: Date | undefined) => (date ? date.toISOString() : null);
+
+/**
+ * Coalesces "cluster was seen" and heartbeats in memory and writes them in one statement per
+ * flush (every second): ten thousand clusters heartbeating cost one UPDATE a second, not ten
+ * thousand transactions a minute. A crash loses at most the last second of "last seen" times,
+ * which the next heartbeat restores.
+ */
+export function createHeartbeatCoalescer({
+  db,
+  clock,
+  audit,
+  notifier,
+  odooRefreshMs = 300_000,
+  onError,
+}: Deps) {
+  let pending = new Map<string, Pending>();
+  let flushing: Promise<void> | undefined;
+
+  function seen(clusterId: string) {
+    const entry = pending.get(clusterId);
+    if (entry) entry.seenAt = clock.now();
+    else pending.set(clusterId, { seenAt: clock.now() });
+  }
+
+  function heartbeat(
+    clusterId: string,
+    data: { conditions?: Condition[] | undefined; versions?: ClusterInfo | undefined },
+  ) {
+    const now = clock.now();
+    const entry = pending.get(clusterId) ?? { seenAt: now };
+    entry.seenAt = now;
+    entry.heartbeatAt = now;
+    if (data.conditions && data.conditions.length > 0) entry.conditions = data.conditions;
+    if (data.versions) entry.versions = { ...entry.versions, ...data.versions };
+    pending.set(clusterId, entry);
+  }
+
+  async function write(batch: Map<string, Pending>) {
+    const rows = [...batch.entries()].map(([id, entry]) => ({
+      id,
+      seen: ts(entry.seenAt),
+      hb: ts(entry.heartbeatAt),
+      conditions: entry.conditions ?? null,
+      ov: entry.versions?.operatorVersion ?? null,
+      fv: entry.versions?.fluxVersion ?? null,
+      vv: entry.versions?.veleroVersion ?? null,
+      kv: entry.versions?.kubernetesVersion ?? null,
+    }));
+    const now = clock.now();
+    const changed = await db.$queryRaw<
+      {
+        id: string;
+        organizationId: string;
+        reconnected: boolean;
+        versionsChanged: boolean;
+        pushDue: boolean;
+      }[]
+    >`
+      WITH v AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          AS x(id uuid, seen timestamp, hb timestamp, conditions jsonb, ov text, fv text, vv text, kv text)
+      ), old AS (
+        -- The statement's snapshot: values before this UPDATE (no FOR UPDATE, which would read
+        -- the row as updated by this very statement).
+        SELECT c.id, c.status, c."operatorVersion", c."fluxVersion", c."veleroVersion", c."kubernetesVersion", c."odooPushedAt"
+        FROM "Cluster" c JOIN v ON v.id = c.id
+      ), updated AS (
+        UPDATE "Cluster" c SET
+          "lastSeenAt" = GREATEST(c."lastSeenAt", v.seen),
+          "lastHeartbeatAt" = CASE WHEN v.hb IS NULL THEN c."lastHeartbeatAt" ELSE GREATEST(c."lastHeartbeatAt", v.hb) END,
+          status = CASE WHEN c.status = 'disconnected' THEN 'connected'::"ClusterStatus" ELSE c.status END,
+          conditions = COALESCE(v.conditions, c.conditions),
+          "operatorVersion" = COALESCE(v.ov, c."operatorVersion"),
+          "fluxVersion" = COALESCE(v.fv, c."fluxVersion"),
+          "veleroVersion" = COALESCE(v.vv, c."veleroVersion"),
+          "kubernetesVersion" = COALESCE(v.kv, c."kubernetesVersion")
+        FROM v WHERE c.id = v.id
+        RETURNING c.id, c."organizationId", c."operatorVersion", c."fluxVersion", c."veleroVersion", c."kubernetesVersion"
+      )
+      SELECT u.id::text AS id, u."organizationId"::text AS "organizationId",
+        (o.status = 'disconnected') AS reconnected,
+        (u."operatorVersion" IS DISTINCT FROM o."operatorVersion" OR u."fluxVersion" IS DISTINCT FROM o."fluxVersion"
+          OR u."veleroVersion" IS DISTINCT FROM o."veleroVersion" OR u."kubernetesVersion" IS DISTINCT FROM o."kubernetesVersion") AS "versionsChanged",
+        (o."odooPushedAt" IS NULL OR o."odooPushedAt" < ${ts(new Date(now.getTime() - odooRefreshMs))}::timestamp) AS "pushDue"
+      FROM updated u JOIN old o ON o.id = u.id`;
+
+    const reconnected = changed.filter((row) => row.reconnected);
+    await audit.recordMany(
+      reconnected.map((row) => ({
+        source: "system" as const,
+        kind: "Connected",
+        actor: "system",
+        organizationId: row.organizationId,
+        clusterId: row.id,
+        data: { reason: "agent contact after a heartbeat timeout" },
+      })),
+    );
+    for (const row of changed) {
+      const heartbeatSent = batch.get(row.id)?.heartbeatAt !== undefined;
+      if (row.reconnected || row.versionsChanged || (heartbeatSent && row.pushDue))
+        await notifier.clusterChanged(row.id);
+    }
+  }
+
+  /** Writes what accumulated; concurrent calls share one write. */
+  async function flush(): Promise<void> {
+    if (flushing) return flushing;
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    flushing = write(batch)
+      .catch((error: unknown) => {
+        // Keep the newer values that arrived meanwhile; put the failed batch back under them.
+        for (const [id, entry] of batch) if (!pending.has(id)) pending.set(id, entry);
+        onError?.(error);
+      })
+      .finally(() => {
+        flushing = undefined;
+      });
+    return flushing;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  function start(everyMs = 1_000) {
+    timer ??= setInterval(() => void flush(), everyMs);
+    timer.unref();
+  }
+
+  async function stop() {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    await flush();
+  }
+
+  return { seen, heartbeat, flush, start, stop, pendingCount: () => pending.size };
+}
+
+export type HeartbeatCoalescer = ReturnType<typeof createHeartbeatCoalescer>;

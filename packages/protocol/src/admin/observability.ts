@@ -1,0 +1,100 @@
+import { z } from "zod";
+import { Condition, ObjectRef, PageQuery, Rfc3339 } from "../common.ts";
+import { ClusterStatus } from "./clusters.ts";
+
+const Since = Rfc3339.describe("only entries at or after this time (RFC 3339)");
+
+export const ListEventsQuery = PageQuery.extend({
+  kind: z.string().max(128).optional(),
+  resourceName: z.string().max(253).optional(),
+  since: Since.optional(),
+});
+
+export const EventView = z
+  .object({
+    id: z.string(),
+    eventKey: z.string().nullable(),
+    kind: z.string(),
+    resourceRef: ObjectRef,
+    conditions: z.array(Condition),
+    timestamp: Rfc3339,
+    receivedAt: Rfc3339,
+  })
+  .meta({ id: "EventView" });
+
+export const EventPage = z
+  .object({ items: z.array(EventView), nextCursor: z.string().nullable() })
+  .meta({ id: "EventPage" });
+
+export const ResourceView = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    uid: z.string().nullable(),
+    generation: z.number().int().nullable(),
+    conditions: z.array(Condition),
+    ready: z.boolean(),
+    updatedAt: Rfc3339,
+  })
+  .meta({ id: "ResourceView" });
+
+export const ApplicationView = z
+  .object({
+    namespace: z.string(),
+    name: z.string(),
+    catalogId: z.string(),
+    generation: z.number().int(),
+    state: z.string().describe("requested | deployed | not_ready | degraded | deleting"),
+    stateReason: z.string().nullable(),
+    lastJobId: z.string().nullable(),
+    deployedAt: Rfc3339.nullable(),
+    updatedAt: Rfc3339,
+  })
+  .meta({ id: "ApplicationView" });
+
+export const ClusterHealth = z
+  .object({
+    clusterId: z.string(),
+    status: ClusterStatus,
+    lastHeartbeatAt: Rfc3339.nullable(),
+    lastSeenAt: Rfc3339.nullable(),
+    conditions: z.array(Condition),
+    versions: z.object({
+      operator: z.string().nullable(),
+      flux: z.string().nullable(),
+      velero: z.string().nullable(),
+      kubernetes: z.string().nullable(),
+    }),
+    openJobs: z.object({
+      queued: z.number().int(),
+      ready: z.number().int(),
+      leased: z.number().int(),
+      acked: z.number().int(),
+    }),
+  })
+  .meta({ id: "ClusterHealth" });
+
+export const ListAuditQuery = PageQuery.extend({
+  clusterId: z.string().uuid().optional(),
+  source: z.enum(["user", "agent", "system"]).optional(),
+  kind: z.string().max(128).optional(),
+  since: Since.optional(),
+});
+
+export const AuditView = z
+  .object({
+    id: z.string(),
+    source: z.enum(["user", "agent", "system"]),
+    kind: z.string(),
+    actor: z.string(),
+    clusterId: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: Rfc3339,
+  })
+  .meta({ id: "AuditView" });
+
+export const AuditPage = z
+  .object({ items: z.array(AuditView), nextCursor: z.string().nullable() })
+  .meta({ id: "AuditPage" });
