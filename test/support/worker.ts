@@ -1,21 +1,30 @@
 import { createWorkerDeps } from "../../apps/worker/src/deps.ts";
-import { processorsFor } from "../../apps/worker/src/processors.ts";
+import { processorsFor, workerSettingsFor } from "../../apps/worker/src/processors.ts";
 import { startWorkerRuntime } from "../../apps/worker/src/runtime.ts";
 import { type Clock, createLogger } from "../../packages/core/src/index.ts";
-import type { TestEnv } from "./app.ts";
+import type { createLogCapture, TestEnv } from "./app.ts";
+
+export interface TestWorkerOptions {
+  env: TestEnv;
+  clock?: Clock;
+  configOverrides?: Record<string, string>;
+  captureLogs?: ReturnType<typeof createLogCapture>;
+  /** First retry delay of odoo-sync jobs (production: 2 s). */
+  odooBackoffBaseMs?: number;
+}
 
 /** The real worker processors on the test file's database and Redis prefix. */
 export function createTestWorker({
   env,
   clock,
   configOverrides = {},
-}: {
-  env: TestEnv;
-  clock?: Clock;
-  configOverrides?: Record<string, string>;
-}) {
+  captureLogs,
+  odooBackoffBaseMs,
+}: TestWorkerOptions) {
   const config = env.config(configOverrides);
-  const logger = createLogger("silent", "worker");
+  const logger = captureLogs
+    ? createLogger("trace", "worker", captureLogs.stream)
+    : createLogger("silent", "worker");
   const deps = createWorkerDeps(config, logger, clock ? { clock } : {});
   const processors = processorsFor(deps);
   const runtime = startWorkerRuntime({
@@ -23,6 +32,7 @@ export function createTestWorker({
     prefix: config.REDIS_PREFIX,
     logger,
     processors,
+    settings: workerSettingsFor(odooBackoffBaseMs ? { odooBackoffBaseMs } : {}),
   });
   return {
     deps,

@@ -17,6 +17,7 @@ import { registerContentTypes } from "./http/content-types.ts";
 import { registerErrorHandling } from "./http/errors.ts";
 import { registerOpenApi } from "./http/openapi.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
+import { odooRoutes } from "./odoo/odoo.routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -73,6 +74,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   await app.register(catalogRoutes, { deps });
   await app.register(agentEventRoutes, { deps });
   await app.register(observabilityRoutes, { deps });
+  await app.register(odooRoutes, { deps });
   deps.heartbeats.start();
 
   // Waiting polls are answered with {"jobs": []} before the server stops accepting.

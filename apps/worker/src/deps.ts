@@ -2,6 +2,7 @@ import {
   type Clock,
   type Config,
   createAuditService,
+  createClustersService,
   createDb,
   createDispatchService,
   createHealthService,
@@ -33,6 +34,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
   });
   const dispatch = createDispatchService({ db, clock, audit, signals });
   const notifier = createChangeNotifier({ pubsub, queues, odooEnabled: config.ODOO_URL !== undefined });
+  const clusters = createClustersService({ db, clock, audit, notifier });
   const health = createHealthService({
     db,
     clock,
@@ -57,6 +59,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     queues,
     pubsub,
     audit,
+    clusters,
     signals,
     dispatch,
     notifier,

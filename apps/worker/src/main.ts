@@ -1,6 +1,6 @@
 import { ConfigError, createLogger, loadConfig } from "@vwksp/core";
 import { createWorkerDeps } from "./deps.ts";
-import { processorsFor, schedulesFor } from "./processors.ts";
+import { processorsFor, schedulesFor, workerSettingsFor } from "./processors.ts";
 import { startWorkerRuntime } from "./runtime.ts";
 
 // The worker process: BullMQ processors for dispatch, odoo-sync and maintenance. Closes
@@ -24,6 +24,7 @@ async function main() {
     prefix: config.REDIS_PREFIX,
     logger,
     processors,
+    settings: workerSettingsFor(),
   });
   await schedulesFor(deps, processors);
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");

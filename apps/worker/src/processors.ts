@@ -1,6 +1,8 @@
 import { pruneEvents, sweepJobs } from "@vwksp/core";
-import { DISPATCH_JOB_OPTIONS, type JobName } from "@vwksp/queue";
+import { DISPATCH_JOB_OPTIONS, type JobName, ODOO_BACKOFF_TYPE, type QueueName } from "@vwksp/queue";
+import type { WorkerOptions } from "bullmq";
 import type { WorkerDeps } from "./deps.ts";
+import { createOdooSync, odooBackoff, odooSyncProcessors } from "./odoo-sync.ts";
 import type { ProcessorMap } from "./runtime.ts";
 
 /** A queued job younger than this is still on its normal path through BullMQ. */
@@ -38,9 +40,11 @@ async function reconcileQueued(deps: WorkerDeps) {
   return { requeued };
 }
 
-/** Every processor of this worker, by queue and job name. */
+/** Every processor of this worker, by queue and job name. The odoo-sync queue only with ODOO_URL. */
 export function processorsFor(deps: WorkerDeps): ProcessorMap {
+  const odooSync = createOdooSync(deps);
   return {
+    ...(odooSync ? { "odoo-sync": odooSyncProcessors(deps, odooSync) } : {}),
     dispatch: {
       "dispatch-job": async (payload) => deps.dispatch.prepare((payload as { jobId: string }).jobId),
     },
@@ -60,7 +64,19 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
   };
 }
 
-/** Repeatable maintenance jobs; job schedulers upsert by id, so every worker may call this. */
+/** BullMQ settings per queue: odoo-sync retries back off exponentially up to an hour. */
+export function workerSettingsFor(
+  options: { odooBackoffBaseMs?: number } = {},
+): Partial<Record<QueueName, WorkerOptions["settings"]>> {
+  return {
+    "odoo-sync": {
+      backoffStrategy: (attemptsMade: number, type?: string) =>
+        type === ODOO_BACKOFF_TYPE ? odooBackoff(attemptsMade, options.odooBackoffBaseMs) : 1_000,
+    },
+  };
+}
+
+/** Repeatable jobs; job schedulers upsert by id, so every worker may call this. */
 export async function schedulesFor(deps: WorkerDeps, processors: ProcessorMap): Promise<void> {
   const queue = deps.queues.queue("maintenance");
   for (const name of Object.keys(processors.maintenance ?? {}) as JobName<"maintenance">[]) {
@@ -69,5 +85,14 @@ export async function schedulesFor(deps: WorkerDeps, processors: ProcessorMap): 
       { every: MAINTENANCE_EVERY_MS[name] },
       { name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
     );
+  }
+  if (processors["odoo-sync"]) {
+    await deps.queues
+      .queue("odoo-sync")
+      .upsertJobScheduler(
+        "odoo-pull",
+        { every: deps.config.ODOO_SYNC_INTERVAL_SECONDS * 1000 },
+        { name: "pull", data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
+      );
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "@vwksp/core";
 import { createRedis, type JobName, parsePayload, type QueueName } from "@vwksp/queue";
-import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { type Job, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
 
 export type Processor = (payload: unknown, job: Job) => Promise<unknown>;
@@ -14,6 +14,8 @@ export interface RuntimeOptions {
   logger: Logger;
   processors: ProcessorMap;
   concurrency?: Partial<Record<QueueName, number>>;
+  /** Per-queue BullMQ settings, e.g. a custom backoff strategy. */
+  settings?: Partial<Record<QueueName, WorkerOptions["settings"]>>;
 }
 
 /**
@@ -27,6 +29,7 @@ export function startWorkerRuntime({
   logger,
   processors,
   concurrency = {},
+  settings = {},
 }: RuntimeOptions) {
   const workers: Worker[] = [];
   const connections: Redis[] = [];
@@ -47,7 +50,12 @@ export function startWorkerRuntime({
         }
         return processor(payload, job);
       },
-      { connection, prefix: `${prefix}:bull`, concurrency: concurrency[queueName] ?? 5 },
+      {
+        connection,
+        prefix: `${prefix}:bull`,
+        concurrency: concurrency[queueName] ?? 5,
+        ...(settings[queueName] ? { settings: settings[queueName] } : {}),
+      },
     );
     worker.on("failed", (job, error) => {
       logger.warn(

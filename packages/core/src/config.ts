@@ -73,6 +73,28 @@ export const ConfigSchema = z.object({
   ODOO_WEBHOOK_SECRET: optionalString,
 });
 
+/** The Odoo bridge needs its credentials as soon as it is switched on. */
+export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) => {
+  if (!config.ODOO_URL) return;
+  for (const variable of ["ODOO_DB", "ODOO_LOGIN", "ODOO_API_KEY"] as const) {
+    if (!config[variable])
+      context.addIssue({ code: "custom", path: [variable], message: "required when ODOO_URL is set" });
+  }
+  if (config.ODOO_FIELD_MAP) {
+    try {
+      const parsed: unknown = JSON.parse(config.ODOO_FIELD_MAP);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new Error("not an object");
+    } catch {
+      context.addIssue({
+        code: "custom",
+        path: ["ODOO_FIELD_MAP"],
+        message: 'must be a JSON object such as {"state":"x_state"}',
+      });
+    }
+  }
+});
+
 export type Config = z.infer<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
@@ -81,7 +103,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment; a bad value throws a ConfigError naming each offending variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  const parsed = ConfigSchemaChecked.safeParse(env);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const variable = issue.path.join(".");

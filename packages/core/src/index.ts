@@ -28,6 +28,8 @@ export * from "./jobs/signing.ts";
 export * from "./jobs/sweep.ts";
 export * from "./logger.ts";
 export * from "./notifier.ts";
+export * from "./odoo-sync/field-map.ts";
+export * from "./odoo-sync/odoo-sync.service.ts";
 export * from "./organizations/organizations.repo.ts";
 export * from "./pagination.ts";
 export * from "./redact.ts";

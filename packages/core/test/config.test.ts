@@ -34,6 +34,24 @@ describe("config", () => {
     }
   });
 
+  it("requires the Odoo credentials once ODOO_URL is set, and a JSON object field map", () => {
+    expect(() => loadConfig({ ODOO_URL: "http://odoo.local:8069" })).toThrow(
+      /ODOO_DB[\s\S]*ODOO_LOGIN[\s\S]*ODOO_API_KEY/,
+    );
+    expect(() =>
+      loadConfig({
+        ODOO_URL: "http://o",
+        ODOO_DB: "d",
+        ODOO_LOGIN: "l",
+        ODOO_API_KEY: "k",
+        ODOO_FIELD_MAP: "[1]",
+      }),
+    ).toThrow(/ODOO_FIELD_MAP/);
+    expect(
+      loadConfig({ ODOO_URL: "http://o", ODOO_DB: "d", ODOO_LOGIN: "l", ODOO_API_KEY: "k" }).ODOO_PROTOCOL,
+    ).toBe("auto");
+  });
+
   it("never echoes a secret value back", () => {
     expect(() => loadConfig({ BOOTSTRAP_ADMIN_KEY: "short-secret-value" })).toThrow(/BOOTSTRAP_ADMIN_KEY/);
     try {

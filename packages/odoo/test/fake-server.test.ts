@@ -82,9 +82,9 @@ describe("the fake Odoo store", () => {
     await expect(client.create("vws.cluster", { cluster_id: "x", name: "Y" })).rejects.toMatchObject({
       kind: "validation",
     });
-    await expect(client.create("vws.cluster", { name: "Y" })).rejects.toMatchObject({
+    await expect(client.create("vws.cluster", { cluster_id: "z" })).rejects.toMatchObject({
       kind: "validation",
-      message: expect.stringContaining("Field: Cluster ID (cluster_id)"),
+      message: expect.stringContaining("Field: Name (name)"),
     });
     await expect(
       client.create("vws.cluster", { cluster_id: "y", name: "Y", state: "bogus" }),

@@ -4,6 +4,11 @@ import type { PubSub } from "./pubsub.ts";
 /** How long cluster changes are gathered before one Odoo push carries them all. */
 export const ODOO_PUSH_DEBOUNCE_MS = 1_000;
 
+/** Custom BullMQ backoff of odoo-sync jobs (the worker defines it: exponential, capped at 1 h). */
+export const ODOO_BACKOFF_TYPE = "odoo-capped";
+/** With the one-hour cap, more than a day of retrying before a push is given up. */
+export const ODOO_PUSH_ATTEMPTS = 40;
+
 /**
  * Carries core's change notifications out of the process: credential changes to every API
  * process (pub/sub), cluster changes to the Odoo bridge (one debounced push job per cluster).
@@ -30,8 +35,9 @@ export function createChangeNotifier(options: {
         {
           delay: ODOO_PUSH_DEBOUNCE_MS,
           deduplication: { id: `push-${clusterId}`, ttl: ODOO_PUSH_DEBOUNCE_MS },
-          attempts: 20,
-          backoff: { type: "exponential", delay: 2_000 },
+          attempts: ODOO_PUSH_ATTEMPTS,
+          backoff: { type: ODOO_BACKOFF_TYPE },
+          removeOnComplete: true,
         },
       );
     },

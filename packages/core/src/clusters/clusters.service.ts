@@ -36,7 +36,12 @@ const isUniqueViolation = (error: unknown) =>
 
 /** The cluster registry: identities created by admins (or Odoo) before any agent registers. */
 export function createClustersService({ db, clock, audit, notifier }: Deps) {
-  async function create(actor: Actor, input: CreateClusterBody, source: "user" | "system" = "user") {
+  async function create(
+    actor: Actor,
+    input: CreateClusterBody,
+    source: "user" | "system" = "user",
+    extra: { odooRecordId?: number } = {},
+  ) {
     const base = input.slug ?? slugify(input.displayName);
     const keys = signingKeyPair();
     for (let attempt = 1; attempt <= 20; attempt += 1) {
@@ -54,6 +59,7 @@ export function createClustersService({ db, clock, audit, notifier }: Deps) {
               allowedOperationTemplates: input.allowedOperationTemplates,
               signPayloads: input.signPayloads,
               ...keys,
+              ...extra,
               createdAt: clock.now(),
             },
           });

@@ -167,7 +167,8 @@ export function clusterModel(): FakeModel {
     name: "vws.cluster",
     description: "Cluster",
     fields: {
-      cluster_id: char("Cluster ID", { required: true }),
+      // Not required: admins create records in Odoo first; the control plane writes the UUID back.
+      cluster_id: char("Cluster ID"),
       slug: char("Slug"),
       name: char("Name", { required: true }),
       state: {
