@@ -5,22 +5,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { migrateDeploy } from "@vwksp/prisma-tool";
-import { ConfigError, loadConfig } from "../packages/core/src/config.ts";
+import { loadConfigOrExit } from "../packages/core/src/config.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const watch = process.argv.includes("--watch");
 
 async function main() {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit("start");
   const { applied } = await migrateDeploy(config.DATABASE_URL);
   console.log(`migrations: ${applied.length === 0 ? "up to date" : `applied ${applied.join(", ")}`}`);
 

@@ -1,20 +1,11 @@
-import { ConfigError, loadConfig } from "@vwksp/core";
+import { loadConfigOrExit } from "@vwksp/core";
 import { buildApp } from "./app.ts";
 import { createApiDeps } from "./deps.ts";
 
 // Reads config, builds, listens, and closes gracefully on SIGTERM/SIGINT: stop accepting,
 // answer in-flight requests (waiting polls get an empty answer), then close the pools.
 async function main() {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`api: ${error.message}`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit("api");
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   const deps = createApiDeps(config, {
     reportError: (error, context) => app?.log.warn({ err: error }, context),

@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from "@vwksp/core";
+import { createLogger, loadConfigOrExit } from "@vwksp/core";
 import { createWorkerDeps } from "./deps.ts";
 import { processorsFor, schedulesFor, workerSettingsFor } from "./processors.ts";
 import { startWorkerRuntime } from "./runtime.ts";
@@ -6,16 +6,7 @@ import { startWorkerRuntime } from "./runtime.ts";
 // The worker process: BullMQ processors for dispatch, odoo-sync and maintenance. Closes
 // gracefully on SIGTERM (running jobs finish; unfinished ones are picked up by another worker).
 async function main() {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`worker: ${error.message}`);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit("worker");
   const logger = createLogger(config.LOG_LEVEL, "worker");
   const deps = createWorkerDeps(config, logger);
   const processors = processorsFor(deps);

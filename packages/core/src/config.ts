@@ -114,3 +114,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
 }
+
+/** EX_CONFIG from sysexits.h: the exit code of a process stopped by its configuration. */
+export const EXIT_BAD_CONFIG = 78;
+
+/** For process entry points: the config, or a message naming the bad variables and exit 78. */
+export function loadConfigOrExit(processName: string): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`${processName}: ${error.message}`);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+}
