@@ -195,6 +195,17 @@ describe("POST /api/agent/events", () => {
     expect((await postEvents(credential, badStatus)).statusCode).toBe(400);
     expect((await postEvents(credential, '{"events": [')).statusCode).toBe(400);
     expect((await postEvents(credential, { events: "no" })).statusCode).toBe(400);
+    const nul = {
+      events: [
+        {
+          ...goHeartbeat(cluster.id).events[0],
+          conditions: [{ type: "Ready", status: "True", message: "a\u0000b" }],
+        },
+      ],
+    };
+    const nulRefused = await postEvents(credential, nul);
+    expect(nulRefused.statusCode).toBe(400);
+    expect(nulRefused.json().message).toContain("NUL");
     expect(await harness.deps.db.agentEvent.count({ where: { clusterId: cluster.id } })).toBe(0);
   });
 

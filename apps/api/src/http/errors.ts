@@ -30,6 +30,16 @@ function isDependencyOutage(error: unknown): boolean {
   );
 }
 
+/**
+ * PostgreSQL data exceptions (SQLSTATE class 22: a NUL character, an unrepresentable escape, a
+ * value out of range) mean the request carried a value no column can hold: the client's fault.
+ */
+function isDataException(error: unknown): boolean {
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta;
+  const code = meta?.driverAdapterError?.cause?.originalCode;
+  return typeof code === "string" && code.startsWith("22");
+}
+
 function describeValidation(error: FastifyError): string {
   const issues = (error.validation ?? []).slice(0, 5).map((issue) => {
     const where = (issue.instancePath || "").replace(/^\//, "").replaceAll("/", ".");
@@ -59,6 +69,13 @@ export function toEnvelope(error: FastifyError | DomainError | Error): Envelope 
   if (known) return { ...known, message: fastifyError.message };
   if (error instanceof SyntaxError) {
     return { status: 400, code: "invalid_json", message: "body is not valid JSON" };
+  }
+  if (isDataException(error)) {
+    return {
+      status: 400,
+      code: "invalid_request",
+      message: "the request holds a value that cannot be stored (for example a NUL character)",
+    };
   }
   if (isDependencyOutage(error)) {
     return {

@@ -33,6 +33,11 @@ export function createEventsService({ db, clock, audit, heartbeats }: Deps) {
       throw new DomainError(413, "payload_too_large", `at most ${MAX_EVENTS_PER_REQUEST} events per request`);
     }
     events.forEach((event, index) => {
+      // PostgreSQL text and jsonb cannot hold NUL; refuse the batch before anything is stored
+      // (a heartbeat carrying one would otherwise poison the coalesced write of every cluster).
+      if (JSON.stringify(event).includes("\\u0000")) {
+        throw badRequest("invalid_request", `events[${index}] contains a NUL character`);
+      }
       const ref = event.resourceRef;
       if (ref.kind === "Cluster" && ref.apiVersion === CLUSTER_API_VERSION && ref.name !== agent.clusterId) {
         throw badRequest(
