@@ -147,6 +147,30 @@ describe("health", () => {
     }
   });
 
+  it("answers 503 with Retry-After, not 500, when PostgreSQL is down during a request", async () => {
+    const broken = await createTestApp({
+      env,
+      configOverrides: { DATABASE_URL: "postgresql://postgres@127.0.0.1:1/none" },
+    });
+    try {
+      const agent = await broken.app.inject({
+        method: "GET",
+        url: "/api/agent/jobs?cluster=x&wait=0",
+        headers: { authorization: `Bearer vwksp-agt-${"a".repeat(64)}` },
+      });
+      expect(agent.statusCode).toBe(503);
+      expect(agent.headers["retry-after"]).toBe("5");
+      expectEnvelope(agent, "unavailable");
+      const admin = await broken.app.inject({
+        url: "/api/v1/clusters",
+        headers: { authorization: "Bearer vwksp-key-some-key-that-is-long-enough" },
+      });
+      expect(admin.statusCode).toBe(503);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it("turns /readyz into 503 when PostgreSQL is unreachable", async () => {
     const broken = await createTestApp({
       env,
