@@ -40,6 +40,7 @@ export function createApiDeps(
   const audit = createAuditService({ db, clock });
   const apiKeys = createApiKeysService({ db, clock });
 
+  const reportError = overrides.reportError ?? (() => {});
   // The notifier needs the credentials cache and the credentials service needs the notifier.
   let invalidateLocally: (clusterId: string) => void = () => {};
   const notifier = createChangeNotifier({
@@ -47,6 +48,7 @@ export function createApiDeps(
     queues,
     odooEnabled: config.ODOO_URL !== undefined,
     onLocalAuthChange: (clusterId) => invalidateLocally(clusterId),
+    onError: (error, context) => reportError(error, context),
   });
   const credentials = createCredentialsService({
     db,
@@ -59,7 +61,6 @@ export function createApiDeps(
   invalidateLocally = credentials.invalidateCluster;
   const clusters = createClustersService({ db, clock, audit, notifier });
   const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
-  const reportError = overrides.reportError ?? (() => {});
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
   const jobs = createJobsService({
     db,

@@ -229,6 +229,41 @@ describe("POST /api/agent/register", () => {
   });
 });
 
+describe("with Redis down", () => {
+  it("still registers and still accepts a deploy (the job waits in PostgreSQL for the reconciler)", async () => {
+    const broken = await createTestApp({
+      env,
+      clock,
+      configOverrides: {
+        REDIS_URL: "redis://127.0.0.1:1",
+        ODOO_URL: "http://127.0.0.1:1",
+        ODOO_DB: "odoo",
+        ODOO_LOGIN: "sync",
+        ODOO_API_KEY: "k",
+        AUTH_FAILURE_LIMIT_PER_MINUTE: "1000",
+      },
+    });
+    try {
+      const cluster = await createCluster(broken, key);
+      const { token } = await issueToken(broken, key, cluster.id);
+      const registered = await register(broken, token, cluster.id);
+      expect(registered.statusCode).toBe(200);
+      const deploy = await broken.app.inject({
+        method: "POST",
+        url: `/api/v1/clusters/${cluster.id}/applications`,
+        headers: adminHeaders(key),
+        payload: { catalogId: "vaultwarden", namespace: "org-a", name: "vault" },
+      });
+      expect(deploy.statusCode).toBe(202);
+      expect((await broken.deps.db.job.findUniqueOrThrow({ where: { id: deploy.json().jobId } })).state).toBe(
+        "queued",
+      );
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe("agent credentials", () => {
   it("rotates: the new credential works, the old one until the grace period ends", async () => {
     const { cluster, credential } = await registeredCluster(harness, key);

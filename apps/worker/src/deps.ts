@@ -33,7 +33,12 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     onError: (error) => logger.warn({ err: error }, "job signal failed"),
   });
   const dispatch = createDispatchService({ db, clock, audit, signals });
-  const notifier = createChangeNotifier({ pubsub, queues, odooEnabled: config.ODOO_URL !== undefined });
+  const notifier = createChangeNotifier({
+    pubsub,
+    queues,
+    odooEnabled: config.ODOO_URL !== undefined,
+    onError: (error, context) => logger.warn({ err: error }, context),
+  });
   const clusters = createClustersService({ db, clock, audit, notifier });
   const health = createHealthService({
     db,

@@ -1,4 +1,4 @@
-import type { Queues } from "./producers.ts";
+import { ENQUEUE_TIMEOUT_MS, type Queues, withTimeout } from "./producers.ts";
 import type { PubSub } from "./pubsub.ts";
 
 /** BullMQ retries for a dispatch job: the processor is idempotent, failures are transient. */
@@ -24,12 +24,15 @@ export function createJobSignals(options: {
   return {
     async jobsQueued(jobIds: string[]) {
       try {
-        await options.queues.queue("dispatch").addBulk(
-          jobIds.map((jobId) => ({
-            name: "dispatch-job",
-            data: { jobId },
-            opts: { jobId, ...DISPATCH_JOB_OPTIONS },
-          })),
+        const bulk = jobIds.map((jobId) => ({
+          name: "dispatch-job",
+          data: { jobId },
+          opts: { jobId, ...DISPATCH_JOB_OPTIONS },
+        }));
+        await withTimeout(
+          options.queues.queue("dispatch").addBulk(bulk),
+          ENQUEUE_TIMEOUT_MS,
+          "enqueue dispatch",
         );
       } catch (error) {
         report(error);

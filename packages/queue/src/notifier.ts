@@ -12,7 +12,9 @@ export const ODOO_PUSH_ATTEMPTS = 40;
 /**
  * Carries core's change notifications out of the process: credential changes to every API
  * process (pub/sub), cluster changes to the Odoo bridge (one debounced push job per cluster).
- * Implements core's ChangeNotifier.
+ * Implements core's ChangeNotifier. It never throws: the change is already committed, and a
+ * Redis outage must not turn a done registration into an error. A lost invalidation is bounded
+ * by the credential cache's lifetime; a lost push by the periodic push of heartbeating clusters.
  */
 export function createChangeNotifier(options: {
   pubsub: PubSub;
@@ -20,26 +22,32 @@ export function createChangeNotifier(options: {
   odooEnabled: boolean;
   /** Applies an auth change in this process at once, before other processes hear of it. */
   onLocalAuthChange?: (clusterId: string) => void;
+  onError?: (error: unknown, context: string) => void;
 }) {
+  const report = options.onError ?? (() => {});
   return {
     async clusterAuthChanged(clusterId: string) {
       options.onLocalAuthChange?.(clusterId);
-      await options.pubsub.publish("auth-invalidate", clusterId);
+      await options.pubsub
+        .publish("auth-invalidate", clusterId)
+        .catch((error: unknown) => report(error, "auth invalidation"));
     },
     async clusterChanged(clusterId: string) {
       if (!options.odooEnabled) return;
-      await options.queues.enqueue(
-        "odoo-sync",
-        "push-cluster",
-        { clusterId },
-        {
-          delay: ODOO_PUSH_DEBOUNCE_MS,
-          deduplication: { id: `push-${clusterId}`, ttl: ODOO_PUSH_DEBOUNCE_MS },
-          attempts: ODOO_PUSH_ATTEMPTS,
-          backoff: { type: ODOO_BACKOFF_TYPE },
-          removeOnComplete: true,
-        },
-      );
+      await options.queues
+        .enqueue(
+          "odoo-sync",
+          "push-cluster",
+          { clusterId },
+          {
+            delay: ODOO_PUSH_DEBOUNCE_MS,
+            deduplication: { id: `push-${clusterId}`, ttl: ODOO_PUSH_DEBOUNCE_MS },
+            attempts: ODOO_PUSH_ATTEMPTS,
+            backoff: { type: ODOO_BACKOFF_TYPE },
+            removeOnComplete: true,
+          },
+        )
+        .catch((error: unknown) => report(error, "odoo push enqueue"));
     },
   };
 }

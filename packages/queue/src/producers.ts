@@ -2,6 +2,22 @@ import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { JOB_CATALOG, type JobName, type JobPayload, QUEUE_NAMES, type QueueName } from "./catalog.ts";
 
+/**
+ * BullMQ waits for a connection indefinitely; a request must not. After this long an enqueue
+ * is reported as failed (the add may still land when Redis returns; job ids make that harmless).
+ */
+export const ENQUEUE_TIMEOUT_MS = 2_000;
+
+export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms (is Redis reachable?)`)), ms);
+  });
+  // The abandoned operation may still fail later; that failure has nowhere to go.
+  work.catch(() => {});
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface QueuesOptions {
   /** A connection the queues may share (commands only, no blocking calls). */
   connection: Redis;
@@ -36,11 +52,15 @@ export function createQueues({ connection, prefix }: QueuesOptions) {
   ) {
     const schema = JOB_CATALOG[queueName][jobName] as unknown as { parse(v: unknown): unknown };
     schema.parse(payload);
-    return queue(queueName).add(jobName, payload, {
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 5000 },
-      ...options,
-    });
+    return withTimeout(
+      queue(queueName).add(jobName, payload, {
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 5000 },
+        ...options,
+      }),
+      ENQUEUE_TIMEOUT_MS,
+      `enqueue ${queueName}/${jobName}`,
+    );
   }
 
   async function close() {
