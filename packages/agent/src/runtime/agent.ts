@@ -1,0 +1,206 @@
+import { randomUUID } from "node:crypto";
+import type { ClusterInfo, Condition, JobResultBody } from "@vwksp/protocol";
+import type { ClusterBackend } from "../backends/backend.ts";
+import type { Fetch } from "../client/http.ts";
+import { kubeTime, systemTiming, type Timing } from "../clock.ts";
+import type { CredentialStore, Credentials } from "../credentials/credentials.ts";
+import { errorMessage } from "../errors.ts";
+import { createEventBatcher } from "../events/batcher.ts";
+import {
+  bufferOverflowEvent,
+  clusterRef,
+  conditionTransitions,
+  heartbeatEvent,
+} from "../events/conditions.ts";
+import type { Logger } from "../log.ts";
+import { backoffDelay, classifyFailure } from "../retry.ts";
+import { createSignatureVerifier } from "../signature.ts";
+import { AGENT_VERSION } from "../version.ts";
+import { type JobContext, processJob, processRejectedJob } from "./process-job.ts";
+import { AgentStopped, createSession, type FatalKind } from "./session.ts";
+
+export interface AgentOptions {
+  store: CredentialStore;
+  credentials: Credentials;
+  backend: ClusterBackend;
+  log: Logger;
+  timing?: Timing;
+  fetch?: Fetch;
+  /** Long-poll wait in seconds (the server holds the poll at most this long). */
+  waitSeconds?: number;
+  heartbeatIntervalMs?: number;
+  requireSignatures?: boolean;
+  /** How long a stop may take to finish the current job and flush events. */
+  stopTimeoutMs?: number;
+  flushIntervalMs?: number;
+  runId?: string;
+}
+
+export type AgentExit = { reason: "stopped" } | { reason: FatalKind; message: string };
+
+/** The pull-mode agent: long-poll, ack, apply, result; events, heartbeats and a graceful stop. */
+export function createAgent(options: AgentOptions) {
+  const timing = options.timing ?? systemTiming;
+  const { log, backend } = options;
+  const runId = options.runId ?? randomUUID();
+  const clusterId = options.credentials.clusterId;
+  const cluster = clusterRef(clusterId, runId);
+  const conditions = new Map<string, Condition>();
+  const pollAbort = new AbortController();
+  const hardStop = new AbortController();
+  let stopRequested: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  let stopping = false;
+  let exit: AgentExit = { reason: "stopped" };
+
+  const session = createSession({
+    store: options.store,
+    credentials: options.credentials,
+    timing,
+    log,
+    fetch: options.fetch,
+    onFatal: (kind, error) => {
+      exit = { reason: kind, message: error.serverMessage };
+      if (kind === "unauthorized")
+        setClusterCondition("Authenticated", "False", "CredentialRejected", error.serverMessage);
+      else setClusterCondition("Connected", "False", "Forbidden", error.serverMessage);
+      stop();
+    },
+  });
+
+  const condition = (
+    type: string,
+    status: Condition["status"],
+    reason: string,
+    message: string,
+  ): Condition => ({
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: kubeTime(timing.clock.now()),
+  });
+
+  const events = createEventBatcher({
+    send: (batch, signal) =>
+      session.call((api) => api.postEvents(batch, signal), { label: "posting events", signal, attempts: 1 }),
+    isPoison: (error) => classifyFailure(error) === "fatal",
+    overflowEvent: (dropped) => bufferOverflowEvent(cluster, dropped, timing.clock.now()),
+    timing,
+    log: (message) => log.warn(message),
+    ...(options.flushIntervalMs ? { flushIntervalMs: options.flushIntervalMs } : {}),
+  });
+
+  /** Agent-side conditions live on the Cluster resource; only changes are reported. */
+  function setClusterCondition(type: string, status: Condition["status"], reason: string, message: string) {
+    const previous = conditions.get(type);
+    if (previous?.status === status && previous.reason === reason && previous.message === message) return;
+    const next = condition(type, status, reason, message);
+    conditions.set(type, next);
+    log.info(
+      `Cluster ${clusterId} condition ${type}=${status} (${reason})${status === "True" ? "" : `: ${message}`}`,
+    );
+    events.enqueue(...conditionTransitions(cluster, previous ? [previous] : [], [next], timing.clock.now()));
+  }
+
+  const connected = () =>
+    setClusterCondition("Connected", "True", "ControlPlaneReachable", `${AGENT_VERSION} is polling for jobs`);
+
+  const context: JobContext = {
+    session,
+    backend,
+    idempotency: options.store.idempotency(clusterId),
+    verify: createSignatureVerifier(options.credentials.signingPublicKey),
+    requireSignatures: options.requireSignatures ?? false,
+    timing,
+    log,
+    signal: hardStop.signal,
+    pending: new Map<string, JobResultBody>(),
+  };
+
+  async function pollLoop() {
+    const wait = options.waitSeconds ?? 30;
+    for (let failures = 0; !stopping; ) {
+      try {
+        const polled = await session.call((api) => api.pollJobs(wait, pollAbort.signal), {
+          label: "poll",
+          signal: pollAbort.signal,
+        });
+        failures = 0;
+        connected();
+        for (const job of polled.rejected) if (!stopping) await processRejectedJob(context, job);
+        // A stop lets the job in hand finish; the rest were never acked and will be redelivered.
+        for (const job of polled.jobs) if (!stopping) await processJob(context, job);
+      } catch (error) {
+        if (error instanceof AgentStopped || stopping) break;
+        // Not retried by the session (e.g. a 400): still never spin.
+        log.error(`poll failed: ${errorMessage(error)}`);
+        await timing.sleep(backoffDelay(failures++, timing.random), pollAbort.signal);
+      }
+    }
+  }
+
+  async function clusterInfo(): Promise<ClusterInfo> {
+    const kubernetesVersion = await backend.version().catch(() => undefined);
+    return { operatorVersion: AGENT_VERSION, ...(kubernetesVersion ? { kubernetesVersion } : {}) };
+  }
+
+  async function heartbeatLoop() {
+    const interval = options.heartbeatIntervalMs ?? 30_000;
+    while (!stopping) {
+      try {
+        const beat = heartbeatEvent(clusterId, await clusterInfo(), timing.clock.now());
+        await session.call((api) => api.postEvents([beat], pollAbort.signal), {
+          label: "heartbeat",
+          signal: pollAbort.signal,
+          attempts: 1,
+        });
+        connected();
+      } catch (error) {
+        if (error instanceof AgentStopped || stopping) break;
+        log.warn(`heartbeat failed: ${errorMessage(error)}`);
+      }
+      await timing.sleep(interval, pollAbort.signal);
+    }
+  }
+
+  function stop() {
+    if (stopping) return;
+    stopping = true;
+    // Ends the long-poll in flight at once; the job in hand keeps going until the deadline.
+    pollAbort.abort();
+    stopRequested();
+  }
+
+  async function run(): Promise<AgentExit> {
+    backend.watch?.((ref, previous, next) =>
+      events.enqueue(...conditionTransitions(ref, previous, next, timing.clock.now())),
+    );
+    events.start();
+    log.info(`agent ${AGENT_VERSION} started: cluster ${clusterId}, backend ${backend.name}, run ${runId}`);
+    const loops = Promise.all([pollLoop(), heartbeatLoop()]);
+    await stopped;
+
+    const deadline = new AbortController();
+    void timing.sleep(options.stopTimeoutMs ?? 25_000, hardStop.signal).then(() => deadline.abort());
+    const deadlineReached = new Promise<void>((resolve) =>
+      deadline.signal.addEventListener("abort", () => resolve(), { once: true }),
+    );
+    deadline.signal.addEventListener("abort", () => hardStop.abort(), { once: true });
+    // A cluster call that hangs must not hold the process past the stop timeout.
+    await Promise.race([loops, deadlineReached]);
+    if (deadline.signal.aborted) log.warn("the job in hand did not finish before the stop timeout");
+    await backend.close();
+    const flushed = await events.stop(deadline.signal);
+    if (!flushed) log.warn(`stopped with ${events.size()} event(s) undelivered`);
+    hardStop.abort();
+    log.info(`agent stopped (${exit.reason})`);
+    return exit;
+  }
+
+  return { run, stop, runId, events, setClusterCondition };
+}
+
+export type Agent = ReturnType<typeof createAgent>;

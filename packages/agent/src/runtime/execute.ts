@@ -1,0 +1,128 @@
+import type { AgentJob, ObjectRef } from "@vwksp/protocol";
+import { z } from "zod";
+import type { ClusterBackend } from "../backends/backend.ts";
+import {
+  APPLICATION_INSTANCE,
+  CLUSTER_ID_LABEL,
+  MANAGED_BY_CONTROL_PLANE,
+  MANAGED_BY_LABEL,
+  OPERATION,
+} from "../backends/labels.ts";
+import { InvalidJobError } from "../errors.ts";
+import type { KubeObject, KubeRef } from "../kube/kube.ts";
+
+const Manifest = z.looseObject({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  metadata: z.looseObject({
+    name: z.string().min(1),
+    namespace: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  }),
+});
+
+const DeletePayload = z.object({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  name: z.string().min(1),
+  namespace: z.string().optional(),
+});
+
+const Intent = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("ensure-application-instance"), applicationInstance: Manifest }),
+  z.object({ intent: z.literal("request-operation"), operation: Manifest }),
+  z.object({
+    intent: z.literal("delete-application-instance"),
+    name: z.string().min(1),
+    namespace: z.string().optional(),
+  }),
+]);
+
+const INTENTS = new Set(["ensure-application-instance", "request-operation", "delete-application-instance"]);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidJobError(`${what}: ${z.prettifyError(parsed.error).replaceAll("\n", " ")}`);
+  }
+  return parsed.data;
+}
+
+function expectKind(object: KubeObject, expected: { apiVersion: string; kind: string }, intent: string) {
+  if (object.apiVersion !== expected.apiVersion || object.kind !== expected.kind) {
+    throw new InvalidJobError(
+      `${intent} needs a ${expected.kind} (${expected.apiVersion}), got ${object.kind}`,
+    );
+  }
+}
+
+/** Every applied object says who manages it and for which cluster (as the Go applier does). */
+function withManagedLabels(object: KubeObject, clusterId: string): KubeObject {
+  return {
+    ...object,
+    metadata: {
+      ...object.metadata,
+      labels: {
+        ...object.metadata.labels,
+        [MANAGED_BY_LABEL]: MANAGED_BY_CONTROL_PLANE,
+        [CLUSTER_ID_LABEL]: clusterId,
+      },
+    },
+  };
+}
+
+/** Reads the object first, so the reference of a deleted object still carries its uid. */
+async function removeObject(backend: ClusterBackend, ref: KubeRef): Promise<ObjectRef> {
+  const existing = await backend.get(ref);
+  await backend.remove(ref);
+  const uid = existing?.metadata.uid;
+  const generation = existing?.metadata.generation;
+  return {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    namespace: ref.namespace ?? "",
+    name: ref.name,
+    ...(uid ? { uid } : {}),
+    ...(typeof generation === "number" ? { generation } : {}),
+  };
+}
+
+/** Carries out one job on the cluster; answers the reference of what it touched. */
+export async function executeJob(
+  job: AgentJob,
+  backend: ClusterBackend,
+  clusterId: string,
+): Promise<ObjectRef> {
+  switch (job.kind) {
+    case "apply": {
+      const manifest = parse(Manifest, job.payload, "apply payload") as KubeObject;
+      return backend.apply(withManagedLabels(manifest, clusterId));
+    }
+    case "delete":
+      return removeObject(backend, parse(DeletePayload, job.payload, "delete payload"));
+    case "intent": {
+      const name = job.payload.intent;
+      if (!INTENTS.has(String(name))) throw new InvalidJobError(`unsupported intent "${String(name)}"`);
+      const intent = parse(Intent, job.payload, `${String(name)} payload`);
+      switch (intent.intent) {
+        case "ensure-application-instance": {
+          const app = intent.applicationInstance as KubeObject;
+          expectKind(app, APPLICATION_INSTANCE, intent.intent);
+          return backend.apply(withManagedLabels(app, clusterId));
+        }
+        case "request-operation": {
+          const operation = intent.operation as KubeObject;
+          expectKind(operation, OPERATION, intent.intent);
+          return backend.apply(withManagedLabels(operation, clusterId));
+        }
+        case "delete-application-instance":
+          return removeObject(backend, {
+            ...APPLICATION_INSTANCE,
+            name: intent.name,
+            namespace: intent.namespace,
+          });
+      }
+    }
+  }
+  throw new InvalidJobError(`unsupported job kind "${String(job.kind)}"`);
+}
