@@ -1,4 +1,7 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
 // One config for the whole workspace: `pnpm test` runs every package's tests; a package's own
 // `test` script runs this config filtered to its folder. Each test file gets its own PostgreSQL
@@ -6,8 +9,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["{apps,packages,tools}/*/test/**/*.test.ts"],
-    globalSetup: ["./test/global-setup.ts"],
-    reporters: ["default", "./test/summary-reporter.ts"],
+    globalSetup: [here("./test/global-setup.ts")],
+    reporters: ["default", here("./test/summary-reporter.ts")],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
