@@ -20,6 +20,7 @@ import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+const CLOSE_GRACE_MS = 5_000;
 
 export interface BuildAppOptions {
   /** Override logging (tests capture it); defaults to pino at the configured level. */
@@ -78,7 +79,12 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   deps.heartbeats.start();
 
   // Waiting polls are answered with {"jobs": []} before the server stops accepting.
-  app.addHook("preClose", async () => longPoll.close());
+  // Then in-flight requests get a few seconds to finish before the remaining connections are cut
+  // (a socket that never sent a request would otherwise hold close() until headersTimeout).
+  app.addHook("preClose", async () => {
+    longPoll.close();
+    setTimeout(() => app.server.closeAllConnections?.(), CLOSE_GRACE_MS).unref();
+  });
 
   // Wake-ups and invalidations from other processes; do not hold startup hostage to Redis.
   app.addHook("onReady", async () => {

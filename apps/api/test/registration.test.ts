@@ -114,6 +114,7 @@ describe("POST /api/agent/register", () => {
       clusterId: cluster.id,
       token: expect.stringMatching(/^vwksp-agt-[0-9a-f]{64}$/),
       signingPublicKey: cluster.signingPublicKey,
+      signPayloads: false,
     });
 
     const stored = await harness.deps.db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });

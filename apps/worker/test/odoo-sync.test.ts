@@ -182,8 +182,12 @@ describe.each([
     );
     expect(retries.length).toBeGreaterThanOrEqual(1);
     expect(retries.join("\n")).toContain("503");
-    const status = await harness.app.inject({ url: "/api/v1/odoo/status", headers: adminHeaders(key) });
-    expect(status.json().lastError).toBeNull();
+    // Other pushes in flight may have drawn some of the failures; once they are retried too the
+    // bridge reports itself healthy again.
+    await eventually(async () => {
+      const status = await harness.app.inject({ url: "/api/v1/odoo/status", headers: adminHeaders(key) });
+      return status.json().lastError === null;
+    }, 10_000);
   });
 
   it("records a non-retryable error and does not retry it", async () => {

@@ -19,6 +19,8 @@ export const RegisterResponse = z
     token: z.string(),
     expiresAt: Rfc3339.optional(),
     signingPublicKey: z.string().optional(),
+    /** Whether this cluster's jobs are signed, so an agent can insist on signatures. */
+    signPayloads: z.boolean().optional(),
   })
   .meta({ id: "RegisterResponse" });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
@@ -29,6 +31,11 @@ export const RotateResponse = z
 export type RotateResponse = z.infer<typeof RotateResponse>;
 
 export const MAX_WAIT_SECONDS = 300;
+/**
+ * How long a poll is really held at most. Clients time out at 300 s (the Go operator's total
+ * timeout, Node's fetch header timeout), so a 300 s hold would race them: answer a bit earlier.
+ */
+export const MAX_HOLD_SECONDS = 290;
 export const DEFAULT_WAIT_SECONDS = 30;
 
 export const JobsQuery = z.object({

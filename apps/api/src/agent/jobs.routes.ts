@@ -6,6 +6,7 @@ import {
   JobStatusBody,
   JobsQuery,
   JobsResponse,
+  MAX_HOLD_SECONDS,
 } from "@vwksp/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
@@ -52,7 +53,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
       reply.raw.once("close", () => {
         if (!reply.raw.writableFinished) gone.abort();
       });
-      return { jobs: await longPoll.wait(agent.clusterId, wait, gone.signal) };
+      return { jobs: await longPoll.wait(agent.clusterId, Math.min(wait, MAX_HOLD_SECONDS), gone.signal) };
     },
   );
 

@@ -35,6 +35,7 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
           token: result.token,
           ...(result.expiresAt ? { expiresAt: result.expiresAt.toISOString() } : {}),
           ...(result.signingPublicKey ? { signingPublicKey: result.signingPublicKey } : {}),
+          signPayloads: result.signPayloads,
         };
       } catch (error) {
         if (error instanceof RegistrationRefused)

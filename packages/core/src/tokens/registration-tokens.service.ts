@@ -125,7 +125,15 @@ export function createRegistrationTokensService({ db, clock, audit, credentials,
     const record = await db.registrationToken.findUnique({
       where: { id: parsed.lookupId },
       include: {
-        cluster: { select: { id: true, organizationId: true, status: true, signingPublicKey: true } },
+        cluster: {
+          select: {
+            id: true,
+            organizationId: true,
+            status: true,
+            signingPublicKey: true,
+            signPayloads: true,
+          },
+        },
       },
     });
     const now = clock.now();
@@ -172,6 +180,7 @@ export function createRegistrationTokensService({ db, clock, audit, credentials,
       token: issued.token,
       expiresAt: issued.expiresAt,
       signingPublicKey: record.cluster.signingPublicKey,
+      signPayloads: record.cluster.signPayloads,
     };
   }
 
