@@ -117,7 +117,7 @@ export async function startFakeOdoo(options: FakeOdooOptions) {
       res.end(`fake odoo crashed: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   state.baseUrl = url;

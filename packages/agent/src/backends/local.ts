@@ -13,6 +13,8 @@ export interface LocalBackendOptions {
   timing?: Timing;
   /** How long an ApplicationInstance stays Reconciling before it is Ready (a "Helm install"). */
   readyAfterMs?: number;
+  /** How long each apply takes (0 by default): makes a job last long enough to crash mid-way in demos and tests. */
+  applyDelayMs?: number;
   newUid?: () => string;
 }
 
@@ -31,6 +33,7 @@ export function createLocalBackend(options: LocalBackendOptions): ClusterBackend
   const root = resolve(options.stateDir);
   const timing = options.timing ?? systemTiming;
   const readyAfterMs = options.readyAfterMs ?? 1_000;
+  const applyDelayMs = options.applyDelayMs ?? 0;
   const newUid = options.newUid ?? randomUUID;
   const listeners: TransitionListener[] = [];
   const closing = new AbortController();
@@ -114,6 +117,7 @@ export function createLocalBackend(options: LocalBackendOptions): ClusterBackend
     name: "local",
     async apply(object) {
       const path = pathOf(refFor(object));
+      if (applyDelayMs > 0) await timing.sleep(applyDelayMs, closing.signal);
       const stored = await serial(async () => {
         const existing = await read(path);
         const previousGeneration = existing?.metadata.generation ?? 0;

@@ -19,7 +19,7 @@ import {
 
 export const RUN_USAGE = `vwksp-agent run (--credentials-file PATH | --credentials-secret NAMESPACE/NAME)
                 --backend kubernetes|local [--state-dir DIR] [--wait 30] [--heartbeat-interval 30s]
-                [--kubeconfig PATH] [--require-signatures] [--local-ready-after 1s] [--stop-timeout 25s]
+                [--kubeconfig PATH] [--require-signatures] [--local-ready-after 1s] [--local-apply-delay 2s] [--stop-timeout 25s]
   Runs until SIGTERM or SIGINT, then finishes the job in hand, flushes events and exits 0.
   Exits 1 when the control plane refuses the credential (401 after one rotation try) or the cluster (403).`;
 
@@ -36,6 +36,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       "heartbeat-interval": { type: "string", default: "30s" },
       "require-signatures": { type: "boolean", default: false },
       "local-ready-after": { type: "string", default: "1s" },
+      "local-apply-delay": { type: "string" },
       "stop-timeout": { type: "string", default: "25s" },
     },
   });
@@ -46,6 +47,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const waitSeconds = parseInteger(values.wait, "--wait", 0, 300);
   const heartbeatIntervalMs = parseDuration(values["heartbeat-interval"], "--heartbeat-interval");
   const readyAfterMs = parseDuration(values["local-ready-after"], "--local-ready-after");
+  const applyDelay = values["local-apply-delay"];
+  const applyDelayMs = applyDelay === undefined ? 0 : parseDuration(applyDelay, "--local-apply-delay");
   const stopTimeoutMs = parseDuration(values["stop-timeout"], "--stop-timeout");
   const timing = io.timing ?? systemTiming;
   const log = createLogger(io.stdout, timing.clock);
@@ -61,7 +64,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
   const backend: ClusterBackend =
     backendName === "local"
-      ? createLocalBackend({ stateDir: values["state-dir"] ?? "vwksp-agent-state", timing, readyAfterMs })
+      ? createLocalBackend({
+          stateDir: values["state-dir"] ?? "vwksp-agent-state",
+          timing,
+          readyAfterMs,
+          applyDelayMs,
+        })
       : createKubernetesBackend(kube(), credentials.clusterId);
 
   const agent = createAgent({

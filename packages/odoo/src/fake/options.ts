@@ -16,6 +16,8 @@ export interface FakeUserInit {
 
 export interface FakeOdooOptions {
   version: OdooMajor;
+  /** TCP port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
   /** Defaults to `odoo<version>`. */
   db?: string;
   /** The default user (uid 2, admin): login, API key and password. */
