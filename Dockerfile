@@ -34,6 +34,8 @@ COPY . .
 FROM base AS runtime
 ENV NODE_ENV=production
 COPY --from=build /app /app
+# The agent service keeps its credential and local "cluster" here (a named volume inherits this owner).
+RUN mkdir -p /var/lib/vwksp-agent && chown node:node /var/lib/vwksp-agent
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -105,7 +105,7 @@ const service = (name: string): Service => {
 
 /** Services run from the image that the repository's Dockerfile builds. */
 const APP_SERVICES = ["migrate", "api", "worker"];
-const LONG_RUNNING = ["postgres", "redis", "api", "worker"];
+const LONG_RUNNING = ["postgres", "redis", "api", "worker", "agent"];
 
 function environmentOf(svc: Service): Record<string, string> {
   const env = svc.environment ?? {};
@@ -202,6 +202,20 @@ describe("docker-compose.yml", () => {
     expect(words(service("postgres").healthcheck?.test)).toContain("pg_isready");
     expect(words(service("redis").healthcheck?.test).join(" ")).toContain("redis-cli ping");
     expect(words(service("api").healthcheck?.test).join(" ")).toContain("/readyz");
+  });
+
+  it("has an opt-in agent (profile agent, local backend) on the same image that registers once, then runs", () => {
+    const agent = service("agent") as Service & { profiles?: string[]; entrypoint?: unknown };
+    expect(agent.profiles).toEqual(["agent"]);
+    expect(agent.image).toBe(service("api").image);
+    const script = words(agent.command).join(" ");
+    expect(script).toContain("vwksp-agent.mjs register --control-plane-endpoint http://api:8080");
+    expect(script).toContain("vwksp-agent.mjs run --credentials-file /var/lib/vwksp-agent/credentials.json");
+    expect(script).toContain("--backend local");
+    expect(existsSync(join(root, "packages/agent/bin/vwksp-agent.mjs"))).toBe(true);
+    expect(Object.keys(environmentOf(agent))).toEqual(["VWKSP_REGISTRATION_TOKEN"]);
+    expect(dependsOn(agent)).toEqual({ api: "service_healthy" });
+    expect(readFileSync(join(root, "Dockerfile"), "utf8")).toMatch(/chown node:node \/var\/lib\/vwksp-agent/);
   });
 
   it("runs redis with AOF persistence and without eviction (BullMQ requires noeviction)", () => {
