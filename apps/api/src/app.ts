@@ -65,6 +65,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   await app.register(registrationRoutes, { deps });
   const longPoll = createLongPollHub({
     claim: deps.delivery.claim,
+    release: deps.delivery.release,
     claimableAmong: deps.delivery.claimableClusters,
     logger: app.log,
     ...(options.longPollRecheckMs ? { recheckMs: options.longPollRecheckMs } : {}),

@@ -44,15 +44,21 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
           "the cluster query parameter does not match this credential's cluster",
         );
       }
-      const jobs = await deps.delivery.claim(agent.clusterId);
-      const wait = request.query.wait ?? DEFAULT_WAIT_SECONDS;
-      if (jobs.length > 0 || wait === 0) return { jobs };
-
       // The client going away ends the wait: no waiter is left behind and nothing is leased to it.
       const gone = new AbortController();
       reply.raw.once("close", () => {
         if (!reply.raw.writableFinished) gone.abort();
       });
+      const jobs = await deps.delivery.claim(agent.clusterId);
+      if (gone.signal.aborted && jobs.length > 0) {
+        await deps.delivery.release(
+          agent.clusterId,
+          jobs.map((job) => job.id),
+        );
+        return { jobs: [] };
+      }
+      const wait = request.query.wait ?? DEFAULT_WAIT_SECONDS;
+      if (jobs.length > 0 || wait === 0) return { jobs };
       return { jobs: await longPoll.wait(agent.clusterId, Math.min(wait, MAX_HOLD_SECONDS), gone.signal) };
     },
   );

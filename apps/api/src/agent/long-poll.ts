@@ -4,11 +4,19 @@ import type { FastifyBaseLogger } from "fastify";
 interface Waiter {
   clusterId: string;
   finish: (jobs: AgentJob[]) => void;
+  /** A claim for this waiter is running: its timeout must wait for the claim's answer. */
+  claiming: boolean;
+  /** The wait ran out during a claim: answer with whatever the claim returns. */
+  expired: boolean;
+  /** The client went away (or the process is closing): jobs claimed for it must go back. */
+  gone: boolean;
 }
 
 interface HubOptions {
   /** Leases claimable jobs of a cluster (the delivery service's claim). */
   claim: (clusterId: string) => Promise<AgentJob[]>;
+  /** Returns leased jobs to `ready` (claimed for a poll whose client went away). */
+  release: (clusterId: string, jobIds: string[]) => Promise<void>;
   /** Which of these clusters have claimable jobs now (for the slow re-check). */
   claimableAmong: (clusterIds: string[]) => Promise<string[]>;
   logger: FastifyBaseLogger;
@@ -21,7 +29,7 @@ interface HubOptions {
  * whole process) or the slow re-check makes the process claim for the oldest waiter of that
  * cluster. No Redis connection, timer chain or BullMQ worker per waiter.
  */
-export function createLongPollHub({ claim, claimableAmong, logger, recheckMs = 2_000 }: HubOptions) {
+export function createLongPollHub({ claim, release, claimableAmong, logger, recheckMs = 2_000 }: HubOptions) {
   const waiting = new Map<string, Waiter[]>();
   const draining = new Set<string>();
   let closed = false;
@@ -42,12 +50,27 @@ export function createLongPollHub({ claim, claimableAmong, logger, recheckMs = 2
       for (;;) {
         const waiter = waiting.get(clusterId)?.[0];
         if (!waiter) return;
-        const jobs = await claim(clusterId);
-        if (jobs.length === 0) return;
-        // The waiter may have gone (client closed) while the claim ran; the jobs then wait out
-        // their lease and are redelivered.
+        waiter.claiming = true;
+        let jobs: AgentJob[];
+        try {
+          jobs = await claim(clusterId);
+        } finally {
+          waiter.claiming = false;
+        }
+        if (waiter.gone) {
+          // Nobody will read these: put them back at once instead of letting the lease run out.
+          remove(waiter);
+          if (jobs.length > 0)
+            await release(
+              clusterId,
+              jobs.map((job) => job.id),
+            );
+          continue;
+        }
+        if (jobs.length === 0 && !waiter.expired) return;
         remove(waiter);
         waiter.finish(jobs);
+        if (jobs.length === 0) return;
       }
     } catch (error) {
       logger.warn({ err: error, clusterId }, "claim for a waiting poll failed; the re-check will retry");
@@ -76,17 +99,29 @@ export function createLongPollHub({ claim, claimableAmong, logger, recheckMs = 2
     return new Promise((resolve) => {
       const waiter: Waiter = {
         clusterId,
+        claiming: false,
+        expired: false,
+        gone: false,
         finish: (jobs) => {
           clearTimeout(timeout);
           signal.removeEventListener("abort", onAbort);
           resolve(jobs);
         },
       };
+      // During a claim the waiter stays in place: the claim decides what it gets (see wake).
+      const onTimeout = () => {
+        if (waiter.claiming) waiter.expired = true;
+        else {
+          remove(waiter);
+          waiter.finish([]);
+        }
+      };
       const onAbort = () => {
-        remove(waiter);
+        waiter.gone = true;
+        if (!waiter.claiming) remove(waiter);
         waiter.finish([]);
       };
-      const timeout = setTimeout(onAbort, seconds * 1000);
+      const timeout = setTimeout(onTimeout, seconds * 1000);
       signal.addEventListener("abort", onAbort, { once: true });
       const list = waiting.get(clusterId) ?? [];
       list.push(waiter);
@@ -100,7 +135,8 @@ export function createLongPollHub({ claim, claimableAmong, logger, recheckMs = 2
     clearInterval(timer);
     for (const list of [...waiting.values()])
       for (const waiter of [...list]) {
-        remove(waiter);
+        waiter.gone = true;
+        if (!waiter.claiming) remove(waiter);
         waiter.finish([]);
       }
   }

@@ -185,6 +185,19 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
   }
 
   /**
+   * Puts jobs leased to a poll nobody will read back to `ready`, as if never delivered (the
+   * delivery count too), so the next poll gets them at once rather than after the lease.
+   */
+  async function release(clusterId: string, jobIds: string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    const now = clock.now();
+    await db.$executeRaw`
+      UPDATE "Job" SET state = 'ready', deliveries = GREATEST(deliveries - 1, 0), "leaseExpiresAt" = NULL,
+        "updatedAt" = ${ts(now)}::timestamp
+      WHERE "clusterId" = ${clusterId}::uuid AND id = ANY(${jobIds}::text[]) AND state = 'leased'`;
+  }
+
+  /**
    * Clusters (among `clusterIds`) that have claimable jobs now: ready ones and those whose lease
    * or ack timeout ran out. Lets waiting polls pick up redeliveries and lost wake-ups.
    */
@@ -198,7 +211,7 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
     return rows.map((row) => row.clusterId);
   }
 
-  return { claim, ack, status, result, claimableClusters };
+  return { claim, release, ack, status, result, claimableClusters };
 }
 
 export type DeliveryService = ReturnType<typeof createDeliveryService>;
