@@ -12,6 +12,9 @@ interface Waiter {
   gone: boolean;
 }
 
+/** How long "the last claim was empty" is trusted without a wake-up. */
+const NOTHING_NEW_TTL_MS = 10_000;
+
 interface HubOptions {
   /** Leases claimable jobs of a cluster (the delivery service's claim). */
   claim: (clusterId: string) => Promise<AgentJob[]>;
@@ -32,7 +35,23 @@ interface HubOptions {
 export function createLongPollHub({ claim, release, claimableAmong, logger, recheckMs = 2_000 }: HubOptions) {
   const waiting = new Map<string, Waiter[]>();
   const draining = new Set<string>();
+  /** Clusters whose last claim here found nothing and that had no wake-up since (ms timestamp). */
+  const emptySince = new Map<string, number>();
   let closed = false;
+
+  /**
+   * True when a claim for the cluster would very likely be empty: the last one was, no wake-up
+   * came since, and that was recently. An agent re-polling right after a result then goes
+   * straight to waiting; a lost wake-up or a lapsed lease is still found by the re-check.
+   */
+  function nothingNew(clusterId: string): boolean {
+    const since = emptySince.get(clusterId);
+    return since !== undefined && Date.now() - since < NOTHING_NEW_TTL_MS;
+  }
+
+  function noteEmpty(clusterId: string) {
+    emptySince.set(clusterId, Date.now());
+  }
 
   function remove(waiter: Waiter) {
     const list = waiting.get(waiter.clusterId);
@@ -44,6 +63,7 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
 
   /** Hands claimable jobs of the cluster to its waiters, oldest first, one claim at a time. */
   async function wake(clusterId: string) {
+    emptySince.delete(clusterId);
     if (draining.has(clusterId)) return;
     draining.add(clusterId);
     try {
@@ -67,6 +87,7 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
             );
           continue;
         }
+        if (jobs.length === 0) noteEmpty(clusterId);
         if (jobs.length === 0 && !waiter.expired) return;
         remove(waiter);
         waiter.finish(jobs);
@@ -80,6 +101,8 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
   }
 
   const timer = setInterval(() => {
+    const stale = Date.now() - NOTHING_NEW_TTL_MS;
+    for (const [clusterId, since] of emptySince) if (since < stale) emptySince.delete(clusterId);
     if (waiting.size === 0) return;
     claimableAmong([...waiting.keys()]).then(
       (clusterIds) => {
@@ -146,7 +169,7 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
     waiters: [...waiting.values()].reduce((sum, list) => sum + list.length, 0),
   });
 
-  return { wait, wake, close, stats };
+  return { wait, wake, close, stats, nothingNew, noteEmpty };
 }
 
 export type LongPollHub = ReturnType<typeof createLongPollHub>;

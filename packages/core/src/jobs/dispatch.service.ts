@@ -85,7 +85,26 @@ export function createDispatchService({
     });
   }
 
+  /**
+   * The common case in one statement: a job with nothing to render (raw apply/delete) for a
+   * live cluster that does not sign becomes ready at once. Anything else takes the full path.
+   */
+  async function prepareWithoutRendering(jobId: string): Promise<DispatchOutcome | undefined> {
+    const now = clock.now().toISOString();
+    const [row] = await db.$queryRaw<{ clusterId: string }[]>`
+      UPDATE "Job" j SET state = 'ready', "readyAt" = ${now}::timestamp, "updatedAt" = ${now}::timestamp
+      FROM "Cluster" c
+      WHERE j.id = ${jobId} AND j.state = 'queued' AND j.request IS NULL AND j."expiresAt" > ${now}::timestamp
+        AND c.id = j."clusterId" AND c.status <> 'disabled' AND NOT c."signPayloads"
+      RETURNING j."clusterId"::text AS "clusterId"`;
+    if (!row) return undefined;
+    await signals.jobsReady([row.clusterId]);
+    return "ready";
+  }
+
   async function prepare(jobId: string): Promise<DispatchOutcome> {
+    const quick = await prepareWithoutRendering(jobId);
+    if (quick) return quick;
     const job = await db.job.findUnique({ where: { id: jobId }, include: { cluster: true } });
     if (!job || job.state !== "queued") return "skipped";
     const { cluster } = job;

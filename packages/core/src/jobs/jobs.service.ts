@@ -1,5 +1,5 @@
 import type { CreateJobBody, DeployApplicationBody, RequestOperationBody } from "@vwksp/protocol";
-import type { AuditService } from "../audit/audit.service.ts";
+import { type AuditService, auditRow } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import type { Cluster, Db, Prisma } from "../db.ts";
@@ -34,11 +34,22 @@ const forbiddenBy = (code: string, message: string) => new DomainError(403, code
 
 /** Admin side of the job pipeline: requests become `queued` rows, then the worker takes over. */
 export function createJobsService({ db, clock, audit, signals, defaultExpiresSeconds }: Deps) {
-  /** A cluster of the actor's organization that can receive jobs. */
-  async function deliverableCluster(actor: Actor, clusterId: string): Promise<Cluster> {
-    const cluster = await db.cluster.findFirst({
-      where: { id: clusterId, organizationId: actor.organizationId },
-    });
+  type TargetCluster = Pick<
+    Cluster,
+    | "id"
+    | "status"
+    | "registeredAt"
+    | "allowedNamespaces"
+    | "allowedCatalogEntries"
+    | "allowedOperationTemplates"
+  >;
+
+  /** A cluster of the actor's organization that can receive jobs (one indexed read, on the hot path). */
+  async function deliverableCluster(actor: Actor, clusterId: string): Promise<TargetCluster> {
+    const [cluster] = await db.$queryRaw<TargetCluster[]>`
+      SELECT id::text AS id, status::text AS status, "registeredAt", "allowedNamespaces", "allowedCatalogEntries",
+             "allowedOperationTemplates"
+      FROM "Cluster" WHERE id = ${clusterId}::uuid AND "organizationId" = ${actor.organizationId}::uuid`;
     if (!cluster) throw notFound(`cluster ${clusterId} not found`);
     if (cluster.status === "disabled") throw conflict("cluster_disabled", "cluster is disabled");
     if (cluster.status === "pending" || !cluster.registeredAt) {
@@ -47,7 +58,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     return cluster;
   }
 
-  function requireNamespace(cluster: Cluster, namespace: string) {
+  function requireNamespace(cluster: TargetCluster, namespace: string) {
     if (!namespaceAllowed(cluster, namespace)) {
       throw forbiddenBy(
         "namespace_not_allowed",
@@ -57,7 +68,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   }
 
   interface NewJob {
-    cluster: Cluster;
+    cluster: TargetCluster;
     kind: "apply" | "delete" | "intent";
     payload: Prisma.InputJsonValue;
     request?: IntentRequest;
@@ -66,24 +77,13 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     auditData: Record<string, unknown>;
   }
 
-  async function insertJob(actor: Actor, job: NewJob, tx: Prisma.TransactionClient) {
+  /** The job row and its JobRequested audit row, in one statement (part of `writer`'s transaction, if any). */
+  async function insertJob(actor: Actor, job: NewJob, writer: Pick<Db, "$queryRaw"> = db) {
     const now = clock.now();
     const id = newJobId(now);
-    const created = await tx.job.create({
-      data: {
-        id,
-        clusterId: job.cluster.id,
-        kind: job.kind,
-        payload: job.payload,
-        ...(job.request ? { request: job.request as unknown as Prisma.InputJsonValue } : {}),
-        idempotencyKey: job.idempotencyKey(id),
-        state: "queued",
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + (job.expiresInSeconds ?? defaultExpiresSeconds) * 1000),
-        requestedByKeyId: /^[0-9a-f-]{36}$/.test(actor.id) ? actor.id : null,
-      },
-    });
-    await audit.record(
+    const idempotencyKey = job.idempotencyKey(id);
+    const expiresAt = new Date(now.getTime() + (job.expiresInSeconds ?? defaultExpiresSeconds) * 1000);
+    const entry = auditRow(
       {
         source: "user",
         kind: "JobRequested",
@@ -92,9 +92,24 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
         clusterId: job.cluster.id,
         data: { jobId: id, kind: job.kind, apiKeyId: actor.id, ...job.auditData },
       },
-      tx,
+      now,
     );
-    return created;
+    await writer.$queryRaw`
+      WITH job AS (
+        INSERT INTO "Job" (id, "clusterId", kind, payload, request, "idempotencyKey", state, "createdAt", "updatedAt",
+                           "expiresAt", "requestedByKeyId")
+        VALUES (${id}, ${job.cluster.id}::uuid, ${job.kind}::"JobKind", ${JSON.stringify(job.payload)}::jsonb,
+                ${job.request ? JSON.stringify(job.request) : null}::jsonb, ${idempotencyKey}, 'queued',
+                ${now.toISOString()}::timestamp, ${now.toISOString()}::timestamp, ${expiresAt.toISOString()}::timestamp,
+                ${/^[0-9a-f-]{36}$/.test(actor.id) ? actor.id : null}::uuid)
+        RETURNING id
+      )
+      INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
+      SELECT ${actor.organizationId}::uuid, ${job.cluster.id}::uuid, 'user', 'JobRequested', ${actor.id},
+             ${JSON.stringify(entry.data)}::jsonb, ${now.toISOString()}::timestamp
+      FROM job
+      RETURNING id`;
+    return { id, state: "queued" as const, idempotencyKey, expiresAt };
   }
 
   async function afterCommit<T extends { id: string }>(job: T): Promise<T> {
@@ -220,26 +235,20 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
       operationName,
       parameters: body.parameters,
     };
-    const job = await db.$transaction((tx) =>
-      insertJob(
-        actor,
-        {
-          cluster,
-          kind: "intent",
-          payload: { intent: REQUEST_OPERATION },
-          request,
-          idempotencyKey: () => `operation/${body.namespace}/${operationName}@1`,
-          expiresInSeconds: body.expiresInSeconds,
-          auditData: {
-            intent: REQUEST_OPERATION,
-            template: body.template,
-            namespace: body.namespace,
-            name: body.name,
-          },
-        },
-        tx,
-      ),
-    );
+    const job = await insertJob(actor, {
+      cluster,
+      kind: "intent",
+      payload: { intent: REQUEST_OPERATION },
+      request,
+      idempotencyKey: () => `operation/${body.namespace}/${operationName}@1`,
+      expiresInSeconds: body.expiresInSeconds,
+      auditData: {
+        intent: REQUEST_OPERATION,
+        template: body.template,
+        namespace: body.namespace,
+        name: body.name,
+      },
+    });
     return afterCommit(job);
   }
 
@@ -248,22 +257,16 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     const cluster = await deliverableCluster(actor, clusterId);
     const target = rawTarget(body);
     if (target.namespace) requireNamespace(cluster, target.namespace);
-    const job = await db.$transaction((tx) =>
-      insertJob(
-        actor,
-        {
-          cluster,
-          kind: body.kind,
-          payload: body.payload as Prisma.InputJsonValue,
-          idempotencyKey: (jobId) =>
-            body.idempotencyKey ??
-            `${target.kind.toLowerCase()}/${target.namespace || "_"}/${target.name}@${jobId}`,
-          expiresInSeconds: body.expiresInSeconds,
-          auditData: { raw: true, target },
-        },
-        tx,
-      ),
-    );
+    const job = await insertJob(actor, {
+      cluster,
+      kind: body.kind,
+      payload: body.payload as Prisma.InputJsonValue,
+      idempotencyKey: (jobId) =>
+        body.idempotencyKey ??
+        `${target.kind.toLowerCase()}/${target.namespace || "_"}/${target.name}@${jobId}`,
+      expiresInSeconds: body.expiresInSeconds,
+      auditData: { raw: true, target },
+    });
     return afterCommit(job);
   }
 
