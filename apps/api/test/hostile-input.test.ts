@@ -36,7 +36,7 @@ const WEIRD_BODIES: unknown[] = [
   { kind: "apply", payload: [] },
   { outcome: "succeeded", appliedRef: "nope", timestamp: 5 },
   { phase: "", conditions: [{ type: "", status: "True" }] },
-  { registrationToken: "vwksp-reg-" + "z".repeat(64), clusterId: { a: 1 } },
+  { registrationToken: `vwksp-reg-${"z".repeat(64)}`, clusterId: { a: 1 } },
   JSON.parse(`${"[".repeat(200)}${"]".repeat(200)}`),
   { ttlSeconds: "1e9" },
   { template: "x".repeat(5000), namespace: "a", name: "b" },
@@ -111,7 +111,7 @@ describe("hostile input on every route", () => {
       }
       for (const headers of [
         {},
-        { authorization: "Bearer " + "A".repeat(5000) },
+        { authorization: `Bearer ${"A".repeat(5000)}` },
         { authorization: "Bearer vwksp-key-\u0000\u0001" },
         { authorization: "Basic Og==" },
         {

@@ -106,7 +106,7 @@ export function createDispatchService({
     const quick = await prepareWithoutRendering(jobId);
     if (quick) return quick;
     const job = await db.job.findUnique({ where: { id: jobId }, include: { cluster: true } });
-    if (!job || job.state !== "queued") return "skipped";
+    if (job?.state !== "queued") return "skipped";
     const { cluster } = job;
     if (cluster.status === "disabled") {
       await close(job, "cancelled", "cluster disabled");
