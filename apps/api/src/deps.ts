@@ -36,13 +36,21 @@ export function createApiDeps(
   const db = overrides.db ?? createDb(config.DATABASE_URL);
   const redis: Redis = createRedis(config.REDIS_URL, "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
-  const pubsub = createPubSub({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, publisher: redis });
+  // Pub/sub and the notifier need the credentials cache, which needs the notifier: late-bound.
+  let invalidateLocally: (clusterId: string) => void = () => {};
+  let invalidateAllLocally: () => void = () => {};
+  // After a gap in the subscription, invalidations may have been missed: drop cached credentials.
+  const pubsub = createPubSub({
+    url: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    publisher: redis,
+    onResubscribed: () => invalidateAllLocally(),
+  });
   const audit = createAuditService({ db, clock });
   const apiKeys = createApiKeysService({ db, clock });
 
   const reportError = overrides.reportError ?? (() => {});
-  // The notifier needs the credentials cache and the credentials service needs the notifier.
-  let invalidateLocally: (clusterId: string) => void = () => {};
+
   const notifier = createChangeNotifier({
     pubsub,
     queues,
@@ -59,6 +67,7 @@ export function createApiDeps(
     rotationGraceSeconds: config.CREDENTIAL_ROTATION_GRACE_SECONDS,
   });
   invalidateLocally = credentials.invalidateCluster;
+  invalidateAllLocally = credentials.invalidateAll;
   const clusters = createClustersService({ db, clock, audit, notifier });
   const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });

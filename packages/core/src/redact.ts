@@ -1,6 +1,7 @@
 /** Every secret this service issues starts with one of these prefixes (see the architecture doc). */
 const TOKEN_SHAPED = /vwksp-(reg|agt|key)-[A-Za-z0-9_-]*/g;
-const SECRET_QUERY = /([?&](?:secret|token|key)=)[^&#\s]*/gi;
+// Stops at a quote too: it runs on finished JSON log lines as well as on plain strings.
+const SECRET_QUERY = /([?&](?:secret|token|key)=)[^&#\s"\\]*/gi;
 
 /** Replaces token-shaped substrings and secret query parameters with a marker. */
 export function redactString(value: string): string {

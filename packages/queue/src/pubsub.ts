@@ -14,7 +14,18 @@ type Handler = (message: string) => void;
  * waiting polls (architecture: "no Redis connection per waiter"). Publishing uses the shared
  * command connection.
  */
-export function createPubSub({ url, prefix, publisher }: { url: string; prefix: string; publisher: Redis }) {
+export function createPubSub({
+  url,
+  prefix,
+  publisher,
+  onResubscribed,
+}: {
+  url: string;
+  prefix: string;
+  publisher: Redis;
+  /** Called when the subscriber reconnects: messages sent during the gap are lost. */
+  onResubscribed?: () => void;
+}) {
   const handlers = new Map<string, Set<Handler>>();
   let subscriber: Redis | undefined;
   const channel = (topic: Topic) => `${prefix}:${topic}`;
@@ -24,6 +35,12 @@ export function createPubSub({ url, prefix, publisher }: { url: string; prefix: 
       subscriber = createRedis(url, "blocking");
       subscriber.on("message", (name: string, message: string) => {
         for (const handler of handlers.get(name) ?? []) handler(message);
+      });
+      // ioredis re-subscribes by itself after a reconnect; "ready" after the first one marks it.
+      let connectedOnce = false;
+      subscriber.on("ready", () => {
+        if (connectedOnce) onResubscribed?.();
+        connectedOnce = true;
       });
     }
     return subscriber;

@@ -29,7 +29,11 @@ interface Deps {
   ttlSeconds?: number | undefined;
   /** How long a rotated-away credential keeps working. */
   rotationGraceSeconds: number;
-  /** Backstop for a lost invalidation message; pub/sub is the normal path. */
+  /**
+   * Backstop for a lost invalidation message; pub/sub is the normal path (and the cache is
+   * dropped whole when the subscription reconnects). Well above the 30 s heartbeat interval,
+   * so a steady agent's requests hit the cache.
+   */
   cacheTtlMs?: number;
 }
 
@@ -73,6 +77,12 @@ export function createCredentialsService({
     hashesByCluster.set(entry.clusterId, hashes);
   }
 
+  /** Forgets every cached credential (after a gap in the invalidation messages). */
+  function invalidateAll() {
+    cache.clear();
+    hashesByCluster.clear();
+  }
+
   /** Forgets everything cached about a cluster's credentials (called on every process). */
   function invalidateCluster(clusterId: string) {
     for (const hash of hashesByCluster.get(clusterId) ?? []) cache.delete(hash);
@@ -91,25 +101,32 @@ export function createCredentialsService({
   }
 
   async function load(hash: string): Promise<CachedCredential | null> {
-    const row = await db.agentCredential.findUnique({
-      where: { tokenHash: hash },
-      select: {
-        id: true,
-        clusterId: true,
-        expiresAt: true,
-        revokedAt: true,
-        cluster: { select: { organizationId: true, status: true } },
-      },
-    });
+    // One round trip: this runs for every agent request that misses the cache.
+    const [row] = await db.$queryRaw<
+      {
+        id: string;
+        clusterId: string;
+        organizationId: string;
+        expiresAt: Date | null;
+        revokedAt: Date | null;
+        status: string;
+      }[]
+    >`
+      SELECT a.id::text AS id, a."clusterId"::text AS "clusterId", c."organizationId"::text AS "organizationId",
+             a."expiresAt", a."revokedAt", c.status::text AS status
+      FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
+      WHERE a."tokenHash" = ${hash}`;
     if (!row) return null;
+    // Jitter spreads the reloads of credentials cached at the same moment.
+    const lifetime = cacheTtlMs * (0.9 + Math.random() * 0.2);
     return {
       clusterId: row.clusterId,
-      organizationId: row.cluster.organizationId,
+      organizationId: row.organizationId,
       credentialId: row.id,
       expiresAt: row.expiresAt?.getTime() ?? null,
       revoked: row.revokedAt !== null,
-      clusterDisabled: row.cluster.status === "disabled",
-      cachedUntil: clock.now().getTime() + cacheTtlMs,
+      clusterDisabled: row.status === "disabled",
+      cachedUntil: clock.now().getTime() + lifetime,
     };
   }
 
@@ -193,7 +210,7 @@ export function createCredentialsService({
     await notifier.clusterAuthChanged(clusterId);
   }
 
-  return { issue, authenticate, rotate, revokeAll, invalidateCluster };
+  return { issue, authenticate, rotate, revokeAll, invalidateCluster, invalidateAll };
 }
 
 export type CredentialsService = ReturnType<typeof createCredentialsService>;

@@ -101,12 +101,17 @@ export function createHeartbeatCoalescer({
         FROM v WHERE c.id = v.id
         RETURNING c.id, c."organizationId", c."operatorVersion", c."fluxVersion", c."veleroVersion", c."kubernetesVersion"
       )
-      SELECT u.id::text AS id, u."organizationId"::text AS "organizationId",
-        (o.status = 'disconnected') AS reconnected,
-        (u."operatorVersion" IS DISTINCT FROM o."operatorVersion" OR u."fluxVersion" IS DISTINCT FROM o."fluxVersion"
-          OR u."veleroVersion" IS DISTINCT FROM o."veleroVersion" OR u."kubernetesVersion" IS DISTINCT FROM o."kubernetesVersion") AS "versionsChanged",
-        (o."odooPushedAt" IS NULL OR o."odooPushedAt" < ${ts(new Date(now.getTime() - odooRefreshMs))}::timestamp) AS "pushDue"
-      FROM updated u JOIN old o ON o.id = u.id`;
+      SELECT * FROM (
+        SELECT u.id::text AS id, u."organizationId"::text AS "organizationId",
+          (o.status = 'disconnected') AS reconnected,
+          (u."operatorVersion" IS DISTINCT FROM o."operatorVersion" OR u."fluxVersion" IS DISTINCT FROM o."fluxVersion"
+            OR u."veleroVersion" IS DISTINCT FROM o."veleroVersion" OR u."kubernetesVersion" IS DISTINCT FROM o."kubernetesVersion") AS "versionsChanged",
+          (o."odooPushedAt" IS NULL OR o."odooPushedAt" < ${ts(new Date(now.getTime() - odooRefreshMs))}::timestamp) AS "pushDue",
+          (v.hb IS NOT NULL) AS "heartbeat"
+        FROM updated u JOIN old o ON o.id = u.id JOIN v ON v.id = u.id
+      ) changes
+      -- Only the rows that need a follow-up come back: thousands of plain heartbeats cost nothing here.
+      WHERE reconnected OR "versionsChanged" OR ("pushDue" AND heartbeat)`;
 
     const reconnected = changed.filter((row) => row.reconnected);
     await audit.recordMany(
@@ -150,10 +155,11 @@ export function createHeartbeatCoalescer({
     timer.unref();
   }
 
+  /** Stops the timer and writes everything, including what arrived during a write in progress. */
   async function stop() {
     if (timer) clearInterval(timer);
     timer = undefined;
-    await flush();
+    for (let round = 0; round < 10 && (flushing || pending.size > 0); round += 1) await flush();
   }
 
   return { seen, heartbeat, flush, start, stop, pendingCount: () => pending.size };

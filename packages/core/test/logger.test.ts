@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { createLogCapture } from "../../../test/support/app.ts";
+import { createLogger } from "../src/logger.ts";
+
+describe("logger", () => {
+  it("keeps every token-shaped value and secret query parameter out of the written line", () => {
+    const logs = createLogCapture();
+    const logger = createLogger("trace", "test", logs.stream);
+    const agt = `vwksp-agt-${"a".repeat(64)}`;
+    const reg = `vwksp-reg-${"b".repeat(64)}`;
+    const key = "vwksp-key-0123456789abcdefghij";
+    logger.info(
+      { nested: { deep: [{ value: agt }] }, url: "/api/v1/odoo/webhook?secret=hush&x=1" },
+      `token ${reg}`,
+    );
+    logger.debug({ req: { headers: { authorization: `Bearer ${key}` } } }, "request");
+    logger.error({ err: new Error(`boom with ${agt}`) }, "failed");
+    const text = logs.text();
+    for (const secret of [agt, reg, key, "hush"]) expect(text).not.toContain(secret);
+    expect(text).toContain("vwksp-agt-[REDACTED]");
+    expect(text).toContain("?secret=[REDACTED]&x=1");
+    for (const line of logs.lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
