@@ -2,12 +2,14 @@
 // It plays agents posting the Go operator's heartbeat: `POST /api/agent/events` with
 // `{"events":[{"kind":"ClusterHeartbeat","resourceRef":{…"name":"<clusterId>"},"timestamp":"…"}]}`
 // and the operator's headers, over a pool of keep-alive node:http connections.
+import { setMaxListeners } from "node:events";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { AgentIdentity } from "./agents.ts";
 import { createHttpClient, goAgentHeaders, type HttpClient } from "./http.ts";
 import type { GeneratorCommand, GeneratorMessage, LoadResult, LoadRun } from "./load.ts";
 
-const DRAIN_TIMEOUT_MS = 15_000;
+/** How long answers are awaited after the last request was sent; the rest are aborted. */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 const tell = (message: GeneratorMessage) => process.send?.(message);
 
@@ -36,6 +38,9 @@ async function execute(id: number, run: LoadRun): Promise<LoadResult> {
     return index;
   };
 
+  // Aborts what is still unanswered when the run ends, so that no backlog spills into the next run.
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
   const t0 = performance.now();
   const startAt = t0 + run.warmupSeconds * 1000;
   const endAt = startAt + run.seconds * 1000;
@@ -43,9 +48,13 @@ async function execute(id: number, run: LoadRun): Promise<LoadResult> {
   let markEnd = Number.POSITIVE_INFINITY;
   const latencies: number[] = [];
   const serviceTimes: number[] = [];
+  const dueEpoch: number[] = [];
   const errors: Record<string, number> = {};
   let sent = 0;
   let ok = 0;
+  let answeredInWindow = 0;
+  let sentTotal = 0;
+  let okTotal = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   let cpuSeconds = 0;
@@ -77,25 +86,36 @@ async function execute(id: number, run: LoadRun): Promise<LoadResult> {
     const agent = agents[index] as AgentIdentity;
     const sentAt = performance.now();
     inFlight += 1;
+    sentTotal += 1;
     if (run.mode === "open" ? due >= startAt && due < endAt : sentAt >= markStart && sentAt < markEnd) {
       sent += 1;
       if (inFlight > maxInFlight) maxInFlight = inFlight;
     }
     const fail = (due: number, cause: string) => {
       inFlight -= 1;
-      if (counted(due, performance.now())) errors[cause] = (errors[cause] ?? 0) + 1;
+      if (!abort.signal.aborted && counted(due, performance.now())) errors[cause] = (errors[cause] ?? 0) + 1;
     };
     return client
-      ?.request("POST", run.path, headers[index] as Record<string, string>, heartbeatBody(agent.clusterId))
+      ?.request(
+        "POST",
+        run.path,
+        headers[index] as Record<string, string>,
+        heartbeatBody(agent.clusterId),
+        abort.signal,
+      )
       .then(
         (response) => {
           const end = performance.now();
-          if (response.status !== 204) return fail(due, `HTTP ${response.status} ${response.body.slice(0, 120)}`);
+          if (response.status !== 204)
+            return fail(due, `HTTP ${response.status} ${response.body.slice(0, 120)}`);
           inFlight -= 1;
+          okTotal += 1;
+          if (end >= markStart && end < markEnd) answeredInWindow += 1;
           if (!counted(due, end)) return;
           ok += 1;
           latencies.push(end - due);
           serviceTimes.push(end - sentAt);
+          dueEpoch.push(performance.timeOrigin + due);
         },
         (error: NodeJS.ErrnoException) => fail(due, error.code ?? error.message),
       ) as Promise<void>;
@@ -109,7 +129,12 @@ async function execute(id: number, run: LoadRun): Promise<LoadResult> {
       const tick = () => {
         const now = performance.now();
         while (index < total && t0 + index * interval <= now) {
-          void fire(nextAgent(), t0 + index * interval);
+          const due = t0 + index * interval;
+          if (inFlight < run.maxInFlight) void fire(nextAgent(), due);
+          else if (due >= startAt && due < endAt) {
+            const cause = `not sent: ${run.maxInFlight} requests unanswered`;
+            errors[cause] = (errors[cause] ?? 0) + 1;
+          }
           index += 1;
         }
         if (index >= total) resolve();
@@ -129,7 +154,10 @@ async function execute(id: number, run: LoadRun): Promise<LoadResult> {
   while (inFlight > 0 && performance.now() - drainStarted < DRAIN_TIMEOUT_MS) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  if (inFlight > 0) errors[`no answer ${DRAIN_TIMEOUT_MS / 1000} s after the run`] = inFlight;
+  if (inFlight > 0) {
+    errors[`no answer ${DRAIN_TIMEOUT_MS / 1000} s after the last request (aborted)`] = inFlight;
+    abort.abort();
+  }
   // The end mark may still be due (a closed loop stops at endAt, the mark fires just after).
   while (markEnd === Number.POSITIVE_INFINITY) await new Promise((resolve) => setTimeout(resolve, 1));
   clearTimeout(startTimer);
@@ -138,10 +166,14 @@ async function execute(id: number, run: LoadRun): Promise<LoadResult> {
   return {
     sent,
     ok,
+    answeredInWindow,
+    sentTotal,
+    okTotal,
     errors,
     seconds: run.mode === "open" ? run.seconds : (markEnd - markStart) / 1000,
     latencies: Float64Array.from(latencies),
     serviceTimes: Float64Array.from(serviceTimes),
+    dueEpoch: Float64Array.from(dueEpoch),
     maxInFlight,
     agents: Math.min(sent, run.to - run.from),
     cpuSeconds,
@@ -161,7 +193,8 @@ process.on("message", (command: GeneratorCommand) => {
   } else if (command.type === "run") {
     execute(command.id, command.run).then(
       (result) => tell({ type: "result", id: command.id, result }),
-      (error: unknown) => tell({ type: "failed", message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) =>
+        tell({ type: "failed", message: error instanceof Error ? error.message : String(error) }),
     );
   } else {
     for (const client of clients.values()) client.close();

@@ -25,10 +25,14 @@ export type LoadRun = {
   | {
       /**
        * Open loop: request i is due at start + i / rate whether or not earlier ones were answered;
-       * latency is measured from that due time (no coordinated omission).
+       * latency is measured from that due time (no coordinated omission). A request due while
+       * `maxInFlight` are unanswered is not sent and counts as an error: past that backlog the
+       * server is hopelessly behind, and an unbounded queue would make the generator measure
+       * itself.
        */
       mode: "open";
       rate: number;
+      maxInFlight: number;
     }
 );
 
@@ -37,6 +41,11 @@ export interface LoadResult {
   sent: number;
   /** Requests answered 204 whose answer arrived in the measured window (closed) / that were due in it (open). */
   ok: number;
+  /** Answers (204) that arrived in the measured window, whenever the request was due: the achieved rate. */
+  answeredInWindow: number;
+  /** Requests sent by the whole run, warm-up included, and those answered 204. */
+  sentTotal: number;
+  okTotal: number;
   /** Failures in the measured window by cause ("HTTP 500: …", "ECONNRESET", …). */
   errors: Record<string, number>;
   /** Length of the measured window as the generator timed it (s). */
@@ -45,6 +54,8 @@ export interface LoadResult {
   latencies: Float64Array;
   /** Open loop: from the moment the request was handed to node:http to its answer (ms). */
   serviceTimes: Float64Array;
+  /** When each of `latencies` was due (open) or sent (closed), as a Unix time in ms (sub-ms precision). */
+  dueEpoch: Float64Array;
   /** Most requests in flight at once during the window. */
   maxInFlight: number;
   /** Distinct agents the window's requests were for. */

@@ -74,7 +74,8 @@ export async function openPgCounters(database: string, tables: string[]) {
   return {
     snapshot,
     /** A query in the measured database (counts as one of its transactions). */
-    query: <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => local.query<T>(text, values),
+    query: <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
+      local.query<T>(text, values),
     async close() {
       await Promise.allSettled([admin.end(), local.end()]);
     },
