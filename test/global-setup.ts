@@ -32,6 +32,7 @@ export default async function setup(project: TestProject) {
   const admin = new pg.Client({ connectionString: adminUrl() });
   await admin.connect();
   try {
+    await dropDatabasesOfDeadRuns(admin);
     // Two runs starting together (turbo runs packages in parallel) build the template once.
     await admin.query("SELECT pg_advisory_lock(hashtext('vwksp-test-template'))");
     const existing = await admin.query<{ datistemplate: boolean }>(
@@ -48,4 +49,29 @@ export default async function setup(project: TestProject) {
     await admin.end();
   }
   project.provide("templateDatabase", name);
+  project.provide("testRunPid", process.pid);
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * Test databases carry the pid of the run that made them (`vwksp_t_<pid>_<random>`); a run that
+ * was killed cannot drop its own, so the next run drops those whose process is gone.
+ */
+async function dropDatabasesOfDeadRuns(admin: pg.Client) {
+  const { rows } = await admin.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname LIKE 'vwksp\\_t\\_%'",
+  );
+  for (const { datname } of rows) {
+    const pid = Number(/^vwksp_t_(\d+)_/.exec(datname)?.[1]);
+    if (!pid || !isAlive(pid))
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {});
+  }
 }

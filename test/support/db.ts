@@ -7,6 +7,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** Name of the migrated template database made by test/global-setup.ts. */
     templateDatabase: string;
+    /** pid of the test run's main process, part of every test database's name. */
+    testRunPid: number;
   }
 }
 
@@ -29,7 +31,7 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
 /** A fresh, migrated database of this test file's own (a clone of the template). */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject("templateDatabase");
-  const name = `vwksp_t_${randomBytes(6).toString("hex")}`;
+  const name = `vwksp_t_${inject("testRunPid")}_${randomBytes(6).toString("hex")}`;
   await withAdmin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
   return {
     name,
