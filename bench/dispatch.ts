@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
+import { closeDb } from "../packages/core/src/index.ts";
 import { type AgentIdentity, createAgentFleet, type Tracked } from "./support/agents.ts";
 import { type ConnectionCounts, countConnections, describeCounts } from "./support/connections.ts";
 import { createEnqueuer, type EnqueueMode } from "./support/enqueue.ts";
@@ -224,7 +225,7 @@ await runBench(TIME_LIMIT_MS, async (onCleanup) => {
   log(`database ${env.database}, Redis prefix ${env.redisPrefix}, enqueue via ${ENQUEUE_MODE}`);
 
   const services = createFixtureServices(env.databaseUrl);
-  onCleanup(() => services.db.$disconnect());
+  onCleanup(() => closeDb(services.db));
   const actor = await benchActor(services);
   let started = performance.now();
   const agents: AgentIdentity[] = await createRegisteredClusters(services, actor, AGENTS);

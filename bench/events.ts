@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { buildApp } from "../apps/api/src/app.ts";
 import { createApiDeps } from "../apps/api/src/deps.ts";
-import { createDb, createLogger } from "../packages/core/src/index.ts";
+import { closeDb, createDb, createLogger } from "../packages/core/src/index.ts";
 import type { AgentIdentity } from "./support/agents.ts";
 import { buildBareApp } from "./support/bare-app.ts";
 import { cloneRegisteredClusters } from "./support/bulk-clusters.ts";
@@ -136,7 +136,7 @@ await runBench(TIME_LIMIT_MS, async (onCleanup) => {
   const services = createFixtureServices(env.databaseUrl);
   const actor = await benchActor(services);
   const [template] = await createRegisteredClusters(services, actor, 1);
-  await services.db.$disconnect();
+  await closeDb(services.db);
   if (!template) throw new Error("no template cluster");
   const agents: AgentIdentity[] = [
     template,

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import {
   API_KEY_SCOPES,
   ConfigError,
+  closeDb,
   createApiKeysService,
   createDb,
   DEFAULT_ORGANIZATION_SLUG,
@@ -62,7 +63,7 @@ async function main() {
     console.log(key);
     return 0;
   } finally {
-    await db.$disconnect();
+    await closeDb(db);
   }
 }
 

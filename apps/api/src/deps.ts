@@ -1,6 +1,7 @@
 import {
   type Clock,
   type Config,
+  closeDb,
   createApiKeysService,
   createAuditService,
   createCatalogService,
@@ -120,7 +121,7 @@ export function createApiDeps(
     pubsub.close();
     await queues.close();
     redis.disconnect();
-    await db.$disconnect();
+    await closeDb(db);
   }
 
   return {

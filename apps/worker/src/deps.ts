@@ -1,6 +1,7 @@
 import {
   type Clock,
   type Config,
+  closeDb,
   createAuditService,
   createClustersService,
   createDb,
@@ -52,7 +53,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     pubsub.close();
     await queues.close();
     redis.disconnect();
-    await db.$disconnect();
+    await closeDb(db);
   }
 
   return {

@@ -2,7 +2,7 @@ import { AGENT_CREDENTIAL_PREFIX, isAgentCredentialFormat } from "@vwksp/protoco
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
-import type { Db, Prisma } from "../db.ts";
+import { type Db, type Prisma, prepared } from "../db.ts";
 import { DomainError, forbidden, notFound } from "../errors.ts";
 import { randomHex, sha256Hex } from "../hashing.ts";
 import type { ChangeNotifier } from "../notifier.ts";
@@ -36,6 +36,13 @@ interface Deps {
    */
   cacheTtlMs?: number;
 }
+
+/** $1 token hash. */
+const CREDENTIAL_BY_HASH_SQL = `
+  SELECT a.id::text AS id, a."clusterId"::text AS "clusterId", c."organizationId"::text AS "organizationId",
+         a."expiresAt", a."revokedAt", c.status::text AS status
+  FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
+  WHERE a."tokenHash" = $1`;
 
 /** An authentication failure the rate limiter must count. */
 export class AuthenticationRefused extends DomainError {}
@@ -102,20 +109,14 @@ export function createCredentialsService({
 
   async function load(hash: string): Promise<CachedCredential | null> {
     // One round trip: this runs for every agent request that misses the cache.
-    const [row] = await db.$queryRaw<
-      {
-        id: string;
-        clusterId: string;
-        organizationId: string;
-        expiresAt: Date | null;
-        revokedAt: Date | null;
-        status: string;
-      }[]
-    >`
-      SELECT a.id::text AS id, a."clusterId"::text AS "clusterId", c."organizationId"::text AS "organizationId",
-             a."expiresAt", a."revokedAt", c.status::text AS status
-      FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
-      WHERE a."tokenHash" = ${hash}`;
+    const [row] = await prepared<{
+      id: string;
+      clusterId: string;
+      organizationId: string;
+      expiresAt: Date | null;
+      revokedAt: Date | null;
+      status: string;
+    }>(db, "credential_by_hash", CREDENTIAL_BY_HASH_SQL, [hash]);
     if (!row) return null;
     // Jitter spreads the reloads of credentials cached at the same moment.
     const lifetime = cacheTtlMs * (0.9 + Math.random() * 0.2);

@@ -1,7 +1,7 @@
 import type { ChartRef } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
-import type { Cluster, Db, Job, Prisma } from "../db.ts";
+import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
@@ -15,6 +15,14 @@ import {
 } from "./render.ts";
 import type { JobSignals } from "./signals.ts";
 import { signPayload } from "./signing.ts";
+
+/** $1 job, $2 now. */
+const READY_WITHOUT_RENDERING_SQL = `
+  UPDATE "Job" j SET state = 'ready', "readyAt" = $2::timestamp, "updatedAt" = $2::timestamp
+  FROM "Cluster" c
+  WHERE j.id = $1 AND j.state = 'queued' AND j.request IS NULL AND j."expiresAt" > $2::timestamp
+    AND c.id = j."clusterId" AND c.status <> 'disabled' AND NOT c."signPayloads"
+  RETURNING j."clusterId"::text AS "clusterId"`;
 
 export type DispatchOutcome = "ready" | "skipped" | "expired" | "cancelled" | "rejected";
 
@@ -91,12 +99,12 @@ export function createDispatchService({
    */
   async function prepareWithoutRendering(jobId: string): Promise<DispatchOutcome | undefined> {
     const now = clock.now().toISOString();
-    const [row] = await db.$queryRaw<{ clusterId: string }[]>`
-      UPDATE "Job" j SET state = 'ready', "readyAt" = ${now}::timestamp, "updatedAt" = ${now}::timestamp
-      FROM "Cluster" c
-      WHERE j.id = ${jobId} AND j.state = 'queued' AND j.request IS NULL AND j."expiresAt" > ${now}::timestamp
-        AND c.id = j."clusterId" AND c.status <> 'disabled' AND NOT c."signPayloads"
-      RETURNING j."clusterId"::text AS "clusterId"`;
+    const [row] = await prepared<{ clusterId: string }>(
+      db,
+      "job_ready_without_rendering",
+      READY_WITHOUT_RENDERING_SQL,
+      [jobId, now],
+    );
     if (!row) return undefined;
     await signals.jobsReady([row.clusterId]);
     return "ready";

@@ -2,7 +2,7 @@ import type { CreateJobBody, DeployApplicationBody, RequestOperationBody } from 
 import { type AuditService, auditRow } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
-import type { Cluster, Db, Prisma } from "../db.ts";
+import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
 import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
 import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
@@ -21,6 +21,29 @@ import {
 import type { JobSignals } from "./signals.ts";
 
 export const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
+
+/** $1 cluster, $2 organization. */
+const TARGET_CLUSTER_SQL = `
+  SELECT id::text AS id, status::text AS status, "registeredAt", "allowedNamespaces", "allowedCatalogEntries",
+         "allowedOperationTemplates"
+  FROM "Cluster" WHERE id = $1::uuid AND "organizationId" = $2::uuid`;
+
+/**
+ * The job and its JobRequested audit row in one statement: $1 id, $2 cluster, $3 kind,
+ * $4 payload, $5 request, $6 idempotency key, $7 now, $8 expiresAt, $9 API key id,
+ * $10 organization, $11 actor, $12 audit data.
+ */
+const INSERT_JOB_SQL = `
+  WITH job AS (
+    INSERT INTO "Job" (id, "clusterId", kind, payload, request, "idempotencyKey", state, "createdAt", "updatedAt",
+                       "expiresAt", "requestedByKeyId")
+    VALUES ($1, $2::uuid, $3::"JobKind", $4::jsonb, $5::jsonb, $6, 'queued', $7::timestamp, $7::timestamp,
+            $8::timestamp, $9::uuid)
+    RETURNING id
+  )
+  INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
+  SELECT $10::uuid, $2::uuid, 'user', 'JobRequested', $11, $12::jsonb, $7::timestamp FROM job
+  RETURNING id`;
 
 interface Deps {
   db: Db;
@@ -46,10 +69,10 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
 
   /** A cluster of the actor's organization that can receive jobs (one indexed read, on the hot path). */
   async function deliverableCluster(actor: Actor, clusterId: string): Promise<TargetCluster> {
-    const [cluster] = await db.$queryRaw<TargetCluster[]>`
-      SELECT id::text AS id, status::text AS status, "registeredAt", "allowedNamespaces", "allowedCatalogEntries",
-             "allowedOperationTemplates"
-      FROM "Cluster" WHERE id = ${clusterId}::uuid AND "organizationId" = ${actor.organizationId}::uuid`;
+    const [cluster] = await prepared<TargetCluster>(db, "job_target_cluster", TARGET_CLUSTER_SQL, [
+      clusterId,
+      actor.organizationId,
+    ]);
     if (!cluster) throw notFound(`cluster ${clusterId} not found`);
     if (cluster.status === "disabled") throw conflict("cluster_disabled", "cluster is disabled");
     if (cluster.status === "pending" || !cluster.registeredAt) {
@@ -78,7 +101,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   }
 
   /** The job row and its JobRequested audit row, in one statement (part of `writer`'s transaction, if any). */
-  async function insertJob(actor: Actor, job: NewJob, writer: Pick<Db, "$queryRaw"> = db) {
+  async function insertJob(actor: Actor, job: NewJob, writer: Pick<Db, "$queryRawUnsafe"> = db) {
     const now = clock.now();
     const id = newJobId(now);
     const idempotencyKey = job.idempotencyKey(id);
@@ -94,21 +117,23 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
       },
       now,
     );
-    await writer.$queryRaw`
-      WITH job AS (
-        INSERT INTO "Job" (id, "clusterId", kind, payload, request, "idempotencyKey", state, "createdAt", "updatedAt",
-                           "expiresAt", "requestedByKeyId")
-        VALUES (${id}, ${job.cluster.id}::uuid, ${job.kind}::"JobKind", ${JSON.stringify(job.payload)}::jsonb,
-                ${job.request ? JSON.stringify(job.request) : null}::jsonb, ${idempotencyKey}, 'queued',
-                ${now.toISOString()}::timestamp, ${now.toISOString()}::timestamp, ${expiresAt.toISOString()}::timestamp,
-                ${/^[0-9a-f-]{36}$/.test(actor.id) ? actor.id : null}::uuid)
-        RETURNING id
-      )
-      INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
-      SELECT ${actor.organizationId}::uuid, ${job.cluster.id}::uuid, 'user', 'JobRequested', ${actor.id},
-             ${JSON.stringify(entry.data)}::jsonb, ${now.toISOString()}::timestamp
-      FROM job
-      RETURNING id`;
+    const values = [
+      id,
+      job.cluster.id,
+      job.kind,
+      JSON.stringify(job.payload),
+      job.request ? JSON.stringify(job.request) : null,
+      idempotencyKey,
+      now.toISOString(),
+      expiresAt.toISOString(),
+      /^[0-9a-f-]{36}$/.test(actor.id) ? actor.id : null,
+      actor.organizationId,
+      actor.id,
+      JSON.stringify(entry.data),
+    ];
+    // Inside a caller's transaction the statement must run on its connection.
+    if (writer === db) await prepared(db, "job_insert", INSERT_JOB_SQL, values);
+    else await writer.$queryRawUnsafe(INSERT_JOB_SQL, ...values);
     return { id, state: "queued" as const, idempotencyKey, expiresAt };
   }
 
