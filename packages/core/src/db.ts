@@ -4,8 +4,12 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 
 export type Db = PrismaClient;
 
-/** The pool behind each client made here: hot-path statements use it directly (see `prepared`). */
-const pools = new WeakMap<Db, pg.Pool>();
+/**
+ * The pool behind each client made here, which hot-path statements use directly (see
+ * `prepared`). A property rather than a WeakMap, so wrappers of the client (a Proxy) find it too.
+ */
+const POOL = Symbol("vwksp.pgPool");
+const poolOf = (db: Db) => (db as unknown as { [POOL]?: pg.Pool })[POOL];
 
 /** Prisma client on the pg driver adapter (no native query engine is needed). */
 export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
@@ -18,15 +22,15 @@ export function createDb(databaseUrl: string, options: { poolSize?: number } = {
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
-  pools.set(db, pool);
+  Object.defineProperty(db, POOL, { value: pool });
   return db;
 }
 
 /** Disconnects Prisma and ends the pool under it (the adapter leaves a pool it was given open). */
 export async function closeDb(db: Db): Promise<void> {
   await db.$disconnect();
-  await pools.get(db)?.end();
-  pools.delete(db);
+  const pool = poolOf(db);
+  if (pool && !pool.ended) await pool.end();
 }
 
 // Columns are `timestamp(3)` holding UTC (Prisma's convention): read them as UTC whatever the
@@ -46,7 +50,7 @@ const types = {
  * made by createDb (a test double) falls back to Prisma's raw query.
  */
 export async function prepared<T>(db: Db, name: string, text: string, values: unknown[]): Promise<T[]> {
-  const pool = pools.get(db);
+  const pool = poolOf(db);
   if (!pool) return db.$queryRawUnsafe<T[]>(text, ...values);
   const result = await pool.query({ name, text, values, types });
   return result.rows as T[];
