@@ -18,3 +18,6 @@ export function manualClock(start = new Date("2026-01-01T00:00:00Z")) {
     },
   };
 }
+
+/** RFC 3339 (UTC, `Z`) for API answers; null stays null. */
+export const isoOrNull = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);

@@ -1,3 +1,4 @@
+import { isoOrNull } from "@vwksp/core";
 import {
   ApplicationView,
   AuditPage,
@@ -13,8 +14,6 @@ import { z } from "zod";
 import { principalOf, requireScope } from "../auth/admin-auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../http/responses.ts";
-
-const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const read = requireScope(deps, "clusters:read");
@@ -120,7 +119,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
           state: row.state,
           stateReason: row.stateReason,
           lastJobId: row.lastJobId,
-          deployedAt: iso(row.deployedAt),
+          deployedAt: isoOrNull(row.deployedAt),
           updatedAt: row.updatedAt.toISOString(),
         })),
       };
@@ -149,8 +148,8 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
       return {
         clusterId: cluster.id,
         status: cluster.status,
-        lastHeartbeatAt: iso(cluster.lastHeartbeatAt),
-        lastSeenAt: iso(cluster.lastSeenAt),
+        lastHeartbeatAt: isoOrNull(cluster.lastHeartbeatAt),
+        lastSeenAt: isoOrNull(cluster.lastSeenAt),
         conditions: (cluster.conditions as z.infer<typeof ClusterHealth>["conditions"] | null) ?? [],
         versions: {
           operator: cluster.operatorVersion,

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { conflict, DomainError, SYNC_STATE_ID } from "@vwksp/core";
+import { conflict, DomainError, isoOrNull, SYNC_STATE_ID } from "@vwksp/core";
 import { Rfc3339 } from "@vwksp/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -32,8 +32,6 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
 /** Constant-time comparison of two secrets of any length. */
 const sameSecret = (given: string, expected: string) => timingSafeEqual(digest(given), digest(expected));
 
-const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
-
 export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const enabled = deps.config.ODOO_URL !== undefined;
 
@@ -61,11 +59,11 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
           state?.protocol ??
           (enabled && deps.config.ODOO_PROTOCOL !== "auto" ? deps.config.ODOO_PROTOCOL : null),
         serverVersion: state?.serverVersion ?? null,
-        lastPushAt: iso(state?.lastPushAt),
-        lastPullAt: iso(state?.lastPullAt),
+        lastPushAt: isoOrNull(state?.lastPushAt),
+        lastPullAt: isoOrNull(state?.lastPullAt),
         pending,
         lastError: state?.lastError ?? null,
-        lastErrorAt: iso(state?.lastErrorAt),
+        lastErrorAt: isoOrNull(state?.lastErrorAt),
       };
     },
   );

@@ -1,7 +1,6 @@
 import type { Cluster as ClusterDto } from "@vwksp/protocol";
+import { isoOrNull } from "../clock.ts";
 import type { Cluster } from "../db.ts";
-
-const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 /** The admin API's view of a cluster (never the private signing key). */
 export function toClusterDto(row: Cluster): ClusterDto {
@@ -19,9 +18,9 @@ export function toClusterDto(row: Cluster): ClusterDto {
     status: row.status,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
-    registeredAt: iso(row.registeredAt),
-    lastHeartbeatAt: iso(row.lastHeartbeatAt),
-    lastSeenAt: iso(row.lastSeenAt),
+    registeredAt: isoOrNull(row.registeredAt),
+    lastHeartbeatAt: isoOrNull(row.lastHeartbeatAt),
+    lastSeenAt: isoOrNull(row.lastSeenAt),
     operatorVersion: row.operatorVersion,
     fluxVersion: row.fluxVersion,
     veleroVersion: row.veleroVersion,

@@ -1,7 +1,7 @@
 import type { JobView } from "@vwksp/protocol";
+import { isoOrNull } from "../clock.ts";
 import type { Job, JobStatusUpdate } from "../db.ts";
 
-const iso = (date: Date | null) => (date ? date.toISOString() : null);
 const OUTCOMES = new Set(["succeeded", "failed", "noop", "conflict"]);
 
 export function toJobView(job: Job, statuses?: JobStatusUpdate[]): JobView {
@@ -17,11 +17,11 @@ export function toJobView(job: Job, statuses?: JobStatusUpdate[]): JobView {
     createdAt: job.createdAt.toISOString(),
     updatedAt: job.updatedAt.toISOString(),
     expiresAt: job.expiresAt.toISOString(),
-    readyAt: iso(job.readyAt),
-    deliveredAt: iso(job.deliveredAt),
-    ackedAt: iso(job.ackedAt),
-    leaseExpiresAt: iso(job.leaseExpiresAt),
-    finishedAt: iso(job.finishedAt),
+    readyAt: isoOrNull(job.readyAt),
+    deliveredAt: isoOrNull(job.deliveredAt),
+    ackedAt: isoOrNull(job.ackedAt),
+    leaseExpiresAt: isoOrNull(job.leaseExpiresAt),
+    finishedAt: isoOrNull(job.finishedAt),
     outcome: OUTCOMES.has(job.state) ? (job.state as JobView["outcome"]) : null,
     error: job.error,
     appliedRef: (job.appliedRef as JobView["appliedRef"]) ?? null,
