@@ -131,9 +131,11 @@ export function createHeartbeatCoalescer({
     }
   }
 
-  /** Writes what accumulated; concurrent calls share one write. */
+  /** Writes everything accumulated so far, after any write already running. */
   async function flush(): Promise<void> {
-    if (flushing) return flushing;
+    // A write already running holds an older batch: wait for it, then write what came since,
+    // so that after flush() everything seen before the call is in the database.
+    while (flushing) await flushing;
     if (pending.size === 0) return;
     const batch = pending;
     pending = new Map();
@@ -159,7 +161,9 @@ export function createHeartbeatCoalescer({
   async function stop() {
     if (timer) clearInterval(timer);
     timer = undefined;
-    for (let round = 0; round < 10 && (flushing || pending.size > 0); round += 1) await flush();
+    await flush();
+    // A failed write puts its batch back; a few more tries before giving up.
+    for (let round = 0; round < 9 && pending.size > 0; round += 1) await flush();
   }
 
   return { seen, heartbeat, flush, start, stop, pendingCount: () => pending.size };
