@@ -1,4 +1,5 @@
 import type { AgentJob, JobResultBody, JobStatusBody } from "@vwksp/protocol";
+import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
@@ -39,27 +40,53 @@ const CLOSED_STATES = new Set([
 const ts = (date: Date) => date.toISOString();
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
 
-function jobClosedOr404(row: { state: string } | undefined, jobId: string, closedMessage: string) {
-  if (!row) return notFound(`job ${jobId} not found`);
+function jobClosedOr404(row: { state: string | null } | undefined, jobId: string, closedMessage: string) {
+  if (!row?.state) return notFound(`job ${jobId} not found`);
   if (CLOSED_STATES.has(row.state)) return conflict("job_closed", `${closedMessage} (job is ${row.state})`);
   return conflict("job_not_delivered", `job ${jobId} has not been delivered`);
 }
 
 // The statements of the hot path, each run as a named prepared statement (planned once per
-// connection). Timestamps are `timestamp(3)` in UTC; ISO strings cast to timestamp keep them.
+// connection) and each taking a batch: the requests that queue up while earlier statements run
+// go together (see createBatcher), so PostgreSQL's per-statement and per-commit costs are paid
+// once per batch. Rows are locked in id order, so two batches cannot deadlock. Timestamps are
+// `timestamp(3)` in UTC; ISO strings cast to timestamp keep them.
 
-/** $1 cluster, $2 now, $3 how many, $4 max deliveries, $5 lease end. */
+/**
+ * The organization of a row's cluster, for its audit row: an index lookup per row, where a join
+ * to "Cluster" may be planned as a scan of the whole table (the generic plan cannot know a
+ * batch is small).
+ */
+const ORGANIZATION_OF = (alias: string) =>
+  `(SELECT "organizationId" FROM "Cluster" WHERE id = ${alias}."clusterId")`;
+
+/** $1 clusters, $2 how many for each, $3 now, $4 max deliveries, $5 lease end. */
 const CLAIM_SQL = `
-  WITH candidates AS (
-    SELECT id FROM "Job"
-    WHERE "clusterId" = $1::uuid
-      AND (state = 'ready' OR (state IN ('leased', 'acked') AND "leaseExpiresAt" <= $2::timestamp))
-    ORDER BY "createdAt", id
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::int[]) AS i(cluster_id, lim)
+  ), ready AS (
+    SELECT i.cluster_id, r.id, r."createdAt" FROM input i CROSS JOIN LATERAL (
+      SELECT id, "createdAt" FROM "Job" WHERE "clusterId" = i.cluster_id AND state = 'ready'
+      ORDER BY "createdAt", id LIMIT i.lim FOR UPDATE SKIP LOCKED
+    ) r
+  ), lapsed AS (
+    SELECT i.cluster_id, l.id, l."createdAt" FROM input i CROSS JOIN LATERAL (
+      SELECT id, "createdAt" FROM "Job"
+      WHERE "clusterId" = i.cluster_id AND state IN ('leased', 'acked') AND "leaseExpiresAt" <= $3::timestamp
+      ORDER BY "createdAt", id LIMIT i.lim FOR UPDATE SKIP LOCKED
+    ) l
+  ), candidates AS (
+    -- Ready and lapsed jobs are read apart, so a long backlog of ready jobs is read in index
+    -- order instead of sorted whole; the oldest of both win (rows locked and left out stay
+    -- untouched).
+    SELECT ranked.id FROM (
+      SELECT b.id, b.cluster_id, row_number() OVER (PARTITION BY b.cluster_id ORDER BY b."createdAt", b.id) AS n
+      FROM (SELECT * FROM ready UNION ALL SELECT * FROM lapsed) b
+    ) ranked JOIN input i ON i.cluster_id = ranked.cluster_id
+    WHERE ranked.n <= i.lim
   ), decided AS (
     SELECT j.id,
-      CASE WHEN j."expiresAt" <= $2::timestamp THEN 'expired'
+      CASE WHEN j."expiresAt" <= $3::timestamp THEN 'expired'
            WHEN j.deliveries >= $4 THEN 'undeliverable'
            ELSE 'leased' END AS next
     FROM "Job" j JOIN candidates c ON c.id = j.id
@@ -68,27 +95,76 @@ const CLAIM_SQL = `
       state = d.next::"JobState",
       deliveries = j.deliveries + (CASE WHEN d.next = 'leased' THEN 1 ELSE 0 END),
       "leaseExpiresAt" = CASE WHEN d.next = 'leased' THEN $5::timestamp ELSE NULL END,
-      "deliveredAt" = CASE WHEN d.next = 'leased' THEN $2::timestamp ELSE j."deliveredAt" END,
-      "finishedAt" = CASE WHEN d.next = 'leased' THEN NULL ELSE $2::timestamp END,
+      "deliveredAt" = CASE WHEN d.next = 'leased' THEN $3::timestamp ELSE j."deliveredAt" END,
+      "finishedAt" = CASE WHEN d.next = 'leased' THEN NULL ELSE $3::timestamp END,
       error = CASE WHEN d.next = 'expired' THEN 'expired before it was delivered'
                    WHEN d.next = 'undeliverable' THEN 'not completed after ' || j.deliveries || ' deliveries'
                    ELSE j.error END,
-      "updatedAt" = $2::timestamp
+      "updatedAt" = $3::timestamp
     FROM decided d WHERE j.id = d.id
-    RETURNING j.id, j.kind, j.payload, j."idempotencyKey", j."createdAt", j."expiresAt", j.signature,
-              j.state::text AS state, j.deliveries
+    RETURNING j.id, j."clusterId", j.kind, j.payload, j."idempotencyKey", j."createdAt", j."expiresAt",
+              j.signature, j.state::text AS state, j.deliveries
   ), audited AS (
     INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
-    SELECT c."organizationId", $1::uuid, 'system',
+    SELECT ${ORGANIZATION_OF("u")}, u."clusterId", 'system',
            CASE u.state WHEN 'leased' THEN 'JobDelivered' WHEN 'expired' THEN 'JobExpired' ELSE 'JobUndeliverable' END,
-           'system', jsonb_build_object('jobId', u.id, 'delivery', u.deliveries), $2::timestamp
-    FROM updated u JOIN "Cluster" c ON c.id = $1::uuid
+           'system', jsonb_build_object('jobId', u.id, 'delivery', u.deliveries), $3::timestamp
+    FROM updated u
   )
-  SELECT id, kind::text AS kind, payload, "idempotencyKey", "createdAt", "expiresAt", signature, state
+  SELECT id, "clusterId"::text AS "clusterId", kind::text AS kind, payload, "idempotencyKey", "createdAt",
+         "expiresAt", signature, state
   FROM updated ORDER BY "createdAt", id`;
 
-/** The part of ack and status that (re)starts the ack timeout: $1 job, $2 cluster, $3 now, $4 ack deadline. */
-const ACK_CTES = `
+/** Input rows of ack and result, locked in id order: $1 job ids, $2 their clusters. */
+const LOCKED_JOBS = `
+  input AS (
+    SELECT * FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS i(job_id, cluster_id, ord)
+  ), job AS (
+    SELECT j.id, j."clusterId", j.state::text AS state
+    FROM "Job" j JOIN input i ON j.id = i.job_id AND j."clusterId" = i.cluster_id
+    ORDER BY j.id FOR UPDATE OF j
+  )`;
+
+/** Per input row: the job's state before (null: no such job of that cluster) and whether it changed. */
+const PER_INPUT = `
+  SELECT job.state, u.id IS NOT NULL AS updated
+  FROM input i LEFT JOIN job ON job.id = i.job_id LEFT JOIN updated u ON u.id = i.job_id
+  ORDER BY i.ord`;
+
+/** $1 job ids, $2 their clusters, $3 now, $4 ack deadline. */
+const ACK_SQL = `
+  WITH ${LOCKED_JOBS}, updated AS (
+    UPDATE "Job" j SET state = 'acked', "ackedAt" = COALESCE(j."ackedAt", $3::timestamp),
+      "leaseExpiresAt" = $4::timestamp, "updatedAt" = $3::timestamp
+    FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
+    RETURNING j.id
+  ), audited AS (
+    INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
+    SELECT ${ORGANIZATION_OF("job")}, job."clusterId", 'agent', 'JobAcked', job."clusterId"::text,
+           jsonb_build_object('jobId', job.id), $3::timestamp
+    FROM job JOIN updated u ON u.id = job.id
+    WHERE job.state <> 'acked'
+  ) ${PER_INPUT}`;
+
+/** $1 job ids, $2 their clusters, $3 now, $4 outcomes, $5 errors, $6 appliedRefs (JSON text). */
+const RESULT_SQL = `
+  WITH ${LOCKED_JOBS}, result AS (
+    SELECT * FROM unnest($1::text[], $4::text[], $5::text[], $6::text[]) AS r(job_id, outcome, error, applied_ref)
+  ), updated AS (
+    UPDATE "Job" j SET state = r.outcome::"JobState", "finishedAt" = $3::timestamp, error = r.error,
+      "appliedRef" = r.applied_ref::jsonb, "leaseExpiresAt" = NULL, "updatedAt" = $3::timestamp
+    FROM job JOIN result r ON r.job_id = job.id
+    WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
+    RETURNING j.id, j."clusterId", r.outcome, r.error
+  ), audited AS (
+    INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
+    SELECT ${ORGANIZATION_OF("u")}, u."clusterId", 'agent', 'JobFinished', u."clusterId"::text,
+           jsonb_build_object('jobId', u.id, 'outcome', u.outcome, 'error', left(u.error, 500)), $3::timestamp
+    FROM updated u
+  ) ${PER_INPUT}`;
+
+/** Interim status, which also (re)starts the ack timeout: $1 job, $2 cluster, $3 now, $4 ack deadline, $5 phase, $6 conditions, $7 message, $8 timestamp. */
+const STATUS_SQL = `
   WITH job AS (
     SELECT id, state::text AS state FROM "Job" WHERE id = $1 AND "clusterId" = $2::uuid FOR UPDATE
   ), updated AS (
@@ -96,37 +172,9 @@ const ACK_CTES = `
       "leaseExpiresAt" = $4::timestamp, "updatedAt" = $3::timestamp
     FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
     RETURNING j.id
-  )`;
-
-const ACK_SQL = `${ACK_CTES}, audited AS (
-    INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
-    SELECT c."organizationId", $2::uuid, 'agent', 'JobAcked', $2, jsonb_build_object('jobId', job.id), $3::timestamp
-    FROM job JOIN updated u ON u.id = job.id JOIN "Cluster" c ON c.id = $2::uuid
-    WHERE job.state <> 'acked'
-  )
-  SELECT job.state, EXISTS (SELECT 1 FROM updated) AS updated FROM job`;
-
-/** ACK_CTES' parameters, then $5 phase, $6 conditions, $7 message, $8 timestamp. */
-const STATUS_SQL = `${ACK_CTES}, inserted AS (
+  ), inserted AS (
     INSERT INTO "JobStatusUpdate" ("jobId", phase, conditions, message, timestamp, "receivedAt")
     SELECT u.id, $5, $6::jsonb, $7, $8::timestamp, $3::timestamp FROM updated u
-  )
-  SELECT job.state, EXISTS (SELECT 1 FROM updated) AS updated FROM job`;
-
-/** $1 job, $2 cluster, $3 now, $4 outcome, $5 error, $6 appliedRef. */
-const RESULT_SQL = `
-  WITH job AS (
-    SELECT id, state::text AS state FROM "Job" WHERE id = $1 AND "clusterId" = $2::uuid FOR UPDATE
-  ), updated AS (
-    UPDATE "Job" j SET state = $4::"JobState", "finishedAt" = $3::timestamp, error = $5,
-      "appliedRef" = $6::jsonb, "leaseExpiresAt" = NULL, "updatedAt" = $3::timestamp
-    FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
-    RETURNING j.id
-  ), audited AS (
-    INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
-    SELECT c."organizationId", $2::uuid, 'agent', 'JobFinished', $2,
-           jsonb_build_object('jobId', u.id, 'outcome', $4::text, 'error', left($5, 500)), $3::timestamp
-    FROM updated u JOIN "Cluster" c ON c.id = $2::uuid
   )
   SELECT job.state, EXISTS (SELECT 1 FROM updated) AS updated FROM job`;
 
@@ -142,13 +190,78 @@ const CLAIMABLE_SQL = `
   WHERE "clusterId" = ANY($1::uuid[])
     AND (state = 'ready' OR (state IN ('leased', 'acked') AND "leaseExpiresAt" <= $2::timestamp))`;
 
-type Transition = { state: string; updated: boolean };
+type Transition = { state: string | null; updated: boolean };
+
+interface ClaimRequest {
+  clusterId: string;
+  limit: number;
+}
+
+interface ResultRequest {
+  clusterId: string;
+  jobId: string;
+  body: JobResultBody;
+}
+
+/** Largest batch of one statement, and how many batches of a kind run at once. */
+const MAX_BATCH = 64;
+const BATCHES_IN_FLIGHT = 2;
 
 /**
  * The agent side of the job lifecycle. Every transition is one SQL statement that also writes
- * its audit row, so the hot path costs one round trip and a crash leaves nothing half-done.
+ * its audit row, so a crash leaves nothing half-done; concurrent requests share statements.
  */
 export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSeconds, maxDeliveries }: Deps) {
+  const claims = createBatcher<ClaimRequest, ClaimedRow[]>({
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    // Two polls of one cluster in one statement could pick the same job.
+    key: (request) => request.clusterId,
+    async run(requests) {
+      const now = clock.now();
+      const rows = await prepared<ClaimedRow & { clusterId: string }>(db, "job_claim", CLAIM_SQL, [
+        requests.map((request) => request.clusterId),
+        requests.map((request) => request.limit),
+        ts(now),
+        maxDeliveries,
+        ts(addSeconds(now, leaseSeconds)),
+      ]);
+      return requests.map((request) => rows.filter((row) => row.clusterId === request.clusterId));
+    },
+  });
+
+  const acks = createBatcher<{ clusterId: string; jobId: string }, Transition>({
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    key: (request) => request.jobId,
+    async run(requests) {
+      const now = clock.now();
+      return prepared<Transition>(db, "job_ack", ACK_SQL, [
+        requests.map((request) => request.jobId),
+        requests.map((request) => request.clusterId),
+        ts(now),
+        ts(addSeconds(now, ackTimeoutSeconds)),
+      ]);
+    },
+  });
+
+  const results = createBatcher<ResultRequest, Transition>({
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    // The first result of a job wins and a repeat is a 409: never two of them in one statement.
+    key: (request) => request.jobId,
+    async run(requests) {
+      return prepared<Transition>(db, "job_result", RESULT_SQL, [
+        requests.map((request) => request.jobId),
+        requests.map((request) => request.clusterId),
+        ts(clock.now()),
+        requests.map((request) => request.body.outcome),
+        requests.map((request) => request.body.error?.trim() || null),
+        requests.map((request) => (request.body.appliedRef ? JSON.stringify(request.body.appliedRef) : null)),
+      ]);
+    },
+  });
+
   /**
    * Leases up to CLAIM_LIMIT claimable jobs of one cluster, oldest first. Claimable = ready, or
    * leased/acked with the lease or ack timeout run out (redelivery needs no sweep). On the way,
@@ -158,14 +271,7 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
   async function claim(clusterId: string): Promise<AgentJob[]> {
     const delivered: AgentJob[] = [];
     for (let round = 0; round < 5 && delivered.length < CLAIM_LIMIT; round += 1) {
-      const now = clock.now();
-      const rows = await prepared<ClaimedRow>(db, "job_claim", CLAIM_SQL, [
-        clusterId,
-        ts(now),
-        CLAIM_LIMIT - delivered.length,
-        maxDeliveries,
-        ts(addSeconds(now, leaseSeconds)),
-      ]);
+      const rows = await claims.submit({ clusterId, limit: CLAIM_LIMIT - delivered.length });
       for (const row of rows) {
         if (row.state !== "leased") continue;
         delivered.push({
@@ -186,14 +292,8 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
 
   /** 204 on first and repeated ack; the ack timeout starts (and restarts on repeats). */
   async function ack(clusterId: string, jobId: string): Promise<void> {
-    const now = clock.now();
-    const [row] = await prepared<Transition>(db, "job_ack", ACK_SQL, [
-      jobId,
-      clusterId,
-      ts(now),
-      ts(addSeconds(now, ackTimeoutSeconds)),
-    ]);
-    if (!row?.updated) throw jobClosedOr404(row, jobId, "the job is closed");
+    const row = await acks.submit({ clusterId, jobId });
+    if (!row.updated) throw jobClosedOr404(row, jobId, "the job is closed");
   }
 
   /** Interim status: stored, and it renews the ack timeout. */
@@ -214,15 +314,8 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
 
   /** The first result closes the job; a repeat is a 409. */
   async function result(clusterId: string, jobId: string, body: JobResultBody): Promise<void> {
-    const [row] = await prepared<Transition>(db, "job_result", RESULT_SQL, [
-      jobId,
-      clusterId,
-      ts(clock.now()),
-      body.outcome,
-      body.error?.trim() || null,
-      body.appliedRef ? JSON.stringify(body.appliedRef) : null,
-    ]);
-    if (!row?.updated) throw jobClosedOr404(row, jobId, "a result was already recorded");
+    const row = await results.submit({ clusterId, jobId, body });
+    if (!row.updated) throw jobClosedOr404(row, jobId, "a result was already recorded");
   }
 
   /**

@@ -1,0 +1,94 @@
+export interface BatcherOptions<I, O> {
+  /** Runs one batch: one outcome per item, in the items' order. */
+  run(items: I[]): Promise<O[]>;
+  /** Items per batch at most. */
+  maxBatch: number;
+  /** Batches running at once; items that arrive meanwhile wait and go together into the next. */
+  maxInFlight: number;
+  /** Items with equal keys never share a batch (e.g. two results for one job). */
+  key?: (item: I) => string;
+}
+
+interface Entry<I, O> {
+  item: I;
+  resolve: (outcome: O) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group execution of one kind of statement. An item that arrives while fewer than
+ * `maxInFlight` batches run goes at once (no added latency when the service is quiet); under
+ * load the items that queue up behind the running batches go together as one statement, which
+ * pays PostgreSQL's per-statement and per-commit costs once for many items.
+ *
+ * Each item gets its own outcome. When a batch fails, each of its items is run on its own, so
+ * one bad item (a value PostgreSQL refuses) fails alone and the others go through; a statement
+ * is atomic, so the failed batch left nothing behind.
+ */
+export function createBatcher<I, O>({ run, maxBatch, maxInFlight, key }: BatcherOptions<I, O>) {
+  const queue: Entry<I, O>[] = [];
+  let inFlight = 0;
+
+  function take(): Entry<I, O>[] {
+    if (!key) return queue.splice(0, maxBatch);
+    const batch: Entry<I, O>[] = [];
+    const keys = new Set<string>();
+    for (let index = 0; index < queue.length && batch.length < maxBatch; ) {
+      const entry = queue[index] as Entry<I, O>;
+      const entryKey = key(entry.item);
+      if (keys.has(entryKey)) {
+        index += 1;
+        continue;
+      }
+      keys.add(entryKey);
+      batch.push(entry);
+      queue.splice(index, 1);
+    }
+    return batch;
+  }
+
+  async function runAlone(entry: Entry<I, O>) {
+    try {
+      const [outcome] = await run([entry.item]);
+      entry.resolve(outcome as O);
+    } catch (error) {
+      entry.reject(error);
+    }
+  }
+
+  async function execute(batch: Entry<I, O>[]) {
+    if (batch.length === 1) return runAlone(batch[0] as Entry<I, O>);
+    let outcomes: O[];
+    try {
+      outcomes = await run(batch.map((entry) => entry.item));
+    } catch {
+      await Promise.all(batch.map(runAlone));
+      return;
+    }
+    for (const [index, entry] of batch.entries()) entry.resolve(outcomes[index] as O);
+  }
+
+  function pump() {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = take();
+      inFlight += 1;
+      void execute(batch).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
+    }
+  }
+
+  return {
+    submit(item: I): Promise<O> {
+      return new Promise<O>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
+        pump();
+      });
+    },
+    /** Items waiting for a batch (not counting those in running batches). */
+    waiting: () => queue.length,
+  };
+}
+
+export type Batcher<I, O> = ReturnType<typeof createBatcher<I, O>>;
