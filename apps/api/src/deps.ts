@@ -24,6 +24,7 @@ import {
   createPubSub,
   createQueues,
   createRedis,
+  parseJobsReady,
 } from "@vwksp/queue";
 import type { Redis } from "ioredis";
 import { createFailureLimiter } from "./auth/failure-limiter.ts";
@@ -113,7 +114,9 @@ export function createApiDeps(
   /** Subscriptions every API process holds: credential invalidations and job wake-ups. */
   async function startRealtime(onJobsReady: (clusterId: string) => void) {
     await pubsub.subscribe("auth-invalidate", (clusterId) => credentials.invalidateCluster(clusterId));
-    await pubsub.subscribe("jobs-ready", onJobsReady);
+    await pubsub.subscribe("jobs-ready", (message) => {
+      for (const clusterId of parseJobsReady(message)) onJobsReady(clusterId);
+    });
   }
 
   async function close() {

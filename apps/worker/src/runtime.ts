@@ -19,6 +19,12 @@ export interface RuntimeOptions {
 }
 
 /**
+ * Jobs a queue's Worker runs at once. Dispatch jobs mostly wait for PostgreSQL, and the more of
+ * them run together, the more share one statement (the dispatch service batches them).
+ */
+const DEFAULT_CONCURRENCY: Partial<Record<QueueName, number>> = { dispatch: 32 };
+
+/**
  * One BullMQ Worker per queue that has processors, sharing one blocking connection factory.
  * Payloads are validated against the job catalog; a payload that does not parse is
  * unrecoverable (retrying cannot fix it).
@@ -53,7 +59,7 @@ export function startWorkerRuntime({
       {
         connection,
         prefix: `${prefix}:bull`,
-        concurrency: concurrency[queueName] ?? 5,
+        concurrency: concurrency[queueName] ?? DEFAULT_CONCURRENCY[queueName] ?? 5,
         ...(settings[queueName] ? { settings: settings[queueName] } : {}),
       },
     );

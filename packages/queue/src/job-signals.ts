@@ -9,6 +9,12 @@ export const DISPATCH_JOB_OPTIONS = {
   removeOnFail: { count: 5000 },
 } as const;
 
+/** A `jobs-ready` message names up to this many clusters, comma-separated. */
+const JOBS_READY_PER_MESSAGE = 500;
+
+/** The cluster ids of a `jobs-ready` message. */
+export const parseJobsReady = (message: string) => message.split(",").filter(Boolean);
+
 /**
  * Implements core's JobSignals: queued jobs go to the `dispatch` queue (BullMQ jobId = our job
  * id, so a job is never dispatched twice at once), ready jobs wake the cluster's polls on every
@@ -40,7 +46,10 @@ export function createJobSignals(options: {
     },
     async jobsReady(clusterIds: string[]) {
       try {
-        await Promise.all(clusterIds.map((clusterId) => options.pubsub.publish("jobs-ready", clusterId)));
+        for (let start = 0; start < clusterIds.length; start += JOBS_READY_PER_MESSAGE) {
+          const chunk = clusterIds.slice(start, start + JOBS_READY_PER_MESSAGE);
+          await options.pubsub.publish("jobs-ready", chunk.join(","));
+        }
       } catch (error) {
         report(error);
       }

@@ -1,5 +1,6 @@
 import type { ChartRef } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
+import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
@@ -16,13 +17,13 @@ import {
 import type { JobSignals } from "./signals.ts";
 import { signPayload } from "./signing.ts";
 
-/** $1 job, $2 now. */
+/** $1 jobs, $2 now. */
 const READY_WITHOUT_RENDERING_SQL = `
   UPDATE "Job" j SET state = 'ready', "readyAt" = $2::timestamp, "updatedAt" = $2::timestamp
   FROM "Cluster" c
-  WHERE j.id = $1 AND j.state = 'queued' AND j.request IS NULL AND j."expiresAt" > $2::timestamp
+  WHERE j.id = ANY($1::text[]) AND j.state = 'queued' AND j.request IS NULL AND j."expiresAt" > $2::timestamp
     AND c.id = j."clusterId" AND c.status <> 'disabled' AND NOT c."signPayloads"
-  RETURNING j."clusterId"::text AS "clusterId"`;
+  RETURNING j.id, j."clusterId"::text AS "clusterId"`;
 
 export type DispatchOutcome = "ready" | "skipped" | "expired" | "cancelled" | "rejected";
 
@@ -94,25 +95,28 @@ export function createDispatchService({
   }
 
   /**
-   * The common case in one statement: a job with nothing to render (raw apply/delete) for a
-   * live cluster that does not sign becomes ready at once. Anything else takes the full path.
+   * The common case in one statement: jobs with nothing to render (raw apply/delete) for a live
+   * cluster that does not sign become ready at once, and their clusters' polls are woken.
+   * Jobs dispatched at the same time share the statement. Anything else takes the full path.
    */
-  async function prepareWithoutRendering(jobId: string): Promise<DispatchOutcome | undefined> {
-    const now = clock.now().toISOString();
-    const [row] = await prepared<{ clusterId: string }>(
-      db,
-      "job_ready_without_rendering",
-      READY_WITHOUT_RENDERING_SQL,
-      [jobId, now],
-    );
-    if (!row) return undefined;
-    await signals.jobsReady([row.clusterId]);
-    return "ready";
-  }
+  const readyWithoutRendering = createBatcher<string, boolean>({
+    maxBatch: 64,
+    maxInFlight: 2,
+    async run(jobIds) {
+      const rows = await prepared<{ id: string; clusterId: string }>(
+        db,
+        "job_ready_without_rendering",
+        READY_WITHOUT_RENDERING_SQL,
+        [jobIds, clock.now().toISOString()],
+      );
+      if (rows.length > 0) await signals.jobsReady([...new Set(rows.map((row) => row.clusterId))]);
+      const ready = new Set(rows.map((row) => row.id));
+      return jobIds.map((jobId) => ready.has(jobId));
+    },
+  });
 
   async function prepare(jobId: string): Promise<DispatchOutcome> {
-    const quick = await prepareWithoutRendering(jobId);
-    if (quick) return quick;
+    if (await readyWithoutRendering.submit(jobId)) return "ready";
     const job = await db.job.findUnique({ where: { id: jobId }, include: { cluster: true } });
     if (job?.state !== "queued") return "skipped";
     const { cluster } = job;

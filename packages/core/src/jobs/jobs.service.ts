@@ -1,5 +1,6 @@
 import type { CreateJobBody, DeployApplicationBody, RequestOperationBody } from "@vwksp/protocol";
 import { type AuditService, auditRow } from "../audit/audit.service.ts";
+import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
@@ -22,28 +23,53 @@ import type { JobSignals } from "./signals.ts";
 
 export const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
 
-/** $1 cluster, $2 organization. */
-const TARGET_CLUSTER_SQL = `
-  SELECT id::text AS id, status::text AS status, "registeredAt", "allowedNamespaces", "allowedCatalogEntries",
-         "allowedOperationTemplates"
-  FROM "Cluster" WHERE id = $1::uuid AND "organizationId" = $2::uuid`;
+/** $1 clusters. */
+const TARGET_CLUSTERS_SQL = `
+  SELECT id::text AS id, "organizationId"::text AS "organizationId", status::text AS status, "registeredAt",
+         "allowedNamespaces", "allowedCatalogEntries", "allowedOperationTemplates"
+  FROM "Cluster" WHERE id = ANY($1::uuid[])`;
+
+const INSERT_COLUMNS = [
+  "id",
+  "cluster",
+  "kind",
+  "payload",
+  "request",
+  "idempotencyKey",
+  "createdAt",
+  "expiresAt",
+  "apiKeyId",
+  "organization",
+  "actor",
+  "auditData",
+] as const;
 
 /**
- * The job and its JobRequested audit row in one statement: $1 id, $2 cluster, $3 kind,
- * $4 payload, $5 request, $6 idempotency key, $7 now, $8 expiresAt, $9 API key id,
- * $10 organization, $11 actor, $12 audit data.
+ * Jobs and their JobRequested audit rows in one statement, one array per column
+ * (INSERT_COLUMNS, in that order).
  */
-const INSERT_JOB_SQL = `
-  WITH job AS (
+const INSERT_JOBS_SQL = `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::timestamp[], $8::timestamp[], $9::uuid[], $10::uuid[], $11::text[], $12::text[])
+      AS i(id, cluster_id, kind, payload, request, idempotency_key, created_at, expires_at, key_id,
+           organization_id, actor, audit_data)
+  ), job AS (
     INSERT INTO "Job" (id, "clusterId", kind, payload, request, "idempotencyKey", state, "createdAt", "updatedAt",
                        "expiresAt", "requestedByKeyId")
-    VALUES ($1, $2::uuid, $3::"JobKind", $4::jsonb, $5::jsonb, $6, 'queued', $7::timestamp, $7::timestamp,
-            $8::timestamp, $9::uuid)
+    SELECT id, cluster_id, kind::"JobKind", payload::jsonb, request::jsonb, idempotency_key, 'queued', created_at,
+           created_at, expires_at, key_id
+    FROM input
     RETURNING id
   )
   INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
-  SELECT $10::uuid, $2::uuid, 'user', 'JobRequested', $11, $12::jsonb, $7::timestamp FROM job
+  SELECT i.organization_id, i.cluster_id, 'user', 'JobRequested', i.actor, i.audit_data::jsonb, i.created_at
+  FROM input i JOIN job ON job.id = i.id
   RETURNING id`;
+
+/** Statements of one kind running at once; requests arriving meanwhile share the next one. */
+const BATCHES_IN_FLIGHT = 2;
+const MAX_BATCH = 64;
 
 interface Deps {
   db: Db;
@@ -67,19 +93,56 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     | "allowedOperationTemplates"
   >;
 
+  type TargetRow = TargetCluster & { organizationId: string };
+
+  const targetLookups = createBatcher<string, TargetRow | undefined>({
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    async run(clusterIds) {
+      const rows = await prepared<TargetRow>(db, "job_target_clusters", TARGET_CLUSTERS_SQL, [clusterIds]);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return clusterIds.map((clusterId) => byId.get(clusterId.toLowerCase()));
+    },
+  });
+
   /** A cluster of the actor's organization that can receive jobs (one indexed read, on the hot path). */
   async function deliverableCluster(actor: Actor, clusterId: string): Promise<TargetCluster> {
-    const [cluster] = await prepared<TargetCluster>(db, "job_target_cluster", TARGET_CLUSTER_SQL, [
-      clusterId,
-      actor.organizationId,
-    ]);
-    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    const cluster = await targetLookups.submit(clusterId);
+    if (!cluster || cluster.organizationId !== actor.organizationId) {
+      throw notFound(`cluster ${clusterId} not found`);
+    }
     if (cluster.status === "disabled") throw conflict("cluster_disabled", "cluster is disabled");
     if (cluster.status === "pending" || !cluster.registeredAt) {
       throw conflict("cluster_not_registered", "no agent has registered for this cluster yet");
     }
     return cluster;
   }
+
+  type InsertRow = Record<(typeof INSERT_COLUMNS)[number], string | null>;
+
+  const inserts = createBatcher<InsertRow, void>({
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    async run(rows) {
+      await prepared(
+        db,
+        "job_insert",
+        INSERT_JOBS_SQL,
+        INSERT_COLUMNS.map((column) => rows.map((row) => row[column])),
+      );
+      return rows.map(() => undefined);
+    },
+  });
+
+  // Dispatch jobs for BullMQ, added in bulk: one Redis round trip for all requests that wait.
+  const queuedSignals = createBatcher<string, void>({
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    async run(jobIds) {
+      await signals.jobsQueued(jobIds);
+      return jobIds.map(() => undefined);
+    },
+  });
 
   function requireNamespace(cluster: TargetCluster, namespace: string) {
     if (!namespaceAllowed(cluster, namespace)) {
@@ -117,28 +180,28 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
       },
       now,
     );
-    const values = [
+    const row: InsertRow = {
       id,
-      job.cluster.id,
-      job.kind,
-      JSON.stringify(job.payload),
-      job.request ? JSON.stringify(job.request) : null,
+      cluster: job.cluster.id,
+      kind: job.kind,
+      payload: JSON.stringify(job.payload),
+      request: job.request ? JSON.stringify(job.request) : null,
       idempotencyKey,
-      now.toISOString(),
-      expiresAt.toISOString(),
-      /^[0-9a-f-]{36}$/.test(actor.id) ? actor.id : null,
-      actor.organizationId,
-      actor.id,
-      JSON.stringify(entry.data),
-    ];
+      createdAt: now.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+      apiKeyId: /^[0-9a-f-]{36}$/.test(actor.id) ? actor.id : null,
+      organization: actor.organizationId,
+      actor: actor.id,
+      auditData: JSON.stringify(entry.data),
+    };
+    if (writer === db) await inserts.submit(row);
     // Inside a caller's transaction the statement must run on its connection.
-    if (writer === db) await prepared(db, "job_insert", INSERT_JOB_SQL, values);
-    else await writer.$queryRawUnsafe(INSERT_JOB_SQL, ...values);
+    else await writer.$queryRawUnsafe(INSERT_JOBS_SQL, ...INSERT_COLUMNS.map((column) => [row[column]]));
     return { id, state: "queued" as const, idempotencyKey, expiresAt };
   }
 
   async function afterCommit<T extends { id: string }>(job: T): Promise<T> {
-    await signals.jobsQueued([job.id]);
+    await queuedSignals.submit(job.id);
     return job;
   }
 
