@@ -1,10 +1,14 @@
 export interface BatcherOptions<I, O> {
   /** Runs one batch: one outcome per item, in the items' order. */
   run(items: I[]): Promise<O[]>;
-  /** Items per batch at most. */
-  maxBatch: number;
-  /** Batches running at once; items that arrive meanwhile wait and go together into the next. */
-  maxInFlight: number;
+  /** Items per batch at most (default 64). */
+  maxBatch?: number;
+  /**
+   * Batches running at once (default 1); items that arrive meanwhile wait and go together into
+   * the next. Measured with bench/dispatch: 1 gave batches about twice as large as 2 and the
+   * higher throughput (fewer statements), at no cost in latency at 100 jobs/s.
+   */
+  maxInFlight?: number;
   /** Items with equal keys never share a batch (e.g. two results for one job). */
   key?: (item: I) => string;
 }
@@ -25,7 +29,7 @@ interface Entry<I, O> {
  * one bad item (a value PostgreSQL refuses) fails alone and the others go through; a statement
  * is atomic, so the failed batch left nothing behind.
  */
-export function createBatcher<I, O>({ run, maxBatch, maxInFlight, key }: BatcherOptions<I, O>) {
+export function createBatcher<I, O>({ run, maxBatch = 64, maxInFlight = 1, key }: BatcherOptions<I, O>) {
   const queue: Entry<I, O>[] = [];
   let inFlight = 0;
 

@@ -203,18 +203,12 @@ interface ResultRequest {
   body: JobResultBody;
 }
 
-/** Largest batch of one statement, and how many batches of a kind run at once. */
-const MAX_BATCH = 64;
-const BATCHES_IN_FLIGHT = 2;
-
 /**
  * The agent side of the job lifecycle. Every transition is one SQL statement that also writes
  * its audit row, so a crash leaves nothing half-done; concurrent requests share statements.
  */
 export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSeconds, maxDeliveries }: Deps) {
   const claims = createBatcher<ClaimRequest, ClaimedRow[]>({
-    maxBatch: MAX_BATCH,
-    maxInFlight: BATCHES_IN_FLIGHT,
     // Two polls of one cluster in one statement could pick the same job.
     key: (request) => request.clusterId,
     async run(requests) {
@@ -231,8 +225,6 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
   });
 
   const acks = createBatcher<{ clusterId: string; jobId: string }, Transition>({
-    maxBatch: MAX_BATCH,
-    maxInFlight: BATCHES_IN_FLIGHT,
     key: (request) => request.jobId,
     async run(requests) {
       const now = clock.now();
@@ -246,8 +238,6 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
   });
 
   const results = createBatcher<ResultRequest, Transition>({
-    maxBatch: MAX_BATCH,
-    maxInFlight: BATCHES_IN_FLIGHT,
     // The first result of a job wins and a repeat is a 409: never two of them in one statement.
     key: (request) => request.jobId,
     async run(requests) {

@@ -100,8 +100,6 @@ export function createDispatchService({
    * Jobs dispatched at the same time share the statement. Anything else takes the full path.
    */
   const readyWithoutRendering = createBatcher<string, boolean>({
-    maxBatch: 64,
-    maxInFlight: 2,
     async run(jobIds) {
       const rows = await prepared<{ id: string; clusterId: string }>(
         db,

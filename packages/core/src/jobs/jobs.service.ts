@@ -67,10 +67,6 @@ const INSERT_JOBS_SQL = `
   FROM input i JOIN job ON job.id = i.id
   RETURNING id`;
 
-/** Statements of one kind running at once; requests arriving meanwhile share the next one. */
-const BATCHES_IN_FLIGHT = 2;
-const MAX_BATCH = 64;
-
 interface Deps {
   db: Db;
   clock: Clock;
@@ -96,8 +92,6 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   type TargetRow = TargetCluster & { organizationId: string };
 
   const targetLookups = createBatcher<string, TargetRow | undefined>({
-    maxBatch: MAX_BATCH,
-    maxInFlight: BATCHES_IN_FLIGHT,
     async run(clusterIds) {
       const rows = await prepared<TargetRow>(db, "job_target_clusters", TARGET_CLUSTERS_SQL, [clusterIds]);
       const byId = new Map(rows.map((row) => [row.id, row]));
@@ -121,8 +115,6 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   type InsertRow = Record<(typeof INSERT_COLUMNS)[number], string | null>;
 
   const inserts = createBatcher<InsertRow, void>({
-    maxBatch: MAX_BATCH,
-    maxInFlight: BATCHES_IN_FLIGHT,
     async run(rows) {
       await prepared(
         db,
@@ -136,8 +128,6 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
 
   // Dispatch jobs for BullMQ, added in bulk: one Redis round trip for all requests that wait.
   const queuedSignals = createBatcher<string, void>({
-    maxBatch: MAX_BATCH,
-    maxInFlight: BATCHES_IN_FLIGHT,
     async run(jobIds) {
       await signals.jobsQueued(jobIds);
       return jobIds.map(() => undefined);
