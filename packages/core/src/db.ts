@@ -13,16 +13,18 @@ const PRISMA_POOL = Symbol("vwksp.prismaPool");
 type Pools = { [HOT_POOL]?: pg.Pool; [PRISMA_POOL]?: pg.Pool };
 const hotPoolOf = (db: Db) => (db as unknown as Pools)[HOT_POOL];
 
-function newPool(databaseUrl: string, max: number, options?: string) {
+function newPool(databaseUrl: string, max: number, sessionSetup?: string) {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
     // A dead database must fail requests quickly (503), not hang them.
     connectionTimeoutMillis: 5_000,
-    ...(options ? { options } : {}),
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
+  // A SET rather than a startup option, which connection poolers such as PgBouncer refuse. It
+  // is queued on the new connection ahead of any query; if it fails, so does that connection.
+  if (sessionSetup) pool.on("connect", (client) => void client.query(sessionSetup).catch(() => {}));
   return pool;
 }
 
@@ -36,7 +38,7 @@ function newPool(databaseUrl: string, max: number, options?: string) {
 export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
   const poolSize = options.poolSize ?? 10;
   const prismaPool = newPool(databaseUrl, poolSize);
-  const hotPool = newPool(databaseUrl, poolSize, "-c plan_cache_mode=force_generic_plan");
+  const hotPool = newPool(databaseUrl, poolSize, "SET plan_cache_mode = force_generic_plan");
   const db = new PrismaClient({ adapter: new PrismaPg(prismaPool) });
   Object.defineProperty(db, HOT_POOL, { value: hotPool });
   Object.defineProperty(db, PRISMA_POOL, { value: prismaPool });
