@@ -37,7 +37,10 @@ export function createBatcher<I, O>({ run, maxBatch = 64, maxInFlight = 1, key }
     if (!key) return queue.splice(0, maxBatch);
     const batch: Entry<I, O>[] = [];
     const keys = new Set<string>();
-    for (let index = 0; index < queue.length && batch.length < maxBatch; ) {
+    // Looking only this far down the queue bounds the work when many items share a key (a
+    // client repeating one request thousands of times).
+    const end = Math.min(queue.length, maxBatch * 4);
+    for (let index = 0, looked = 0; looked < end && batch.length < maxBatch; looked += 1) {
       const entry = queue[index] as Entry<I, O>;
       const entryKey = key(entry.item);
       if (keys.has(entryKey)) {

@@ -54,6 +54,23 @@ describe("createBatcher", () => {
     expect(batches.map((batch) => batch.items)).toEqual([[0], [1, 2], [3, 4]]);
   });
 
+  it("gets through a long queue of one key, one item per batch, without skipping the others", async () => {
+    const seen: string[][] = [];
+    const batcher = createBatcher({
+      maxBatch: 4,
+      key: (item: string) => item.split(":")[0] ?? item,
+      run: async (items: string[]) => {
+        seen.push(items);
+        return items;
+      },
+    });
+    const items = [...Array.from({ length: 100 }, (_, index) => `same:${index}`), "other:0", "other:1"];
+    await expect(Promise.all(items.map((item) => batcher.submit(item)))).resolves.toEqual(items);
+    expect(seen.flat().sort()).toEqual([...items].sort());
+    for (const batch of seen)
+      expect(new Set(batch.map((item) => item.split(":")[0])).size).toBe(batch.length);
+  });
+
   it("runs the items of a failed batch one by one, so a bad item fails alone", async () => {
     const seen: number[][] = [];
     let release: () => void = () => {};
