@@ -1,5 +1,6 @@
 import { AGENT_CREDENTIAL_PREFIX, isAgentCredentialFormat } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
+import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Db, type Prisma, prepared } from "../db.ts";
@@ -37,12 +38,22 @@ interface Deps {
   cacheTtlMs?: number;
 }
 
-/** $1 token hash. */
-const CREDENTIAL_BY_HASH_SQL = `
-  SELECT a.id::text AS id, a."clusterId"::text AS "clusterId", c."organizationId"::text AS "organizationId",
-         a."expiresAt", a."revokedAt", c.status::text AS status
+/** $1 token hashes. */
+const CREDENTIALS_BY_HASH_SQL = `
+  SELECT a."tokenHash" AS hash, a.id::text AS id, a."clusterId"::text AS "clusterId",
+         c."organizationId"::text AS "organizationId", a."expiresAt", a."revokedAt", c.status::text AS status
   FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
-  WHERE a."tokenHash" = $1`;
+  WHERE a."tokenHash" = ANY($1::text[])`;
+
+interface CredentialRow {
+  hash: string;
+  id: string;
+  clusterId: string;
+  organizationId: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  status: string;
+}
 
 /** An authentication failure the rate limiter must count. */
 export class AuthenticationRefused extends DomainError {}
@@ -107,16 +118,20 @@ export function createCredentialsService({
     return { id: record.id, token, expiresAt };
   }
 
+  // Lookups of credentials missing from the cache (after a restart, every agent's first
+  // request) that arrive together share one statement.
+  const lookups = createBatcher<string, CredentialRow | undefined>({
+    async run(hashes) {
+      const rows = await prepared<CredentialRow>(db, "credentials_by_hash", CREDENTIALS_BY_HASH_SQL, [
+        hashes,
+      ]);
+      const byHash = new Map(rows.map((row) => [row.hash, row]));
+      return hashes.map((hash) => byHash.get(hash));
+    },
+  });
+
   async function load(hash: string): Promise<CachedCredential | null> {
-    // One round trip: this runs for every agent request that misses the cache.
-    const [row] = await prepared<{
-      id: string;
-      clusterId: string;
-      organizationId: string;
-      expiresAt: Date | null;
-      revokedAt: Date | null;
-      status: string;
-    }>(db, "credential_by_hash", CREDENTIAL_BY_HASH_SQL, [hash]);
+    const row = await lookups.submit(hash);
     if (!row) return null;
     // Jitter spreads the reloads of credentials cached at the same moment.
     const lifetime = cacheTtlMs * (0.9 + Math.random() * 0.2);

@@ -13,7 +13,8 @@ import {
 } from "../../../test/support/fixtures.ts";
 import { createTestWorker } from "../../../test/support/worker.ts";
 
-// Concurrent agent requests share SQL statements (createBatcher in the delivery service). These
+// Concurrent agent requests share SQL statements (createBatcher: claims, acks, results, credential
+// lookups). These
 // tests send many at once, so they land in shared statements, and check that each request still
 // gets exactly its own answer and audit row.
 
@@ -155,5 +156,48 @@ describe("agent transitions sent at once", () => {
 
     // The poisoned job still takes a proper result afterwards.
     expect((await postResult(harness, poisoned.jobId, poisoned.credential, succeeded)).statusCode).toBe(204);
+  });
+});
+
+describe("first requests of many agents at once (nothing cached)", () => {
+  it("authenticates each with its own credential: known, revoked and unknown side by side", async () => {
+    const clusters = await Promise.all(Array.from({ length: 8 }, () => registeredCluster(harness, key)));
+    const [revoked, ...live] = clusters;
+    if (!revoked) throw new Error("fixture");
+    const revocation = await harness.app.inject({
+      method: "POST",
+      url: `/api/v1/clusters/${revoked.cluster.id}/credentials/revoke`,
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(revocation.statusCode, revocation.body).toBeLessThan(300);
+    harness.deps.credentials.invalidateAll();
+
+    const unknown = `vwksp-agt-${"0".repeat(64)}`;
+    const answers = await Promise.all([
+      ...live.map(({ cluster, credential }) => poll(harness, cluster.id, credential).then(() => 200)),
+      harness.app
+        .inject({
+          method: "GET",
+          url: `/api/agent/jobs?cluster=${revoked.cluster.id}&wait=0`,
+          headers: { authorization: `Bearer ${revoked.credential}`, accept: "application/json" },
+        })
+        .then((response) => response.statusCode),
+      harness.app
+        .inject({
+          method: "GET",
+          url: `/api/agent/jobs?cluster=${revoked.cluster.id}&wait=0`,
+          headers: { authorization: `Bearer ${unknown}`, accept: "application/json" },
+        })
+        .then((response) => response.statusCode),
+      // A live credential used for another cluster: known, but not that cluster's.
+      harness.app
+        .inject({
+          method: "GET",
+          url: `/api/agent/jobs?cluster=${revoked.cluster.id}&wait=0`,
+          headers: { authorization: `Bearer ${live[0]?.credential}`, accept: "application/json" },
+        })
+        .then((response) => response.statusCode),
+    ]);
+    expect(answers).toEqual([...live.map(() => 200), 401, 401, 403]);
   });
 });
