@@ -252,6 +252,55 @@ describe("POST /api/agent/events", () => {
     ]);
   });
 
+  it("projects a batch about many resources as it would the same events one request at a time", async () => {
+    const names = Array.from({ length: 40 }, (_, index) => `svc-${index}`);
+    const eventsOf = (name: string, index: number) => [
+      transition(name, "Ready", "True", { generation: 2, at: "2026-11-27T09:00:10Z", kind: "Deployment" }),
+      // Older generation and older transition: neither may win.
+      transition(name, "Ready", "False", { generation: 1, at: "2026-11-27T09:00:20Z", kind: "Deployment" }),
+      transition(name, "Ready", "False", { generation: 2, at: "2026-11-27T09:00:05Z", kind: "Deployment" }),
+      ...(index % 2 === 0
+        ? [
+            transition(name, "Progressing", "False", {
+              generation: 2,
+              at: "2026-11-27T09:00:30Z",
+              kind: "Deployment",
+            }),
+          ]
+        : []),
+    ];
+    const resources = async (clusterId: string) =>
+      (
+        await harness.app.inject({
+          url: `/api/v1/clusters/${clusterId}/resources`,
+          headers: adminHeaders(key),
+        })
+      ).json().items as Record<string, unknown>[];
+    const comparable = (items: Record<string, unknown>[]) =>
+      items.map(({ name, uid, generation, ready, conditions }) => ({
+        name,
+        uid,
+        generation,
+        ready,
+        conditions,
+      }));
+
+    const one = await registeredCluster(harness, key);
+    for (const [index, name] of names.entries()) {
+      for (const event of eventsOf(name, index)) {
+        expect((await postEvents(one.credential, { events: [event] })).statusCode).toBe(204);
+      }
+    }
+    const batched = await registeredCluster(harness, key);
+    const all = names.flatMap((name, index) => eventsOf(name, index));
+    expect((await postEvents(batched.credential, { events: all })).statusCode).toBe(204);
+
+    const expected = comparable(await resources(one.cluster.id));
+    expect(expected).toHaveLength(names.length);
+    expect(expected.every((item) => item.ready === true && item.generation === 2)).toBe(true);
+    expect(comparable(await resources(batched.cluster.id))).toEqual(expected);
+  });
+
   it("marks an application deployed on Ready=True and says why when it is not", async () => {
     const { cluster, credential } = await registeredCluster(harness, key);
     const deploy = await harness.app.inject({

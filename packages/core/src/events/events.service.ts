@@ -26,6 +26,21 @@ interface Deps {
 const resourceKey = (ref: AgentEvent["resourceRef"]) =>
   `${ref.apiVersion}|${ref.kind}|${ref.namespace ?? ""}|${ref.name}`;
 
+/** Ready=True marks the application deployed; Degraded=True or Ready=False say why it is not. */
+function applicationState(conditions: Condition[]): { state: string; reason: string | null } | undefined {
+  const explain = (condition: Condition | undefined) =>
+    condition
+      ? `${condition.type}=${condition.status}${condition.reason ? ` ${condition.reason}` : ""}${condition.message ? `: ${condition.message}` : ""}`
+      : null;
+  const find = (type: string) => conditions.find((condition) => condition.type === type);
+  if (conditionIs(conditions, "Degraded", "True"))
+    return { state: "degraded", reason: explain(find("Degraded")) };
+  if (conditionIs(conditions, "Ready", "True")) return { state: "deployed", reason: explain(find("Ready")) };
+  if (conditionIs(conditions, "Ready", "False"))
+    return { state: "not_ready", reason: explain(find("Ready")) };
+  return undefined;
+}
+
 /** Ingests agent events: de-duplicated storage, status projection, audit trail, heartbeats. */
 export function createEventsService({ db, clock, audit, heartbeats }: Deps) {
   function checkBatch(agent: AgentPrincipal, events: AgentEvent[]) {
@@ -48,33 +63,46 @@ export function createEventsService({ db, clock, audit, heartbeats }: Deps) {
     });
   }
 
-  /** Projects new ConditionTransition events onto ResourceStatus rows (and applications). */
+  /**
+   * Projects new ConditionTransition events onto ResourceStatus rows (and applications), in a
+   * fixed number of statements whatever the batch holds: the stored statuses of all its
+   * resources are read and locked at once, merged here, and written back at once.
+   */
   async function project(tx: Prisma.TransactionClient, clusterId: string, events: AgentEvent[]) {
     const byResource = new Map<string, AgentEvent[]>();
     for (const event of events) {
       if (event.kind !== "ConditionTransition" || !event.conditions?.length) continue;
       const key = resourceKey(event.resourceRef);
-      byResource.set(key, [...(byResource.get(key) ?? []), event]);
+      const group = byResource.get(key);
+      if (group) group.push(event);
+      else byResource.set(key, [event]);
     }
-    for (const group of byResource.values()) {
-      const ref = group[0]?.resourceRef;
-      if (!ref) continue;
-      const where = {
-        clusterId_apiVersion_kind_namespace_name: {
-          clusterId,
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          namespace: ref.namespace ?? "",
-          name: ref.name,
-        },
-      };
-      await tx.$executeRaw`SELECT 1 FROM "ResourceStatus" WHERE "clusterId" = ${clusterId}::uuid AND "apiVersion" = ${ref.apiVersion}
-        AND kind = ${ref.kind} AND namespace = ${ref.namespace ?? ""} AND name = ${ref.name} FOR UPDATE`;
-      const stored = await tx.resourceStatus.findUnique({ where });
+    if (byResource.size === 0) return;
+    const refs = [...byResource.values()].map((group) => (group[0] as AgentEvent).resourceRef);
+    const column = <T>(pick: (ref: AgentEvent["resourceRef"]) => T) => refs.map(pick);
+
+    // Locked in id order, so two batches about the same resources cannot deadlock.
+    const stored = await tx.$queryRaw<
+      { key: string; uid: string | null; generation: number | null; conditions: Condition[] }[]
+    >`
+      SELECT r."apiVersion" || '|' || r.kind || '|' || r.namespace || '|' || r.name AS key,
+             r.uid, r.generation, r.conditions
+      FROM "ResourceStatus" r
+      JOIN unnest(${column((ref) => ref.apiVersion)}::text[], ${column((ref) => ref.kind)}::text[],
+                  ${column((ref) => ref.namespace ?? "")}::text[], ${column((ref) => ref.name)}::text[])
+        AS i(api_version, kind, namespace, name)
+        ON r."clusterId" = ${clusterId}::uuid AND r."apiVersion" = i.api_version AND r.kind = i.kind
+           AND r.namespace = i.namespace AND r.name = i.name
+      ORDER BY r.id
+      FOR UPDATE OF r`;
+    const storedByKey = new Map(stored.map((row) => [row.key, row]));
+
+    const projected = [...byResource].map(([key, group]) => {
+      const before = storedByKey.get(key);
       let status: ProjectedStatus = {
-        uid: stored?.uid ?? null,
-        generation: stored?.generation ?? null,
-        conditions: (stored?.conditions as Condition[] | undefined) ?? [],
+        uid: before?.uid ?? null,
+        generation: before?.generation ?? null,
+        conditions: before?.conditions ?? [],
       };
       for (const event of group) {
         status = mergeConditions(status, {
@@ -83,47 +111,39 @@ export function createEventsService({ db, clock, audit, heartbeats }: Deps) {
           conditions: event.conditions ?? [],
         });
       }
-      const data = {
-        uid: status.uid,
-        generation: status.generation,
-        conditions: status.conditions as Prisma.InputJsonValue,
-      };
-      await tx.resourceStatus.upsert({
-        where,
-        create: { ...where.clusterId_apiVersion_kind_namespace_name, ...data },
-        update: data,
-      });
-      if (ref.apiVersion === APPLICATION_INSTANCE.apiVersion && ref.kind === APPLICATION_INSTANCE.kind) {
-        await updateApplication(tx, clusterId, ref.namespace ?? "", ref.name, status.conditions);
-      }
-    }
-  }
-
-  /** Ready=True marks the application deployed; Degraded=True or Ready=False say why it is not. */
-  async function updateApplication(
-    tx: Prisma.TransactionClient,
-    clusterId: string,
-    namespace: string,
-    name: string,
-    conditions: Condition[],
-  ) {
-    const explain = (condition: Condition | undefined) =>
-      condition
-        ? `${condition.type}=${condition.status}${condition.reason ? ` ${condition.reason}` : ""}${condition.message ? `: ${condition.message}` : ""}`
-        : null;
-    const find = (type: string) => conditions.find((condition) => condition.type === type);
-    let data: Prisma.ApplicationUpdateManyMutationInput;
-    if (conditionIs(conditions, "Degraded", "True"))
-      data = { state: "degraded", stateReason: explain(find("Degraded")) };
-    else if (conditionIs(conditions, "Ready", "True"))
-      data = { state: "deployed", stateReason: explain(find("Ready")), deployedAt: clock.now() };
-    else if (conditionIs(conditions, "Ready", "False"))
-      data = { state: "not_ready", stateReason: explain(find("Ready")) };
-    else return;
-    await tx.application.updateMany({
-      where: { clusterId, namespace, name, state: { notIn: ["deleting", "deleted"] } },
-      data,
+      return { ref: (group[0] as AgentEvent).resourceRef, status };
     });
+
+    const now = clock.now().toISOString();
+    await tx.$executeRaw`
+      INSERT INTO "ResourceStatus" ("clusterId", "apiVersion", kind, namespace, name, uid, generation, conditions, "updatedAt")
+      SELECT ${clusterId}::uuid, i.api_version, i.kind, i.namespace, i.name, i.uid, i.generation, i.conditions::jsonb,
+             ${now}::timestamp
+      FROM unnest(${column((ref) => ref.apiVersion)}::text[], ${column((ref) => ref.kind)}::text[],
+                  ${column((ref) => ref.namespace ?? "")}::text[], ${column((ref) => ref.name)}::text[],
+                  ${projected.map(({ status }) => status.uid)}::text[],
+                  ${projected.map(({ status }) => status.generation)}::int[],
+                  ${projected.map(({ status }) => JSON.stringify(status.conditions))}::text[])
+        AS i(api_version, kind, namespace, name, uid, generation, conditions)
+      ON CONFLICT ("clusterId", "apiVersion", kind, namespace, name) DO UPDATE SET
+        uid = EXCLUDED.uid, generation = EXCLUDED.generation, conditions = EXCLUDED.conditions,
+        "updatedAt" = EXCLUDED."updatedAt"`;
+
+    const applications = projected.flatMap(({ ref, status }) => {
+      if (ref.apiVersion !== APPLICATION_INSTANCE.apiVersion || ref.kind !== APPLICATION_INSTANCE.kind)
+        return [];
+      const state = applicationState(status.conditions);
+      return state ? [{ namespace: ref.namespace ?? "", name: ref.name, ...state }] : [];
+    });
+    if (applications.length === 0) return;
+    await tx.$executeRaw`
+      UPDATE "Application" a SET state = i.state, "stateReason" = i.reason, "updatedAt" = ${now}::timestamp,
+        "deployedAt" = CASE WHEN i.state = 'deployed' THEN ${now}::timestamp ELSE a."deployedAt" END
+      FROM unnest(${applications.map((app) => app.namespace)}::text[], ${applications.map((app) => app.name)}::text[],
+                  ${applications.map((app) => app.state)}::text[], ${applications.map((app) => app.reason)}::text[])
+        AS i(namespace, name, state, reason)
+      WHERE a."clusterId" = ${clusterId}::uuid AND a.namespace = i.namespace AND a.name = i.name
+        AND a.state NOT IN ('deleting', 'deleted')`;
   }
 
   function auditEntries(agent: AgentPrincipal, events: AgentEvent[]): AuditInput[] {
