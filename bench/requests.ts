@@ -1,6 +1,7 @@
 // bench/requests — CPU cost per request type of the control-plane API: the API, the worker,
 // PostgreSQL and Redis, in CPU µs per request, for /healthz, an empty poll, an admin enqueue, a
-// poll that claims jobs, an ack and a result, each phase on its own. See bench/README.md.
+// poll that claims jobs, an ack, a result and a batch of 1,000 condition events, each phase on
+// its own. See bench/README.md.
 import { performance } from "node:perf_hooks";
 import { closeDb } from "../packages/core/src/index.ts";
 import { jobBody } from "./support/enqueue.ts";
@@ -30,6 +31,8 @@ const SETTLE_MS = 1_500;
 const DISPATCH_TIMEOUT_MS = 30_000;
 const TIME_LIMIT_MS = 150_000;
 const OK = new Set([200, 202, 204]);
+/** Events per request of the events phase (the protocol's maximum). */
+const EVENTS_PER_BATCH = 1000;
 
 if (!Number.isInteger(REQUESTS) || REQUESTS < 10 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {
   throw new Error("--requests must be an integer >= 10 and --concurrency an integer >= 1");
@@ -217,6 +220,52 @@ await runBench(TIME_LIMIT_MS, async (onCleanup) => {
     }),
   );
 
+  // An operator's restart re-sends the conditions of everything it watches: batches of distinct
+  // resources, each new to the status projection.
+  const eventBatches = Math.max(4, Math.floor(REQUESTS / 150));
+  const conditionBatch = (batch: number) => ({
+    events: Array.from({ length: EVENTS_PER_BATCH }, (_, index) => {
+      const name = `res-${batch}-${index}`;
+      return {
+        eventKey: `bench/${name}/Ready/True@1`,
+        kind: "ConditionTransition",
+        timestamp: new Date().toISOString(),
+        resourceRef: {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          namespace: "bench",
+          name,
+          uid: name,
+          generation: 1,
+        },
+        conditions: [
+          {
+            type: "Ready",
+            status: "True",
+            reason: "MinimumReplicasAvailable",
+            message: "",
+            lastTransitionTime: new Date().toISOString(),
+            observedGeneration: 1,
+          },
+        ],
+      };
+    }),
+  });
+  const events = await phase(
+    `POST /api/agent/events, ${EVENTS_PER_BATCH} new resources each`,
+    eventBatches,
+    (index) => {
+      const agent = agentOf(index);
+      return client.request(
+        "POST",
+        "/api/agent/events",
+        goAgentHeaders(agent.token, true),
+        JSON.stringify(conditionBatch(index)),
+      );
+    },
+  );
+  results.push(events);
+
   const rows: Row[] = [];
   for (const result of results) {
     rows.push(
@@ -225,6 +274,14 @@ await runBench(TIME_LIMIT_MS, async (onCleanup) => {
         `${cpuPer(result.cpu, result.requests, "request")} · ${result.rate.toFixed(0)} req/s`,
       ),
     );
+    if (result === events) {
+      rows.push(
+        infoRow(
+          `  per event (${result.requests * EVENTS_PER_BATCH} events)`,
+          `${cpuPer(result.cpu, result.requests * EVENTS_PER_BATCH, "event")} · ${(result.rate * EVENTS_PER_BATCH).toFixed(0)} events/s`,
+        ),
+      );
+    }
     if (result === claiming) {
       rows.push(
         infoRow(
