@@ -44,6 +44,7 @@ export default async function setup(project: TestProject) {
       await migrateDeploy(databaseUrl(name));
       await admin.query(`ALTER DATABASE "${name}" IS_TEMPLATE true ALLOW_CONNECTIONS false`);
     }
+    await dropOldTemplates(admin, name);
   } finally {
     await admin.query("SELECT pg_advisory_unlock(hashtext('vwksp-test-template'))").catch(() => {});
     await admin.end();
@@ -73,5 +74,25 @@ async function dropDatabasesOfDeadRuns(admin: pg.Client) {
     const pid = Number(/^vwksp_t_(\d+)_/.exec(datname)?.[1]);
     if (!pid || !isAlive(pid))
       await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {});
+  }
+}
+
+/** Templates of other migration sets kept besides the current one (checkouts of other branches). */
+const OTHER_TEMPLATES_KEPT = 2;
+
+/**
+ * Drops the templates of older migration sets, keeping the most recently made others (database
+ * oids grow with creation), so a run of another checkout beside this one keeps its template.
+ */
+async function dropOldTemplates(admin: pg.Client, current: string) {
+  const { rows } = await admin.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname LIKE 'vwksp\\_tpl\\_%' AND datname <> $1 ORDER BY oid DESC",
+    [current],
+  );
+  for (const { datname } of rows.slice(OTHER_TEMPLATES_KEPT)) {
+    await admin
+      .query(`ALTER DATABASE "${datname}" IS_TEMPLATE false`)
+      .then(() => admin.query(`DROP DATABASE IF EXISTS "${datname}"`))
+      .catch(() => {});
   }
 }
