@@ -16,6 +16,7 @@ import {
   createJobsService,
   createRegistrationTokensService,
   type Db,
+  signingKeysFor,
   systemClock,
 } from "@vwksp/core";
 import {
@@ -70,7 +71,7 @@ export function createApiDeps(
   });
   invalidateLocally = credentials.invalidateCluster;
   invalidateAllLocally = credentials.invalidateAll;
-  const clusters = createClustersService({ db, clock, audit, notifier });
+  const clusters = createClustersService({ db, clock, audit, notifier, signingKeys: signingKeysFor(config) });
   const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
   const jobs = createJobsService({

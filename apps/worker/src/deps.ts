@@ -9,6 +9,7 @@ import {
   createHealthService,
   type Db,
   type Logger,
+  signingKeysFor,
   systemClock,
 } from "@vwksp/core";
 import {
@@ -33,14 +34,15 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     pubsub,
     onError: (error) => logger.warn({ err: error }, "job signal failed"),
   });
-  const dispatch = createDispatchService({ db, clock, audit, signals });
+  const signingKeys = signingKeysFor(config);
+  const dispatch = createDispatchService({ db, clock, audit, signals, signingKeys });
   const notifier = createChangeNotifier({
     pubsub,
     queues,
     odooEnabled: config.ODOO_URL !== undefined,
     onError: (error, context) => logger.warn({ err: error }, context),
   });
-  const clusters = createClustersService({ db, clock, audit, notifier });
+  const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const health = createHealthService({
     db,
     clock,

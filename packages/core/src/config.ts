@@ -71,7 +71,28 @@ export const ConfigSchema = z.object({
   ODOO_SYNC_INTERVAL_SECONDS: seconds(30),
   /** Secret that Odoo's webhook URL must carry (?secret=…). */
   ODOO_WEBHOOK_SECRET: optionalString,
+  /**
+   * 32 bytes (64 hex characters or base64) that encrypt the clusters' payload-signing private
+   * keys in the database (AES-256-GCM). Unset: they are stored as plain PEM.
+   */
+  SIGNING_KEY_SECRET: optionalString.pipe(
+    z
+      .string()
+      .refine(
+        (value) => signingSecretBytes(value) !== undefined,
+        "must be 32 bytes as 64 hex characters or base64",
+      )
+      .optional(),
+  ),
 });
+
+/** The 32 bytes of a SIGNING_KEY_SECRET value (hex or base64), or undefined when it is not that. */
+export function signingSecretBytes(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, "hex");
+  if (!/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(value)) return undefined;
+  const bytes = Buffer.from(value, "base64");
+  return bytes.length === 32 ? bytes : undefined;
+}
 
 /** The Odoo bridge needs its credentials as soon as it is switched on. */
 export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) => {

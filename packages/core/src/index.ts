@@ -5,6 +5,7 @@ export * from "./catalog/catalog.service.ts";
 export * from "./clock.ts";
 export * from "./clusters/clusters.dto.ts";
 export * from "./clusters/clusters.service.ts";
+export * from "./clusters/signing-keys.ts";
 export * from "./clusters/slug.ts";
 export * from "./config.ts";
 export * from "./credentials/credentials.service.ts";

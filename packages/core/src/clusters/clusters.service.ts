@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from "node:crypto";
 import type { CreateClusterBody, UpdateClusterBody } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
@@ -6,6 +5,7 @@ import { type Cluster, type Db, Prisma } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
+import { isSealed, plainSigningKeys, type SigningKeyVault } from "./signing-keys.ts";
 import { slugCandidate, slugify } from "./slug.ts";
 
 export interface Actor {
@@ -19,23 +19,17 @@ interface Deps {
   clock: Clock;
   audit: AuditService;
   notifier: ChangeNotifier;
+  /** How signing private keys are stored (sealed when SIGNING_KEY_SECRET is set). */
+  signingKeys?: SigningKeyVault;
 }
 
 const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
-
-function signingKeyPair() {
-  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
-  return {
-    signingPublicKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
-    signingPrivateKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-  };
-}
 
 const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 
 /** The cluster registry: identities created by admins (or Odoo) before any agent registers. */
-export function createClustersService({ db, clock, audit, notifier }: Deps) {
+export function createClustersService({ db, clock, audit, notifier, signingKeys = plainSigningKeys }: Deps) {
   async function create(
     actor: Actor,
     input: CreateClusterBody,
@@ -43,7 +37,7 @@ export function createClustersService({ db, clock, audit, notifier }: Deps) {
     extra: { odooRecordId?: number } = {},
   ) {
     const base = input.slug ?? slugify(input.displayName);
-    const keys = signingKeyPair();
+    const keys = signingKeys.newKeyPair();
     for (let attempt = 1; attempt <= 20; attempt += 1) {
       const slug = input.slug ?? slugCandidate(base, attempt);
       try {
@@ -187,7 +181,33 @@ export function createClustersService({ db, clock, audit, notifier }: Deps) {
     return cluster;
   }
 
-  return { create, get, list, update, disable };
+  /**
+   * Seals the signing keys stored in plain PEM (made before SIGNING_KEY_SECRET was set); a
+   * no-op without the secret. Returns how many it sealed.
+   */
+  async function sealSigningKeys(): Promise<number> {
+    if (!signingKeys.sealing) return 0;
+    let sealed = 0;
+    for (;;) {
+      const plain = await db.cluster.findMany({
+        where: { signingPrivateKey: { startsWith: "-----BEGIN" } },
+        select: { id: true, signingPrivateKey: true },
+        take: 500,
+      });
+      if (plain.length === 0) return sealed;
+      for (const { id, signingPrivateKey } of plain) {
+        if (!signingPrivateKey || isSealed(signingPrivateKey)) continue;
+        // Only if unchanged meanwhile: a concurrent run may have sealed it already.
+        const updated = await db.cluster.updateMany({
+          where: { id, signingPrivateKey },
+          data: { signingPrivateKey: signingKeys.seal(signingPrivateKey) },
+        });
+        sealed += updated.count;
+      }
+    }
+  }
+
+  return { create, get, list, update, disable, sealSigningKeys };
 }
 
 export type ClustersService = ReturnType<typeof createClustersService>;

@@ -2,6 +2,7 @@ import type { ChartRef } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
+import { plainSigningKeys, type SigningKeyVault } from "../clusters/signing-keys.ts";
 import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
 import {
@@ -44,11 +45,14 @@ export function createDispatchService({
   clock,
   audit,
   signals,
+  signingKeys = plainSigningKeys,
 }: {
   db: Db;
   clock: Clock;
   audit: AuditService;
   signals: JobSignals;
+  /** Opens the clusters' signing keys (sealed when SIGNING_KEY_SECRET is set). */
+  signingKeys?: SigningKeyVault;
 }) {
   async function render(job: Job, cluster: Cluster): Promise<Record<string, unknown>> {
     const request = job.request as IntentRequest | null;
@@ -138,10 +142,18 @@ export function createDispatchService({
       await close(job, "failed", `rejected: ${error.message}`);
       return "rejected";
     }
-    const signature =
-      cluster.signPayloads && cluster.signingPrivateKey
-        ? signPayload(cluster.signingPrivateKey, payload)
-        : null;
+    let signature: string | null = null;
+    if (cluster.signPayloads && cluster.signingPrivateKey) {
+      let privateKey: string;
+      try {
+        privateKey = signingKeys.open(cluster.signingPrivateKey);
+      } catch (error) {
+        // A configuration fault (secret missing or changed): the job says so instead of retrying.
+        await close(job, "failed", `cannot sign: ${(error as Error).message}`);
+        return "rejected";
+      }
+      signature = signPayload(privateKey, payload);
+    }
     const updated = await db.job.updateMany({
       where: { id: job.id, state: "queued" },
       data: { state: "ready", readyAt: clock.now(), payload: payload as Prisma.InputJsonValue, signature },

@@ -1,0 +1,73 @@
+import { randomBytes } from "node:crypto";
+import { isSealed, manualClock, plainSigningKeys, verifyPayloadSignature } from "@vwksp/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
+import { adminKey, eventually, poll, rawJob, registeredCluster } from "../../../test/support/fixtures.ts";
+import { createTestWorker } from "../../../test/support/worker.ts";
+
+const secret = { SIGNING_KEY_SECRET: randomBytes(32).toString("hex") };
+let env: TestEnv;
+const clock = manualClock(new Date());
+let harness: Awaited<ReturnType<typeof createTestApp>>;
+let worker: ReturnType<typeof createTestWorker> | undefined;
+let key: string;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  harness = await createTestApp({ env, clock, configOverrides: secret });
+  worker = createTestWorker({ env, clock, configOverrides: secret });
+  key = await adminKey(harness);
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await harness?.close();
+  await env?.close();
+});
+
+const storedKey = async (clusterId: string) =>
+  (await harness.deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } })).signingPrivateKey ?? "";
+
+const jobOf = (jobId: string) => harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
+
+async function signedJobVerifies(cluster: { id: string; signingPublicKey: string }, credential: string) {
+  const { jobId } = await rawJob(harness, key, cluster.id, `signed-${randomBytes(3).toString("hex")}`);
+  await eventually(async () => (await jobOf(jobId)).state === "ready");
+  const [job] = await poll(harness, cluster.id, credential);
+  return verifyPayloadSignature(cluster.signingPublicKey, job?.payload, job?.signature ?? "");
+}
+
+describe("signing private keys with SIGNING_KEY_SECRET", () => {
+  it("are stored sealed, and jobs are signed with them", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key, { signPayloads: true });
+    const stored = await storedKey(cluster.id);
+    expect(isSealed(stored)).toBe(true);
+    expect(stored).not.toContain("PRIVATE KEY");
+    expect(await signedJobVerifies(cluster, credential)).toBe(true);
+  });
+
+  it("stored plain before the secret was set are sealed by the worker's start-up step and keep working", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key, { signPayloads: true });
+    const plain = plainSigningKeys.newKeyPair();
+    await harness.deps.db.cluster.update({ where: { id: cluster.id }, data: plain });
+    expect(await signedJobVerifies({ ...cluster, ...plain }, credential)).toBe(true);
+
+    expect(await harness.deps.clusters.sealSigningKeys()).toBeGreaterThanOrEqual(1);
+    expect(isSealed(await storedKey(cluster.id))).toBe(true);
+    expect(await harness.deps.clusters.sealSigningKeys()).toBe(0);
+    expect(await signedJobVerifies({ ...cluster, ...plain }, credential)).toBe(true);
+  });
+
+  it("that cannot be opened (the worker lost the secret) fail the job with the reason", async () => {
+    const { cluster } = await registeredCluster(harness, key, { signPayloads: true });
+    await worker?.close();
+    worker = createTestWorker({ env, clock });
+    const { jobId } = await rawJob(harness, key, cluster.id, "unsignable");
+    const failed = await eventually(async () => {
+      const job = await jobOf(jobId);
+      return job.state === "failed" ? job : undefined;
+    });
+    expect(failed.error).toMatch(/cannot sign: .*SIGNING_KEY_SECRET/);
+    expect(failed.signature).toBeNull();
+  });
+});
