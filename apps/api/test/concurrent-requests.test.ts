@@ -115,8 +115,9 @@ describe("agent transitions sent at once", () => {
     const results = await Promise.all([
       // A value PostgreSQL refuses (NUL in jsonb) fails alone.
       postResult(harness, poisoned.jobId, poisoned.credential, {
-        ...succeeded,
-        appliedRef: { name: "bad\u0000name" },
+        outcome: "failed",
+        error: "bad\u0000byte",
+        timestamp: succeeded.timestamp,
       }),
       ...rest.map(({ jobId, credential }) => postResult(harness, jobId, credential, succeeded)),
       // The same result twice at once: one wins, the other is a 409.
@@ -130,7 +131,11 @@ describe("agent transitions sent at once", () => {
     ]);
     const codes = results.map((response) => response.statusCode);
     expect(codes[0]).toBe(400);
-    expect(results[0]?.json()).toMatchObject({ error: expect.any(String), requestId: expect.any(String) });
+    expect(results[0]?.json()).toMatchObject({
+      error: "invalid_request",
+      message: expect.stringContaining("cannot be stored"),
+      requestId: expect.any(String),
+    });
     const forRest = codes.slice(1, 1 + rest.length);
     const duplicates = codes.slice(1 + rest.length);
     expect(

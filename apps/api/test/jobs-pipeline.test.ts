@@ -273,7 +273,14 @@ describe("agent job protocol", () => {
     const b = await registeredCluster(harness, key);
     const { jobId } = await rawJob(harness, key, a.cluster.id, "mine");
     await whenReady(jobId);
-    for (const id of ["j-01HZZZZZZZZZZZZZZZZZZZZZZZ", "nope", "..%2F..%2Fetc", "x".repeat(150), jobId]) {
+    for (const id of [
+      "j-01HZZZZZZZZZZZZZZZZZZZZZZZ",
+      "nope",
+      "..%2F..%2Fetc",
+      "x".repeat(150),
+      "j-\u0000",
+      jobId,
+    ]) {
       const credential = id === jobId ? b.credential : a.credential;
       expect((await ack(harness, id, credential)).statusCode, id).toBe(404);
       expect(

@@ -35,9 +35,16 @@ function isDependencyOutage(error: unknown): boolean {
  * value out of range) mean the request carried a value no column can hold: the client's fault.
  */
 function isDataException(error: unknown): boolean {
+  return /^22[0-9A-Z]{3}$/.test(sqlState(error) ?? "");
+}
+
+/** The SQLSTATE of a PostgreSQL error, from Prisma (its driver adapter) or from node-postgres. */
+function sqlState(error: unknown): string | undefined {
   const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta;
-  const code = meta?.driverAdapterError?.cause?.originalCode;
-  return typeof code === "string" && code.startsWith("22");
+  const fromPrisma = meta?.driverAdapterError?.cause?.originalCode;
+  if (typeof fromPrisma === "string") return fromPrisma;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 function describeValidation(error: FastifyError): string {

@@ -40,6 +40,11 @@ const CLOSED_STATES = new Set([
 const ts = (date: Date) => date.toISOString();
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
 
+/** No job id holds a NUL (PostgreSQL text cannot): such an id is unknown, not a database error. */
+function requirePossibleId(jobId: string) {
+  if (jobId.includes("\u0000")) throw notFound(`job ${jobId.replaceAll("\u0000", "\\0")} not found`);
+}
+
 function jobClosedOr404(row: { state: string | null } | undefined, jobId: string, closedMessage: string) {
   if (!row?.state) return notFound(`job ${jobId} not found`);
   if (CLOSED_STATES.has(row.state)) return conflict("job_closed", `${closedMessage} (job is ${row.state})`);
@@ -282,12 +287,14 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
 
   /** 204 on first and repeated ack; the ack timeout starts (and restarts on repeats). */
   async function ack(clusterId: string, jobId: string): Promise<void> {
+    requirePossibleId(jobId);
     const row = await acks.submit({ clusterId, jobId });
     if (!row.updated) throw jobClosedOr404(row, jobId, "the job is closed");
   }
 
   /** Interim status: stored, and it renews the ack timeout. */
   async function status(clusterId: string, jobId: string, body: JobStatusBody): Promise<void> {
+    requirePossibleId(jobId);
     const now = clock.now();
     const [row] = await prepared<Transition>(db, "job_status", STATUS_SQL, [
       jobId,
@@ -304,6 +311,7 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
 
   /** The first result closes the job; a repeat is a 409. */
   async function result(clusterId: string, jobId: string, body: JobResultBody): Promise<void> {
+    requirePossibleId(jobId);
     const row = await results.submit({ clusterId, jobId, body });
     if (!row.updated) throw jobClosedOr404(row, jobId, "a result was already recorded");
   }
