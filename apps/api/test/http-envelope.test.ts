@@ -2,6 +2,7 @@ import { AGENT_MEDIA_TYPE } from "@vwksp/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
+import { toEnvelope } from "../src/http/errors.ts";
 
 // Every 4xx/5xx answers {error, message, requestId} with the matching status, never a stack trace.
 let env: TestEnv;
@@ -183,5 +184,28 @@ describe("health", () => {
     } finally {
       await broken.close();
     }
+  });
+});
+
+describe("database errors of the hot path (node-postgres, not Prisma)", () => {
+  const pgError = (code: string, message = "boom") =>
+    Object.assign(new Error(message), { code, severity: "ERROR" });
+
+  it("are the client's fault for values no column holds, retryable for locks and timeouts, 503 when unreachable", () => {
+    expect(toEnvelope(pgError("22P05", "unsupported Unicode escape sequence"))).toMatchObject({
+      status: 400,
+      code: "invalid_request",
+    });
+    expect(toEnvelope(pgError("22021"))).toMatchObject({ status: 400 });
+    for (const code of ["55P03", "57014", "40P01", "40001"]) {
+      expect(toEnvelope(pgError(code)), code).toMatchObject({ status: 503, retryAfter: 1 });
+    }
+    expect(
+      toEnvelope(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })),
+    ).toMatchObject({
+      status: 503,
+    });
+    expect(toEnvelope(new Error("Query read timeout"))).toMatchObject({ status: 503 });
+    expect(toEnvelope(pgError("XX000"))).toMatchObject({ status: 500, message: "internal server error" });
   });
 });

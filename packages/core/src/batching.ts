@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable, isPerItemSqlError } from "./db.ts";
+
 export interface BatcherOptions<I, O> {
   /** Runs one batch: one outcome per item, in the items' order. */
   run(items: I[]): Promise<O[]>;
@@ -11,6 +13,14 @@ export interface BatcherOptions<I, O> {
   maxInFlight?: number;
   /** Items with equal keys never share a batch (e.g. two results for one job). */
   key?: (item: I) => string;
+  /**
+   * Whether a batch's error may be down to one of its items; then each item runs again on its
+   * own (default: PostgreSQL's per-row errors). Other errors fail the batch's items as they are:
+   * a re-run is not safe when the error may have come after the commit (a lost connection).
+   */
+  retryAlone?: (error: unknown) => boolean;
+  /** Whether the error also fails the items waiting for the next batch (default: the database is unreachable). */
+  failWaiting?: (error: unknown) => boolean;
 }
 
 interface Entry<I, O> {
@@ -25,11 +35,20 @@ interface Entry<I, O> {
  * load the items that queue up behind the running batches go together as one statement, which
  * pays PostgreSQL's per-statement and per-commit costs once for many items.
  *
- * Each item gets its own outcome. When a batch fails, each of its items is run on its own, so
- * one bad item (a value PostgreSQL refuses) fails alone and the others go through; a statement
- * is atomic, so the failed batch left nothing behind.
+ * Each item gets its own outcome. When a batch fails on an error one item can cause (a value
+ * PostgreSQL refuses), each of its items runs again on its own, so the bad one fails alone and
+ * the others go through; the statement is atomic, so the failed batch left nothing behind.
+ * When the database is unreachable, the batch and everything waiting fail at once (503s in
+ * seconds, not one batch after another).
  */
-export function createBatcher<I, O>({ run, maxBatch = 64, maxInFlight = 1, key }: BatcherOptions<I, O>) {
+export function createBatcher<I, O>({
+  run,
+  maxBatch = 64,
+  maxInFlight = 1,
+  key,
+  retryAlone = isPerItemSqlError,
+  failWaiting = isDatabaseUnavailable,
+}: BatcherOptions<I, O>) {
   const queue: Entry<I, O>[] = [];
   let inFlight = 0;
 
@@ -60,6 +79,8 @@ export function createBatcher<I, O>({ run, maxBatch = 64, maxInFlight = 1, key }
       entry.resolve(outcome as O);
     } catch (error) {
       entry.reject(error);
+      // Those waiting would meet the same outage: they get its answer now, not one by one.
+      if (failWaiting(error)) for (const waiting of queue.splice(0)) waiting.reject(error);
     }
   }
 
@@ -68,8 +89,13 @@ export function createBatcher<I, O>({ run, maxBatch = 64, maxInFlight = 1, key }
     let outcomes: O[];
     try {
       outcomes = await run(batch.map((entry) => entry.item));
-    } catch {
-      await Promise.all(batch.map(runAlone));
+    } catch (error) {
+      if (retryAlone(error)) {
+        await Promise.all(batch.map(runAlone));
+        return;
+      }
+      for (const entry of batch) entry.reject(error);
+      if (failWaiting(error)) for (const waiting of queue.splice(0)) waiting.reject(error);
       return;
     }
     for (const [index, entry] of batch.entries()) entry.resolve(outcomes[index] as O);

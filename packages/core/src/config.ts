@@ -20,6 +20,11 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
     .default("postgresql://postgres@127.0.0.1:5432/vwksp"),
+  /**
+   * Connections per pool: each process has one pool for Prisma and one for the hot-path
+   * statements, so it opens up to twice this many (on demand).
+   */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /** Redis connection string (BullMQ queues, pub/sub wake-ups, cache invalidation). */
   REDIS_URL: z
     .string()

@@ -13,32 +13,47 @@ const PRISMA_POOL = Symbol("vwksp.prismaPool");
 type Pools = { [HOT_POOL]?: pg.Pool; [PRISMA_POOL]?: pg.Pool };
 const hotPoolOf = (db: Db) => (db as unknown as Pools)[HOT_POOL];
 
-function newPool(databaseUrl: string, max: number, sessionSetup?: string) {
+function newPool(databaseUrl: string, max: number, extra: Partial<pg.PoolConfig> = {}) {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
     // A dead database must fail requests quickly (503), not hang them.
     connectionTimeoutMillis: 5_000,
+    ...extra,
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
-  // A SET rather than a startup option, which connection poolers such as PgBouncer refuse. It
-  // is queued on the new connection ahead of any query; if it fails, so does that connection.
-  if (sessionSetup) pool.on("connect", (client) => void client.query(sessionSetup).catch(() => {}));
   return pool;
 }
 
 /**
+ * What each hot-path session sets first (a SET rather than startup options, which connection
+ * poolers such as PgBouncer refuse). Generic plans: PostgreSQL's default re-plans the batched
+ * statements on every execution (their custom plans look cheaper to it), measured at 2-3× the
+ * cost (claim 956 → 278 µs). Timeouts: these statements take milliseconds, and one that hangs
+ * (a row lock held elsewhere, an overloaded server) holds up every request of its kind in the
+ * process behind it (see createBatcher), so it is cut off and reported instead.
+ */
+const HOT_PATH_SESSION = [
+  "SET plan_cache_mode = force_generic_plan",
+  "SET statement_timeout = '15s'",
+  "SET lock_timeout = '5s'",
+].join("; ");
+
+/**
  * Prisma client on the pg driver adapter (no native query engine is needed), plus a pool of
- * the same size for the hot-path statements (`prepared`); both open connections only on demand. That pool's sessions always use
- * the generic plan of a prepared statement: PostgreSQL's default keeps re-planning the batched
- * statements for every execution (their custom plans look cheaper to it), which measured 2-3×
- * the cost (claim 956 → 278 µs). Prisma's own one-off queries keep the default.
+ * its own for the hot-path statements (`prepared`). Each pool opens up to `poolSize`
+ * connections, on demand. Prisma's own one-off queries keep PostgreSQL's defaults.
  */
 export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
   const poolSize = options.poolSize ?? 10;
   const prismaPool = newPool(databaseUrl, poolSize);
-  const hotPool = newPool(databaseUrl, poolSize, "SET plan_cache_mode = force_generic_plan");
+  const hotPool = newPool(databaseUrl, poolSize, {
+    // Client-side backstop for a server that stopped answering (a half-open connection).
+    query_timeout: 30_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   const db = new PrismaClient({ adapter: new PrismaPg(prismaPool) });
   Object.defineProperty(db, HOT_POOL, { value: hotPool });
   Object.defineProperty(db, PRISMA_POOL, { value: prismaPool });
@@ -72,8 +87,51 @@ const types = {
 export async function prepared<T>(db: Db, name: string, text: string, values: unknown[]): Promise<T[]> {
   const pool = hotPoolOf(db);
   if (!pool) return db.$queryRawUnsafe<T[]>(text, ...values);
-  const result = await pool.query({ name, text, values, types });
-  return result.rows as T[];
+  const client = await pool.connect();
+  try {
+    if (!preparedSessions.has(client)) {
+      await client.query(HOT_PATH_SESSION);
+      preparedSessions.add(client);
+    }
+    const result = await client.query({ name, text, values, types });
+    client.release();
+    return result.rows as T[];
+  } catch (error) {
+    // A connection that failed a statement's setup or timed out is not reused.
+    client.release(isSqlError(error) ? undefined : (error as Error));
+    throw error;
+  }
+}
+
+/** Hot-path connections whose session settings are in place. */
+const preparedSessions = new WeakSet<pg.PoolClient>();
+
+/** The SQLSTATE PostgreSQL reported, if the error came from the server at all. */
+export function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+const isSqlError = (error: unknown) => sqlStateOf(error) !== undefined;
+
+/**
+ * Errors that can be down to one row or value of a batched statement — a value no column holds
+ * (class 22), a constraint (23), a deadlock or serialization failure (40P01, 40001), a row lock
+ * not granted in time (55P03) — so the batch's items are worth running one by one.
+ */
+export function isPerItemSqlError(error: unknown): boolean {
+  const state = sqlStateOf(error) ?? "";
+  return /^2[23]/.test(state) || ["40P01", "40001", "55P03"].includes(state);
+}
+
+/**
+ * The database cannot be reached or answer at all (no SQLSTATE: a connection or driver error;
+ * or class 08 connection exception, 53 insufficient resources, 57P shutdown): statements
+ * waiting behind the failed one would fail the same way.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return state === undefined || /^(08|53|57P)/.test(state);
 }
 
 export type * from "./generated/prisma/client.ts";

@@ -83,7 +83,7 @@ describe("createBatcher", () => {
       run: async (items: number[]) => {
         seen.push(items);
         if (items[0] === 0) await gate;
-        if (items.includes(13)) throw new Error("unlucky");
+        if (items.includes(13)) throw Object.assign(new Error("unlucky"), { code: "22P05" });
         return items.map((item) => item * 2);
       },
     });
@@ -95,5 +95,41 @@ describe("createBatcher", () => {
     await expect(first).resolves.toBe(0);
     await expect(Promise.all(outcomes)).resolves.toEqual(["24", "unlucky", "28"]);
     expect(seen).toEqual([[0], [12, 13, 14], [12], [13], [14]]);
+  });
+
+  it("fails a batch whole, without re-running it, on an error that may come after the commit", async () => {
+    let calls = 0;
+    const batcher = createBatcher({
+      run: async (items: number[]) => {
+        calls += 1;
+        if (items.length > 1) throw Object.assign(new Error("canceled"), { code: "57014" });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return items;
+      },
+    });
+    const first = batcher.submit(1);
+    const rest = [2, 3].map((item) => batcher.submit(item).then(String, (error: Error) => error.message));
+    await first;
+    await expect(Promise.all(rest)).resolves.toEqual(["canceled", "canceled"]);
+    expect(calls).toBe(2);
+  });
+
+  it("fails everything waiting at once when the database is unreachable", async () => {
+    const seen: number[][] = [];
+    const batcher = createBatcher({
+      maxBatch: 2,
+      run: async (items: number[]) => {
+        seen.push(items);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+      },
+    });
+    const outcomes = [1, 2, 3, 4, 5, 6].map((item) =>
+      batcher.submit(item).then(String, (error: NodeJS.ErrnoException) => error.code),
+    );
+    await expect(Promise.all(outcomes)).resolves.toEqual(Array(6).fill("ECONNREFUSED"));
+    // Only the first statement ran: the items waiting behind it got its error at once.
+    expect(seen).toEqual([[1]]);
+    expect(batcher.waiting()).toBe(0);
   });
 });

@@ -26,6 +26,16 @@ describe("createDb", () => {
     expect(prisma?.plan_cache_mode).toBe("auto");
   });
 
+  it("cuts hot-path statements off after 15 s and row-lock waits after 5 s", async () => {
+    const [settings] = await prepared<{ statement: string; lock: string }>(
+      db,
+      "show_timeouts",
+      "SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock",
+      [],
+    );
+    expect(settings).toEqual({ statement: "15s", lock: "5s" });
+  });
+
   it("reads timestamp columns as UTC on the hot path", async () => {
     const [row] = await prepared<{ at: Date }>(
       db,

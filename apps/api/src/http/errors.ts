@@ -25,7 +25,7 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string }> = {
 /** PostgreSQL / Redis unreachable: the protocol says 503 with Retry-After, never a crash. */
 function isDependencyOutage(error: unknown): boolean {
   const text = `${(error as { code?: unknown }).code ?? ""} ${(error as Error).message ?? ""}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|P1001|P1002|P2024|DatabaseNotReachable|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest/i.test(
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|P1001|P1002|P2024|DatabaseNotReachable|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated/i.test(
     text,
   );
 }
@@ -82,6 +82,15 @@ export function toEnvelope(error: FastifyError | DomainError | Error): Envelope 
       status: 400,
       code: "invalid_request",
       message: "the request holds a value that cannot be stored (for example a NUL character)",
+    };
+  }
+  if (["55P03", "57014", "40P01", "40001"].includes(sqlState(error) ?? "")) {
+    // A row lock not granted in time, a statement cut off, a deadlock: retrying will do.
+    return {
+      status: 503,
+      code: "unavailable",
+      message: "the database is busy with this record, retry shortly",
+      retryAfter: 1,
     };
   }
   if (isDependencyOutage(error)) {
