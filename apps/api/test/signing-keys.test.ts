@@ -58,16 +58,48 @@ describe("signing private keys with SIGNING_KEY_SECRET", () => {
     expect(await signedJobVerifies({ ...cluster, ...plain }, credential)).toBe(true);
   });
 
-  it("that cannot be opened (the worker lost the secret) fail the job with the reason", async () => {
+  it("are not sealed further by a worker with another secret", async () => {
     const { cluster } = await registeredCluster(harness, key, { signPayloads: true });
+    const plain = plainSigningKeys.newKeyPair();
+    await harness.deps.db.cluster.update({ where: { id: cluster.id }, data: plain });
+    const wrong = await createTestApp({
+      env,
+      clock,
+      configOverrides: { SIGNING_KEY_SECRET: randomBytes(32).toString("hex") },
+    });
+    try {
+      await expect(wrong.deps.clusters.sealSigningKeys()).rejects.toThrow(
+        /sealed under another SIGNING_KEY_SECRET/,
+      );
+      expect(await storedKey(cluster.id)).toBe(plain.signingPrivateKey);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it("that the worker cannot open keep the job queued with the reason, until a worker with the secret takes it", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key, { signPayloads: true });
     await worker?.close();
     worker = createTestWorker({ env, clock });
-    const { jobId } = await rawJob(harness, key, cluster.id, "unsignable");
-    const failed = await eventually(async () => {
+    const { jobId } = await rawJob(harness, key, cluster.id, "waits-for-secret");
+    const waiting = await eventually(async () => {
       const job = await jobOf(jobId);
-      return job.state === "failed" ? job : undefined;
+      return job.error ? job : undefined;
     });
-    expect(failed.error).toMatch(/cannot sign: .*SIGNING_KEY_SECRET/);
-    expect(failed.signature).toBeNull();
+    expect(waiting.state).toBe("queued");
+    expect(waiting.error).toMatch(/^waiting: cannot sign: .*set SIGNING_KEY_SECRET/);
+
+    await worker.close();
+    worker = createTestWorker({ env, clock, configOverrides: secret });
+    // BullMQ's retry (with backoff) or, once it gave up, the reconciler brings the job back.
+    clock.advance(11_000);
+    await eventually(async () => {
+      await worker?.processors.maintenance?.["reconcile-queued"]?.({}, undefined as never);
+      return (await jobOf(jobId)).state === "ready";
+    }, 20_000);
+    const ready = await jobOf(jobId);
+    expect(ready.error).toBeNull();
+    const [job] = await poll(harness, cluster.id, credential);
+    expect(verifyPayloadSignature(cluster.signingPublicKey, job?.payload, job?.signature ?? "")).toBe(true);
   });
 });

@@ -27,11 +27,15 @@ describe("signing key vault", () => {
 
   it("refuses with a clear message without the secret, with another secret, or when tampered with", () => {
     const { signingPrivateKey } = vault.newKeyPair();
+    expect(signingPrivateKey).toMatch(new RegExp(`^vwksp-sealed:v1:${vault.keyId}:`));
     expect(() => plainSigningKeys.open(signingPrivateKey)).toThrow(/set SIGNING_KEY_SECRET/);
-    expect(() => createSigningKeyVault(randomBytes(32)).open(signingPrivateKey)).toThrow(/does not open/);
+    const other = createSigningKeyVault(randomBytes(32));
+    expect(() => other.open(signingPrivateKey)).toThrow(/sealed under another SIGNING_KEY_SECRET/);
+    expect(other.sealedElsewhere(signingPrivateKey)).toBe(true);
+    expect(vault.sealedElsewhere(signingPrivateKey)).toBe(false);
     const tampered = `${signingPrivateKey.slice(0, -4)}AAA=`;
-    expect(() => vault.open(tampered)).toThrow(/does not open/);
-    expect(() => vault.open("vwksp-sealed:v1:garbage")).toThrow(/malformed/);
+    expect(() => vault.open(tampered)).toThrow(/altered/);
+    expect(() => vault.open(`vwksp-sealed:v1:${vault.keyId}:garbage`)).toThrow(/malformed/);
   });
 
   it("takes SIGNING_KEY_SECRET as 64 hex characters or base64 of 32 bytes, nothing else", () => {

@@ -187,6 +187,20 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
    */
   async function sealSigningKeys(): Promise<number> {
     if (!signingKeys.sealing) return 0;
+    // Keys sealed under another secret mean this process has the wrong one: sealing more under
+    // it would leave keys that no single secret opens.
+    const foreign = await db.cluster.findFirst({
+      where: {
+        signingPrivateKey: { startsWith: "vwksp-sealed:" },
+        NOT: { signingPrivateKey: { startsWith: `vwksp-sealed:v1:${signingKeys.keyId}:` } },
+      },
+      select: { id: true },
+    });
+    if (foreign) {
+      throw new Error(
+        `cluster ${foreign.id} has a signing key sealed under another SIGNING_KEY_SECRET; nothing sealed`,
+      );
+    }
     let sealed = 0;
     for (;;) {
       const plain = await db.cluster.findMany({

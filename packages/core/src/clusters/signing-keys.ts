@@ -1,42 +1,61 @@
-import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { type Config, signingSecretBytes } from "../config.ts";
 
 const SEALED_PREFIX = "vwksp-sealed:v1:";
 
-/** A sealed key in the database: `vwksp-sealed:v1:<iv>:<tag>:<ciphertext>`, each base64. */
+/**
+ * A sealed key in the database: `vwksp-sealed:v1:<key id>:<iv>:<tag>:<ciphertext>` (base64
+ * parts). The key id names the secret that sealed it (the first 8 hex of its SHA-256), so a
+ * process with another secret says so instead of failing to decrypt.
+ */
 export const isSealed = (stored: string) => stored.startsWith(SEALED_PREFIX);
+
+const keyIdOf = (secret: Buffer) => createHash("sha256").update(secret).digest("hex").slice(0, 8);
 
 /**
  * The clusters' payload-signing private keys at rest: sealed with AES-256-GCM under
  * SIGNING_KEY_SECRET when it is set, plain PEM otherwise. Keys stored plain before the secret
- * was set still open, and `seal` of the worker's start-up converts them.
+ * was set still open, and the worker's start-up seals them (`sealSigningKeys`).
  */
 export function createSigningKeyVault(secret: Buffer | undefined) {
+  const keyId = secret ? keyIdOf(secret) : undefined;
+
   function seal(privateKeyPem: string): string {
     if (!secret || isSealed(privateKeyPem)) return privateKeyPem;
     const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", secret, iv);
+    const cipher = createCipheriv("aes-256-gcm", secret, iv, { authTagLength: 16 });
     const ciphertext = Buffer.concat([cipher.update(privateKeyPem, "utf8"), cipher.final()]);
     const parts = [iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString("base64"));
-    return `${SEALED_PREFIX}${parts.join(":")}`;
+    return `${SEALED_PREFIX}${keyId}:${parts.join(":")}`;
   }
 
   function open(stored: string): string {
     if (!isSealed(stored)) return stored;
-    if (!secret) throw new Error("this cluster's signing key is sealed: set SIGNING_KEY_SECRET to use it");
-    const [iv, tag, ciphertext] = stored
-      .slice(SEALED_PREFIX.length)
-      .split(":")
-      .map((part) => Buffer.from(part, "base64"));
-    if (!iv || !tag || !ciphertext) throw new Error("a sealed signing key is malformed");
+    const [sealedBy, ...parts] = stored.slice(SEALED_PREFIX.length).split(":");
+    if (!secret) {
+      throw new Error(`the signing key is sealed (key id ${sealedBy}): set SIGNING_KEY_SECRET to use it`);
+    }
+    if (sealedBy !== keyId) {
+      throw new Error(
+        `the signing key was sealed under another SIGNING_KEY_SECRET (key id ${sealedBy}; this process has ${keyId})`,
+      );
+    }
+    const [iv, tag, ciphertext] = parts.map((part) => Buffer.from(part, "base64"));
+    if (parts.length !== 3 || iv?.length !== 12 || tag?.length !== 16 || !ciphertext) {
+      throw new Error("a sealed signing key is malformed");
+    }
     try {
-      const decipher = createDecipheriv("aes-256-gcm", secret, iv);
+      const decipher = createDecipheriv("aes-256-gcm", secret, iv, { authTagLength: 16 });
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8");
     } catch {
-      throw new Error("a sealed signing key does not open with SIGNING_KEY_SECRET (was the secret changed?)");
+      throw new Error("a sealed signing key does not open: it was altered");
     }
   }
+
+  /** Whether `stored` is sealed under a secret other than this process's (or none is set). */
+  const sealedElsewhere = (stored: string) =>
+    isSealed(stored) && !stored.startsWith(`${SEALED_PREFIX}${keyId}:`);
 
   /** A new Ed25519 key pair for a cluster, the private half sealed. */
   function newKeyPair() {
@@ -47,7 +66,7 @@ export function createSigningKeyVault(secret: Buffer | undefined) {
     };
   }
 
-  return { seal, open, newKeyPair, sealing: secret !== undefined };
+  return { seal, open, newKeyPair, sealedElsewhere, keyId, sealing: secret !== undefined };
 }
 
 export type SigningKeyVault = ReturnType<typeof createSigningKeyVault>;

@@ -148,15 +148,24 @@ export function createDispatchService({
       try {
         privateKey = signingKeys.open(cluster.signingPrivateKey);
       } catch (error) {
-        // A configuration fault (secret missing or changed): the job says so instead of retrying.
-        await close(job, "failed", `cannot sign: ${(error as Error).message}`);
-        return "rejected";
+        // A configuration fault (the secret missing or another one): the job stays queued with
+        // the reason in `error`, and BullMQ and the reconciler retry it until the worker has the
+        // right secret or the job expires.
+        const reason = `waiting: cannot sign: ${(error as Error).message}`;
+        await db.job.updateMany({ where: { id: job.id, state: "queued" }, data: { error: reason } });
+        throw new Error(reason);
       }
       signature = signPayload(privateKey, payload);
     }
     const updated = await db.job.updateMany({
       where: { id: job.id, state: "queued" },
-      data: { state: "ready", readyAt: clock.now(), payload: payload as Prisma.InputJsonValue, signature },
+      data: {
+        state: "ready",
+        readyAt: clock.now(),
+        payload: payload as Prisma.InputJsonValue,
+        signature,
+        error: null,
+      },
     });
     if (updated.count === 0) return "skipped";
     await signals.jobsReady([cluster.id]);
