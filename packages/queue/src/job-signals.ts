@@ -45,13 +45,13 @@ export function createJobSignals(options: {
       }
     },
     async jobsReady(clusterIds: string[]) {
-      try {
-        for (let start = 0; start < clusterIds.length; start += JOBS_READY_PER_MESSAGE) {
-          const chunk = clusterIds.slice(start, start + JOBS_READY_PER_MESSAGE);
+      for (let start = 0; start < clusterIds.length; start += JOBS_READY_PER_MESSAGE) {
+        const chunk = clusterIds.slice(start, start + JOBS_READY_PER_MESSAGE);
+        try {
           await options.pubsub.publish("jobs-ready", chunk.join(","));
+        } catch (error) {
+          report(error);
         }
-      } catch (error) {
-        report(error);
       }
     },
   };

@@ -30,7 +30,14 @@ export async function sweepJobs({
       error = CASE WHEN "expiresAt" <= ${ts(now)}::timestamp THEN 'expired before it was completed'
                    WHEN deliveries >= ${maxDeliveries} THEN 'not completed after ' || deliveries || ' deliveries' ELSE error END,
       "updatedAt" = ${ts(now)}::timestamp
-    WHERE state IN ('leased', 'acked') AND "leaseExpiresAt" <= ${ts(now)}::timestamp
+    WHERE id IN (
+      -- Rows an agent's ack or result holds right now are left to that statement (or the next
+      -- sweep): never waiting on them means the sweep cannot deadlock with a batch of acks.
+      SELECT id FROM "Job"
+      WHERE state IN ('leased', 'acked') AND "leaseExpiresAt" <= ${ts(now)}::timestamp
+      ORDER BY id
+      FOR UPDATE SKIP LOCKED
+    )
     RETURNING "clusterId"::text AS "clusterId", state::text AS state`;
   const expired = await db.job.updateMany({
     where: { state: { in: ["queued", "ready"] }, expiresAt: { lte: now } },
