@@ -19,13 +19,18 @@ import {
 import { createHttpClient } from "./support/http.ts";
 import { runBench } from "./support/lifecycle.ts";
 import { freePort, startService, waitFor } from "./support/processes.ts";
-import { cpuDelta, cpuTimes } from "./support/procfs.ts";
-import { format, goalRow, infoRow, log, percentile, printTable, type Row, sleep } from "./support/stats.ts";
-
-function option(name: string, fallback: string): string {
-  const arg = process.argv.slice(2).find((value) => value.startsWith(`--${name}=`));
-  return arg ? arg.slice(name.length + 3) : fallback;
-}
+import { cpuDelta, cpuTimes, settled } from "./support/procfs.ts";
+import {
+  format,
+  goalRow,
+  infoRow,
+  log,
+  option,
+  percentile,
+  printTable,
+  type Row,
+  sleep,
+} from "./support/stats.ts";
 
 const AGENTS = Number(option("agents", "1000"));
 const RATE = Number(option("rate", "100"));
@@ -60,16 +65,6 @@ async function until(check: () => boolean, timeoutMs: number): Promise<boolean> 
     await sleep(50);
   }
   return true;
-}
-
-/** Waits until `pid` has used less than 5 % of a core over half a second (its work is done). */
-async function settled(pid: number, timeoutMs = 15_000) {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const before = cpuTimes().get(pid)?.seconds ?? 0;
-    await sleep(500);
-    if ((cpuTimes().get(pid)?.seconds ?? 0) - before < 0.025) return;
-  }
 }
 
 /**

@@ -29,16 +29,12 @@ import {
   infoRow,
   log,
   mapLimit,
+  option,
   percentile,
   printTable,
   type Row,
   sleep,
 } from "./support/stats.ts";
-
-function option(name: string, fallback: string): string {
-  const arg = process.argv.slice(2).find((value) => value.startsWith(`--${name}=`));
-  return arg ? arg.slice(name.length + 3) : fallback;
-}
 
 const CLUSTERS = Number(option("clusters", "90000"));
 const WARM_POOL = Math.min(CLUSTERS, Number(option("warm-pool", "10000")));

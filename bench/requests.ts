@@ -15,13 +15,8 @@ import {
 import { createHttpClient, goAgentHeaders, type HttpResponse } from "./support/http.ts";
 import { runBench } from "./support/lifecycle.ts";
 import { freePort, startService, waitFor } from "./support/processes.ts";
-import { cpuDelta, cpuTimes } from "./support/procfs.ts";
-import { format, infoRow, log, mapLimit, printTable, type Row, sleep } from "./support/stats.ts";
-
-function option(name: string, fallback: string): string {
-  const arg = process.argv.slice(2).find((value) => value.startsWith(`--${name}=`));
-  return arg ? arg.slice(name.length + 3) : fallback;
-}
+import { cpuDelta, cpuTimes, settled } from "./support/procfs.ts";
+import { format, infoRow, log, mapLimit, option, printTable, type Row, sleep } from "./support/stats.ts";
 
 const REQUESTS = Number(option("requests", "3000"));
 const CONCURRENCY = Number(option("concurrency", "16"));
@@ -51,16 +46,6 @@ interface PhaseResult {
   cpu: { api: number; worker: number; postgres: number; redis: number };
   /** Requests per second of the phase alone (without the settle). */
   rate: number;
-}
-
-/** Waits until `pid` has used less than 5 % of a core over half a second (it finished starting). */
-async function settled(pid: number, timeoutMs = 15_000) {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const before = cpuTimes().get(pid)?.seconds ?? 0;
-    await sleep(500);
-    if ((cpuTimes().get(pid)?.seconds ?? 0) - before < 0.025) return;
-  }
 }
 
 /** "api 199 · worker 0 · postgres 114 · redis 0 µs/<unit>" for `count` units. */

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { sleep } from "./stats.ts";
 
 // Linux /proc readers: which process holds which TCP connection, and CPU time per process.
 
@@ -112,4 +113,14 @@ export function cpuDelta(
   for (const [pid, now] of after) add(labelOf(pid, now.comm), now.seconds - (before.get(pid)?.seconds ?? 0));
   for (const [pid, then] of before) if (!after.has(pid)) add(labelOf(pid, then.comm), -then.seconds);
   return groups;
+}
+
+/** Waits until `pid` has used less than 5 % of a core over half a second (it is done working). */
+export async function settled(pid: number, timeoutMs = 15_000) {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const before = cpuTimes().get(pid)?.seconds ?? 0;
+    await sleep(500);
+    if ((cpuTimes().get(pid)?.seconds ?? 0) - before < 0.025) return;
+  }
 }

@@ -71,3 +71,9 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export const log = (message: string) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 23)}] ${message}`);
+
+/** The value of a `--name=value` command-line option, or `fallback`. */
+export function option(name: string, fallback: string): string {
+  const arg = process.argv.slice(2).find((value) => value.startsWith(`--${name}=`));
+  return arg ? arg.slice(name.length + 3) : fallback;
+}
