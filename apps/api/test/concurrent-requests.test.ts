@@ -8,12 +8,13 @@ import {
   eventually,
   poll,
   postResult,
+  postStatus,
   rawJob,
   registeredCluster,
 } from "../../../test/support/fixtures.ts";
 import { createTestWorker } from "../../../test/support/worker.ts";
 
-// Concurrent agent requests share SQL statements (createBatcher: claims, acks, results, credential
+// Concurrent agent requests share SQL statements (createBatcher: claims, acks, statuses, results, credential
 // lookups). These tests send many at once, so they land in shared statements, and check that each
 // request still gets exactly its own answer and audit row.
 
@@ -108,6 +109,33 @@ describe("agent transitions sent at once", () => {
         all.map(({ jobId }) => jobId),
       ),
     ).toBe(all.length);
+
+    const statusOf = (phase: string) => ({
+      phase,
+      conditions: [
+        { type: "Progressing", status: "True", reason: phase, message: "", lastTransitionTime: null },
+      ],
+      timestamp: "2026-11-27T07:30:00.123456789Z",
+    });
+    const [firstJob] = all;
+    if (!firstJob) throw new Error("fixture");
+    const statuses = await Promise.all([
+      ...all.map(({ jobId, credential }) => postStatus(harness, jobId, credential, statusOf("Applying"))),
+      postStatus(harness, firstJob.jobId, firstJob.credential, statusOf("Waiting")),
+      postStatus(harness, firstJob.jobId, firstJob.credential, statusOf("Ready")),
+      postStatus(harness, "j-00000000000000000000000000", firstJob.credential, statusOf("Lost")),
+    ]);
+    expect(statuses.map((response) => response.statusCode)).toEqual([...all.map(() => 204), 204, 204, 404]);
+    const stored = await harness.deps.db.jobStatusUpdate.findMany({
+      where: { jobId: { in: all.map(({ jobId }) => jobId) } },
+    });
+    expect(stored).toHaveLength(all.length + 2);
+    expect(
+      stored
+        .filter((row) => row.jobId === firstJob.jobId)
+        .map((row) => row.phase)
+        .sort(),
+    ).toEqual(["Applying", "Ready", "Waiting"]);
 
     const succeeded = { outcome: "succeeded", timestamp: new Date().toISOString() };
     const [poisoned, ...rest] = all;

@@ -168,20 +168,24 @@ const RESULT_SQL = `
     FROM updated u
   ) ${PER_INPUT}`;
 
-/** Interim status, which also (re)starts the ack timeout: $1 job, $2 cluster, $3 now, $4 ack deadline, $5 phase, $6 conditions, $7 message, $8 timestamp. */
+/**
+ * Interim statuses, which also (re)start the ack timeout: $1 job ids, $2 their clusters, $3 now,
+ * $4 ack deadline, $5 phases, $6 conditions (JSON text), $7 messages, $8 timestamps.
+ */
 const STATUS_SQL = `
-  WITH job AS (
-    SELECT id, state::text AS state FROM "Job" WHERE id = $1 AND "clusterId" = $2::uuid FOR UPDATE
-  ), updated AS (
+  WITH ${LOCKED_JOBS}, updated AS (
     UPDATE "Job" j SET state = 'acked', "ackedAt" = COALESCE(j."ackedAt", $3::timestamp),
       "leaseExpiresAt" = $4::timestamp, "updatedAt" = $3::timestamp
     FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
     RETURNING j.id
+  ), status AS (
+    SELECT * FROM unnest($1::text[], $5::text[], $6::text[], $7::text[], $8::timestamp[])
+      AS s(job_id, phase, conditions, message, at)
   ), inserted AS (
     INSERT INTO "JobStatusUpdate" ("jobId", phase, conditions, message, timestamp, "receivedAt")
-    SELECT u.id, $5, $6::jsonb, $7, $8::timestamp, $3::timestamp FROM updated u
-  )
-  SELECT job.state, EXISTS (SELECT 1 FROM updated) AS updated FROM job`;
+    SELECT u.id, s.phase, s.conditions::jsonb, s.message, s.at, $3::timestamp
+    FROM updated u JOIN status s ON s.job_id = u.id
+  ) ${PER_INPUT}`;
 
 /** $1 cluster, $2 job ids, $3 now. */
 const RELEASE_SQL = `
@@ -242,6 +246,24 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
     },
   });
 
+  const statuses = createBatcher<{ clusterId: string; jobId: string; body: JobStatusBody }, Transition>({
+    // Statuses of one job are stored in the order they came: one per statement.
+    key: (request) => request.jobId,
+    async run(requests) {
+      const now = clock.now();
+      return prepared<Transition>(db, "job_status", STATUS_SQL, [
+        requests.map((request) => request.jobId),
+        requests.map((request) => request.clusterId),
+        ts(now),
+        ts(addSeconds(now, ackTimeoutSeconds)),
+        requests.map((request) => request.body.phase),
+        requests.map((request) => JSON.stringify(request.body.conditions ?? [])),
+        requests.map((request) => request.body.message ?? null),
+        requests.map((request) => ts(request.body.timestamp ? new Date(request.body.timestamp) : now)),
+      ]);
+    },
+  });
+
   const results = createBatcher<ResultRequest, Transition>({
     // The first result of a job wins and a repeat is a 409: never two of them in one statement.
     key: (request) => request.jobId,
@@ -295,18 +317,8 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
   /** Interim status: stored, and it renews the ack timeout. */
   async function status(clusterId: string, jobId: string, body: JobStatusBody): Promise<void> {
     requirePossibleId(jobId);
-    const now = clock.now();
-    const [row] = await prepared<Transition>(db, "job_status", STATUS_SQL, [
-      jobId,
-      clusterId,
-      ts(now),
-      ts(addSeconds(now, ackTimeoutSeconds)),
-      body.phase,
-      JSON.stringify(body.conditions ?? []),
-      body.message ?? null,
-      ts(body.timestamp ? new Date(body.timestamp) : now),
-    ]);
-    if (!row?.updated) throw jobClosedOr404(row, jobId, "the job is closed");
+    const row = await statuses.submit({ clusterId, jobId, body });
+    if (!row.updated) throw jobClosedOr404(row, jobId, "the job is closed");
   }
 
   /** The first result closes the job; a repeat is a 409. */
