@@ -14,9 +14,9 @@ import {
 } from "../../../test/support/fixtures.ts";
 import { createTestWorker } from "../../../test/support/worker.ts";
 
-// Concurrent agent requests share SQL statements (createBatcher: claims, acks, statuses, results, credential
-// lookups). These tests send many at once, so they land in shared statements, and check that each
-// request still gets exactly its own answer and audit row.
+// Concurrent agent requests share SQL statements (createBatcher: claims, acks, statuses, results,
+// credential lookups). These tests send many at once, so they land in shared statements, and
+// check that each request still gets exactly its own answer and audit row.
 
 let env: TestEnv;
 const clock = manualClock(new Date());
