@@ -106,8 +106,15 @@ export async function prepared<T>(db: Db, name: string, text: string, values: un
 /** Hot-path connections whose session settings are in place. */
 const preparedSessions = new WeakSet<pg.PoolClient>();
 
-/** The SQLSTATE PostgreSQL reported, if the error came from the server at all. */
+/**
+ * The SQLSTATE PostgreSQL reported, if the error came from the server at all: from
+ * node-postgres (the hot path) or from Prisma's driver adapter.
+ */
 export function sqlStateOf(error: unknown): string | undefined {
+  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)
+    ?.meta;
+  const fromPrisma = meta?.driverAdapterError?.cause?.originalCode;
+  if (typeof fromPrisma === "string") return fromPrisma;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

@@ -1,4 +1,4 @@
-import { DomainError, redactString } from "@vwksp/core";
+import { DomainError, redactString, sqlStateOf } from "@vwksp/core";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 
@@ -35,16 +35,7 @@ function isDependencyOutage(error: unknown): boolean {
  * value out of range) mean the request carried a value no column can hold: the client's fault.
  */
 function isDataException(error: unknown): boolean {
-  return /^22[0-9A-Z]{3}$/.test(sqlState(error) ?? "");
-}
-
-/** The SQLSTATE of a PostgreSQL error, from Prisma (its driver adapter) or from node-postgres. */
-function sqlState(error: unknown): string | undefined {
-  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta;
-  const fromPrisma = meta?.driverAdapterError?.cause?.originalCode;
-  if (typeof fromPrisma === "string") return fromPrisma;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return /^22[0-9A-Z]{3}$/.test(sqlStateOf(error) ?? "");
 }
 
 function describeValidation(error: FastifyError): string {
@@ -84,7 +75,7 @@ export function toEnvelope(error: FastifyError | DomainError | Error): Envelope 
       message: "the request holds a value that cannot be stored (for example a NUL character)",
     };
   }
-  if (["55P03", "57014", "40P01", "40001"].includes(sqlState(error) ?? "")) {
+  if (["55P03", "57014", "40P01", "40001"].includes(sqlStateOf(error) ?? "")) {
     // A row lock not granted in time, a statement cut off, a deadlock: retrying will do.
     return {
       status: 503,

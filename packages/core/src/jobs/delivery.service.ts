@@ -136,14 +136,18 @@ const PER_INPUT = `
   FROM input i LEFT JOIN job ON job.id = i.job_id LEFT JOIN updated u ON u.id = i.job_id
   ORDER BY i.ord`;
 
-/** $1 job ids, $2 their clusters, $3 now, $4 ack deadline. */
-const ACK_SQL = `
-  WITH ${LOCKED_JOBS}, updated AS (
+/** Ack and status both (re)start the ack timeout of the locked jobs: $3 now, $4 ack deadline. */
+const ACKED = `
+  updated AS (
     UPDATE "Job" j SET state = 'acked', "ackedAt" = COALESCE(j."ackedAt", $3::timestamp),
       "leaseExpiresAt" = $4::timestamp, "updatedAt" = $3::timestamp
     FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
     RETURNING j.id
-  ), audited AS (
+  )`;
+
+/** $1 job ids, $2 their clusters, $3 now, $4 ack deadline. */
+const ACK_SQL = `
+  WITH ${LOCKED_JOBS}, ${ACKED}, audited AS (
     INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
     SELECT ${ORGANIZATION_OF("job")}, job."clusterId", 'agent', 'JobAcked', job."clusterId"::text,
            jsonb_build_object('jobId', job.id), $3::timestamp
@@ -173,12 +177,7 @@ const RESULT_SQL = `
  * $4 ack deadline, $5 phases, $6 conditions (JSON text), $7 messages, $8 timestamps.
  */
 const STATUS_SQL = `
-  WITH ${LOCKED_JOBS}, updated AS (
-    UPDATE "Job" j SET state = 'acked', "ackedAt" = COALESCE(j."ackedAt", $3::timestamp),
-      "leaseExpiresAt" = $4::timestamp, "updatedAt" = $3::timestamp
-    FROM job WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
-    RETURNING j.id
-  ), status AS (
+  WITH ${LOCKED_JOBS}, ${ACKED}, status AS (
     SELECT * FROM unnest($1::text[], $5::text[], $6::text[], $7::text[], $8::timestamp[])
       AS s(job_id, phase, conditions, message, at)
   ), inserted AS (
