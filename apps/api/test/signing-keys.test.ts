@@ -77,6 +77,36 @@ describe("signing private keys with SIGNING_KEY_SECRET", () => {
     }
   });
 
+  it("move to a new secret: reseal under it while the former one is SIGNING_KEY_SECRET_PREVIOUS", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key, { signPayloads: true });
+    const before = await storedKey(cluster.id);
+    const next = { SIGNING_KEY_SECRET: randomBytes(32).toString("hex") };
+    const rotating = await createTestApp({
+      env,
+      clock,
+      configOverrides: { ...next, SIGNING_KEY_SECRET_PREVIOUS: secret.SIGNING_KEY_SECRET },
+    });
+    try {
+      expect(await rotating.deps.clusters.sealSigningKeys()).toBeGreaterThanOrEqual(1);
+      expect(await rotating.deps.clusters.sealSigningKeys()).toBe(0);
+    } finally {
+      await rotating.close();
+    }
+    const after = await storedKey(cluster.id);
+    expect(after).not.toBe(before);
+    expect(after.split(":")[2]).not.toBe(before.split(":")[2]);
+
+    // From now on a worker with only the new secret signs with the same key pair.
+    await worker?.close();
+    worker = createTestWorker({ env, clock, configOverrides: next });
+    try {
+      expect(await signedJobVerifies(cluster, credential)).toBe(true);
+    } finally {
+      await worker.close();
+      worker = createTestWorker({ env, clock, configOverrides: secret });
+    }
+  });
+
   it("that the worker cannot open keep the job queued with the reason, until a worker with the secret takes it", async () => {
     const { cluster, credential } = await registeredCluster(harness, key, { signPayloads: true });
     await worker?.close();

@@ -20,11 +20,12 @@ async function main() {
   await schedulesFor(deps, processors);
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
   if (config.SIGNING_KEY_SECRET) {
-    // Keys stored before the secret was set are sealed now; failing here only delays that.
+    // Keys stored before the secret was set, or sealed under a previous one, are sealed under it
+    // now; failing here only delays that.
     deps.clusters
       .sealSigningKeys()
-      .then((sealed) => sealed > 0 && logger.info({ sealed }, "sealed plain signing keys"))
-      .catch((error: unknown) => logger.error({ err: error }, "sealing plain signing keys failed"));
+      .then((sealed) => sealed > 0 && logger.info({ sealed }, "sealed signing keys under SIGNING_KEY_SECRET"))
+      .catch((error: unknown) => logger.error({ err: error }, "sealing signing keys failed"));
   } else {
     logger.warn("SIGNING_KEY_SECRET is not set: clusters' signing private keys are stored unencrypted");
   }

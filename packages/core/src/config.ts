@@ -10,6 +10,13 @@ const optionalString = z
  * Every setting of the service, parsed once from the environment. Nothing else reads process.env.
  * Defaults suit a local machine with PostgreSQL and Redis on their standard ports.
  */
+const signingSecret = z
+  .string()
+  .refine(
+    (value) => signingSecretBytes(value) !== undefined,
+    "must be 32 bytes as 64 hex characters or base64",
+  );
+
 export const ConfigSchema = z.object({
   /** HTTP port of the API. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -80,15 +87,14 @@ export const ConfigSchema = z.object({
    * 32 bytes (64 hex characters or base64) that encrypt the clusters' payload-signing private
    * keys in the database (AES-256-GCM). Unset: they are stored as plain PEM.
    */
-  SIGNING_KEY_SECRET: optionalString.pipe(
-    z
-      .string()
-      .refine(
-        (value) => signingSecretBytes(value) !== undefined,
-        "must be 32 bytes as 64 hex characters or base64",
-      )
-      .optional(),
-  ),
+  SIGNING_KEY_SECRET: optionalString.pipe(signingSecret.optional()),
+  /**
+   * While SIGNING_KEY_SECRET is being changed: the former secret(s), comma-separated. Keys sealed
+   * under them still open, and the worker reseals them under SIGNING_KEY_SECRET at start.
+   */
+  SIGNING_KEY_SECRET_PREVIOUS: optionalString
+    .transform((value) => (value ? value.split(",").map((part) => part.trim()) : []))
+    .pipe(z.array(signingSecret)),
 });
 
 /** The 32 bytes of a SIGNING_KEY_SECRET value (hex or base64), or undefined when it is not that. */
@@ -99,8 +105,18 @@ export function signingSecretBytes(value: string): Buffer | undefined {
   return bytes.length === 32 ? bytes : undefined;
 }
 
-/** The Odoo bridge needs its credentials as soon as it is switched on. */
+/**
+ * Settings that only make sense together: a previous signing secret needs the current one, and the
+ * Odoo bridge needs its credentials as soon as it is switched on.
+ */
 export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) => {
+  if (config.SIGNING_KEY_SECRET_PREVIOUS.length > 0 && !config.SIGNING_KEY_SECRET) {
+    context.addIssue({
+      code: "custom",
+      path: ["SIGNING_KEY_SECRET"],
+      message: "required when SIGNING_KEY_SECRET_PREVIOUS is set (it names the secret that replaces them)",
+    });
+  }
   if (!config.ODOO_URL) return;
   for (const variable of ["ODOO_DB", "ODOO_LOGIN", "ODOO_API_KEY"] as const) {
     if (!config[variable])

@@ -38,6 +38,42 @@ describe("signing key vault", () => {
     expect(() => vault.open(`vwksp-sealed:v1:${vault.keyId}:garbage`)).toThrow(/malformed/);
   });
 
+  it("opens keys sealed under a previous secret and reseals them under the current one", () => {
+    const former = randomBytes(32);
+    const old = createSigningKeyVault(former);
+    const { signingPrivateKey: sealedBefore } = old.newKeyPair();
+    const { signingPrivateKey: plain } = plainSigningKeys.newKeyPair();
+    const rotating = createSigningKeyVault(randomBytes(32), [former]);
+    expect(rotating.previousKeyIds).toEqual([old.keyId]);
+    expect(rotating.sealedElsewhere(sealedBefore)).toBe(false);
+    expect(rotating.needsSealing(sealedBefore)).toBe(true);
+    expect(rotating.needsSealing(plain)).toBe(true);
+    const resealed = rotating.reseal(sealedBefore);
+    expect(resealed).toMatch(new RegExp(`^vwksp-sealed:v1:${rotating.keyId}:`));
+    expect(rotating.needsSealing(resealed)).toBe(false);
+    expect(rotating.open(resealed)).toBe(old.open(sealedBefore));
+    // A key sealed under a secret it was not given still refuses, naming what it has.
+    const { signingPrivateKey: stranger } = createSigningKeyVault(randomBytes(32)).newKeyPair();
+    expect(rotating.sealedElsewhere(stranger)).toBe(true);
+    expect(rotating.needsSealing(stranger)).toBe(false);
+    expect(() => rotating.open(stranger)).toThrow(
+      new RegExp(`this process has ${old.keyId}, ${rotating.keyId}`),
+    );
+  });
+
+  it("takes SIGNING_KEY_SECRET_PREVIOUS as a comma-separated list of such secrets, only beside the current one", () => {
+    const [a, b, current] = [0, 1, 2].map(() => randomBytes(32).toString("hex")) as [string, string, string];
+    const config = loadConfig({ SIGNING_KEY_SECRET: current, SIGNING_KEY_SECRET_PREVIOUS: `${a}, ${b}` });
+    expect(config.SIGNING_KEY_SECRET_PREVIOUS).toEqual([a, b]);
+    expect(loadConfig({}).SIGNING_KEY_SECRET_PREVIOUS).toEqual([]);
+    expect(() =>
+      loadConfig({ SIGNING_KEY_SECRET: current, SIGNING_KEY_SECRET_PREVIOUS: `${a},short` }),
+    ).toThrow(/SIGNING_KEY_SECRET_PREVIOUS.*must be 32 bytes/);
+    expect(() => loadConfig({ SIGNING_KEY_SECRET_PREVIOUS: a })).toThrow(
+      /SIGNING_KEY_SECRET: required when SIGNING_KEY_SECRET_PREVIOUS is set/,
+    );
+  });
+
   it("takes SIGNING_KEY_SECRET as 64 hex characters or base64 of 32 bytes, nothing else", () => {
     expect(loadConfig({ SIGNING_KEY_SECRET: "ab".repeat(32) }).SIGNING_KEY_SECRET).toBe("ab".repeat(32));
     const base64 = randomBytes(32).toString("base64");

@@ -5,7 +5,7 @@ import { type Cluster, type Db, Prisma } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
-import { isSealed, plainSigningKeys, type SigningKeyVault } from "./signing-keys.ts";
+import { plainSigningKeys, type SigningKeyVault } from "./signing-keys.ts";
 import { slugCandidate, slugify } from "./slug.ts";
 
 export interface Actor {
@@ -182,18 +182,19 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
   }
 
   /**
-   * Seals the signing keys stored in plain PEM (made before SIGNING_KEY_SECRET was set); a
-   * no-op without the secret. Returns how many it sealed.
+   * Seals under SIGNING_KEY_SECRET the signing keys stored in plain PEM (made before the secret
+   * was set) or sealed under a previous secret (SIGNING_KEY_SECRET_PREVIOUS); a no-op without
+   * the secret. Returns how many it sealed.
    */
   async function sealSigningKeys(): Promise<number> {
     if (!signingKeys.sealing) return 0;
-    // Keys sealed under another secret mean this process has the wrong one: sealing more under
-    // it would leave keys that no single secret opens.
+    const opensHere = [signingKeys.keyId, ...signingKeys.previousKeyIds].map(
+      (keyId) => ({ signingPrivateKey: { startsWith: `vwksp-sealed:v1:${keyId}:` } }) as const,
+    );
+    // A key sealed under a secret this process does not have means it was given the wrong one:
+    // sealing more under it would leave keys that no single secret opens.
     const foreign = await db.cluster.findFirst({
-      where: {
-        signingPrivateKey: { startsWith: "vwksp-sealed:" },
-        NOT: { signingPrivateKey: { startsWith: `vwksp-sealed:v1:${signingKeys.keyId}:` } },
-      },
+      where: { signingPrivateKey: { startsWith: "vwksp-sealed:" }, NOT: { OR: opensHere } },
       select: { id: true },
     });
     if (foreign) {
@@ -202,19 +203,26 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
       );
     }
     let sealed = 0;
+    let after: string | undefined;
     for (;;) {
-      const plain = await db.cluster.findMany({
-        where: { signingPrivateKey: { startsWith: "-----BEGIN" } },
+      const batch = await db.cluster.findMany({
+        where: {
+          ...(after ? { id: { gt: after } } : {}),
+          signingPrivateKey: { not: null },
+          NOT: { signingPrivateKey: { startsWith: `vwksp-sealed:v1:${signingKeys.keyId}:` } },
+        },
         select: { id: true, signingPrivateKey: true },
+        orderBy: { id: "asc" },
         take: 500,
       });
-      if (plain.length === 0) return sealed;
-      for (const { id, signingPrivateKey } of plain) {
-        if (!signingPrivateKey || isSealed(signingPrivateKey)) continue;
+      if (batch.length === 0) return sealed;
+      for (const { id, signingPrivateKey } of batch) {
+        after = id;
+        if (!signingPrivateKey || !signingKeys.needsSealing(signingPrivateKey)) continue;
         // Only if unchanged meanwhile: a concurrent run may have sealed it already.
         const updated = await db.cluster.updateMany({
           where: { id, signingPrivateKey },
-          data: { signingPrivateKey: signingKeys.seal(signingPrivateKey) },
+          data: { signingPrivateKey: signingKeys.reseal(signingPrivateKey) },
         });
         sealed += updated.count;
       }

@@ -15,10 +15,16 @@ const keyIdOf = (secret: Buffer) => createHash("sha256").update(secret).digest("
 /**
  * The clusters' payload-signing private keys at rest: sealed with AES-256-GCM under
  * SIGNING_KEY_SECRET when it is set, plain PEM otherwise. Keys stored plain before the secret
- * was set still open, and the worker's start-up seals them (`sealSigningKeys`).
+ * was set still open, and so do keys sealed under one of the `previous` secrets
+ * (SIGNING_KEY_SECRET_PREVIOUS, while the secret is being changed); the worker's start-up seals
+ * both kinds under the current secret (`sealSigningKeys`).
  */
-export function createSigningKeyVault(secret: Buffer | undefined) {
+export function createSigningKeyVault(secret: Buffer | undefined, previous: Buffer[] = []) {
   const keyId = secret ? keyIdOf(secret) : undefined;
+  /** Every secret this process can open with, by key id. */
+  const openers = new Map([...previous, ...(secret ? [secret] : [])].map((bytes) => [keyIdOf(bytes), bytes]));
+
+  const sealedBy = (stored: string) => stored.slice(SEALED_PREFIX.length).split(":", 1)[0];
 
   function seal(privateKeyPem: string): string {
     if (!secret || isSealed(privateKeyPem)) return privateKeyPem;
@@ -31,13 +37,13 @@ export function createSigningKeyVault(secret: Buffer | undefined) {
 
   function open(stored: string): string {
     if (!isSealed(stored)) return stored;
-    const [sealedBy, ...parts] = stored.slice(SEALED_PREFIX.length).split(":");
-    if (!secret) {
-      throw new Error(`the signing key is sealed (key id ${sealedBy}): set SIGNING_KEY_SECRET to use it`);
-    }
-    if (sealedBy !== keyId) {
+    const [by, ...parts] = stored.slice(SEALED_PREFIX.length).split(":");
+    const opener = openers.get(by ?? "");
+    if (!opener) {
       throw new Error(
-        `the signing key was sealed under another SIGNING_KEY_SECRET (key id ${sealedBy}; this process has ${keyId})`,
+        secret
+          ? `the signing key was sealed under another SIGNING_KEY_SECRET (key id ${by}; this process has ${[...openers.keys()].join(", ")})`
+          : `the signing key is sealed (key id ${by}): set SIGNING_KEY_SECRET to use it`,
       );
     }
     const [iv, tag, ciphertext] = parts.map((part) => Buffer.from(part, "base64"));
@@ -45,7 +51,7 @@ export function createSigningKeyVault(secret: Buffer | undefined) {
       throw new Error("a sealed signing key is malformed");
     }
     try {
-      const decipher = createDecipheriv("aes-256-gcm", secret, iv, { authTagLength: 16 });
+      const decipher = createDecipheriv("aes-256-gcm", opener, iv, { authTagLength: 16 });
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8");
     } catch {
@@ -53,9 +59,15 @@ export function createSigningKeyVault(secret: Buffer | undefined) {
     }
   }
 
-  /** Whether `stored` is sealed under a secret other than this process's (or none is set). */
-  const sealedElsewhere = (stored: string) =>
-    isSealed(stored) && !stored.startsWith(`${SEALED_PREFIX}${keyId}:`);
+  /** Whether `stored` is sealed under a secret this process does not have. */
+  const sealedElsewhere = (stored: string) => isSealed(stored) && !openers.has(sealedBy(stored) ?? "");
+
+  /** Whether `stored` opens here but is not sealed under the current secret (plain, or a previous one). */
+  const needsSealing = (stored: string) =>
+    secret !== undefined && !sealedElsewhere(stored) && (!isSealed(stored) || sealedBy(stored) !== keyId);
+
+  /** Opens `stored` and seals it under the current secret. */
+  const reseal = (stored: string) => seal(open(stored));
 
   /** A new Ed25519 key pair for a cluster, the private half sealed. */
   function newKeyPair() {
@@ -66,7 +78,18 @@ export function createSigningKeyVault(secret: Buffer | undefined) {
     };
   }
 
-  return { seal, open, newKeyPair, sealedElsewhere, keyId, sealing: secret !== undefined };
+  return {
+    seal,
+    open,
+    reseal,
+    newKeyPair,
+    sealedElsewhere,
+    needsSealing,
+    keyId,
+    /** Key ids of the previous secrets: keys sealed under them still open, and get resealed. */
+    previousKeyIds: [...openers.keys()].filter((id) => id !== keyId),
+    sealing: secret !== undefined,
+  };
 }
 
 export type SigningKeyVault = ReturnType<typeof createSigningKeyVault>;
@@ -75,7 +98,8 @@ export type SigningKeyVault = ReturnType<typeof createSigningKeyVault>;
 export const plainSigningKeys = createSigningKeyVault(undefined);
 
 /** The vault the configuration asks for. */
-export const signingKeysFor = (config: Pick<Config, "SIGNING_KEY_SECRET">) =>
+export const signingKeysFor = (config: Pick<Config, "SIGNING_KEY_SECRET" | "SIGNING_KEY_SECRET_PREVIOUS">) =>
   createSigningKeyVault(
     config.SIGNING_KEY_SECRET ? signingSecretBytes(config.SIGNING_KEY_SECRET) : undefined,
+    (config.SIGNING_KEY_SECRET_PREVIOUS ?? []).map((value) => signingSecretBytes(value) as Buffer),
   );
