@@ -1,6 +1,7 @@
 import { createLogger, loadConfigOrExit } from "@vwksp/core";
+import { waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
-import { processorsFor, schedulesFor, workerSettingsFor } from "./processors.ts";
+import { processorsFor, reconcileQueued, schedulesFor, workerSettingsFor } from "./processors.ts";
 import { startWorkerRuntime } from "./runtime.ts";
 
 // The worker process: BullMQ processors for dispatch, odoo-sync and maintenance. Closes
@@ -10,6 +11,10 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL, "worker");
   const deps = createWorkerDeps(config, logger);
   const processors = processorsFor(deps);
+  // Started before Redis (a host reboot, a compose stack coming up), the worker waits for it.
+  await waitForRedis(deps.redis, (reason) =>
+    logger.warn({ redis: new URL(config.REDIS_URL).host, reason }, "waiting for Redis"),
+  );
   const runtime = startWorkerRuntime({
     redisUrl: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,
@@ -19,6 +24,14 @@ async function main() {
   });
   await schedulesFor(deps, processors);
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
+  // Jobs requested while Redis was away are rows without a dispatch job: hand them to BullMQ as
+  // soon as Redis is back (every "ready" from now on is a reconnect), not at the next reconcile.
+  deps.redis.on("ready", () => {
+    logger.info("Redis is back");
+    reconcileQueued(deps, 0).catch((error: unknown) =>
+      logger.warn({ err: error }, "re-enqueueing after the Redis outage failed; the reconcile job retries"),
+    );
+  });
   if (config.SIGNING_KEY_SECRET) {
     // Keys stored before the secret was set, or sealed under a previous one, are sealed under it
     // now; failing here only delays that.

@@ -18,12 +18,14 @@ export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
 
 /**
  * Re-enqueues jobs that are still `queued` in PostgreSQL but whose dispatch job BullMQ lost
- * (Redis flushed or restarted without persistence) or gave up on.
+ * (Redis flushed or restarted without persistence), never got (requested while Redis was away),
+ * or gave up on. Only jobs older than `olderThanMs`; BullMQ job ids make a race with the
+ * enqueue path harmless.
  */
-async function reconcileQueued(deps: WorkerDeps) {
+export async function reconcileQueued(deps: WorkerDeps, olderThanMs = RECONCILE_AFTER_MS) {
   const dispatchQueue = deps.queues.queue("dispatch");
   let requeued = 0;
-  for (const jobId of await deps.dispatch.staleQueued(RECONCILE_AFTER_MS)) {
+  for (const jobId of await deps.dispatch.staleQueued(olderThanMs)) {
     const existing = await dispatchQueue.getJob(jobId);
     const state = existing ? await existing.getState() : "missing";
     if (state === "failed" && existing) {

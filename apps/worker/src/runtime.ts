@@ -35,6 +35,27 @@ const STALL_DETECTION: Partial<Record<QueueName, Pick<WorkerOptions, "lockDurati
 };
 
 /**
+ * While Redis is away every reconnect attempt of every connection is an error event: one line
+ * per queue in this interval says so, with how many were left out.
+ */
+const ERROR_LOG_EVERY_MS = 10_000;
+
+function throttled<T>(everyMs: number, log: (value: T, suppressed: number) => void) {
+  let last = 0;
+  let suppressed = 0;
+  return (value: T) => {
+    const now = Date.now();
+    if (now - last < everyMs) {
+      suppressed += 1;
+      return;
+    }
+    log(value, suppressed);
+    last = now;
+    suppressed = 0;
+  };
+}
+
+/**
  * One BullMQ Worker per queue that has processors, sharing one blocking connection factory.
  * Payloads are validated against the job catalog; a payload that does not parse is
  * unrecoverable (retrying cannot fix it).
@@ -80,7 +101,12 @@ export function startWorkerRuntime({
         "job failed",
       );
     });
-    worker.on("error", (error) => logger.error({ queue: queueName, err: error }, "worker error"));
+    worker.on(
+      "error",
+      throttled(ERROR_LOG_EVERY_MS, (error: Error, suppressed) =>
+        logger.error({ queue: queueName, err: error, ...(suppressed ? { suppressed } : {}) }, "worker error"),
+      ),
+    );
     workers.push(worker);
   }
 

@@ -14,7 +14,11 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
       : { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000 };
   const redis = new Redis(url, {
     ...base,
-    lazyConnect: true,
+    // Command connections open on first use, so a process that never needs Redis never talks to
+    // it. Blocking ones (BullMQ workers, subscribers) connect at once: BullMQ duplicates them, and
+    // on a lazy duplicate it calls connect() itself and leaves that promise's rejection
+    // unhandled, which ends the process when Redis is down at that moment.
+    lazyConnect: role === "commands",
     // Reconnect forever with a capped delay: Redis restarts must not need a process restart.
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     ...extra,
@@ -36,5 +40,34 @@ export async function pingWithin(redis: Redis, ms: number): Promise<void> {
     ]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts a lazy connection connecting, its failures left to the reconnect loop. Needed before
+ * BullMQ gets the connection, for the reason given in `createRedis`.
+ */
+export function connectInBackground(redis: Redis): Redis {
+  if (redis.status === "wait") redis.connect().catch(() => {});
+  return redis;
+}
+
+/**
+ * Resolves once Redis answers PING, retrying for as long as it takes (a process started before
+ * Redis waits for it rather than dying); `onWaiting` hears why, at first and then every `everyMs`.
+ */
+export async function waitForRedis(redis: Redis, onWaiting: (reason: string) => void, everyMs = 10_000) {
+  let lastReported = 0;
+  for (;;) {
+    try {
+      await pingWithin(redis, 2_000);
+      return;
+    } catch (error) {
+      if (Date.now() - lastReported >= everyMs) {
+        lastReported = Date.now();
+        onWaiting(error instanceof Error ? error.message : String(error));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }

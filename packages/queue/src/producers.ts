@@ -1,6 +1,7 @@
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { JOB_CATALOG, type JobName, type JobPayload, QUEUE_NAMES, type QueueName } from "./catalog.ts";
+import { connectInBackground } from "./connection.ts";
 
 /**
  * BullMQ waits for a connection indefinitely; a request must not. After this long an enqueue
@@ -36,7 +37,7 @@ export function createQueues({ connection, prefix }: QueuesOptions) {
     if (!QUEUE_NAMES.includes(name)) throw new Error(`unknown queue ${name}`);
     let found = queues.get(name);
     if (!found) {
-      found = new Queue(name, { connection, prefix: `${prefix}:bull` });
+      found = new Queue(name, { connection: connectInBackground(connection), prefix: `${prefix}:bull` });
       // Connection errors surface as failed `add` calls; the event itself needs a listener.
       found.on("error", () => {});
       queues.set(name, found);

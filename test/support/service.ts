@@ -1,0 +1,88 @@
+import { agentHeaders } from "./agent.ts";
+import { createTestDatabase, type TestDatabase } from "./db.ts";
+import { freePort, type ServiceProcess, startProcess, waitForHttp } from "./processes.ts";
+import { createTestRedisPrefix } from "./redis.ts";
+
+const ADMIN_KEY = "vwksp-key-service-processes-0123456789";
+
+/**
+ * The API and the worker as real processes, on a database and a Redis prefix of their own, for
+ * tests that kill them or cut their dependencies. Talks to them over HTTP only.
+ */
+export async function startServiceProcesses(env: Record<string, string> = {}) {
+  const db: TestDatabase = await createTestDatabase();
+  const redis = createTestRedisPrefix();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const processEnv = {
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    ...env,
+  };
+  const started: ServiceProcess[] = [];
+
+  function start(name: "api" | "worker") {
+    const entry = name === "api" ? "apps/api/src/server.ts" : "apps/worker/src/main.ts";
+    const process = startProcess(name, entry, [], processEnv);
+    started.push(process);
+    return process;
+  }
+
+  async function admin<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  /** A cluster identity, registered with the Go operator's request: its id and agent credential. */
+  async function registeredCluster(displayName: string) {
+    const cluster = await admin<{ id: string }>("POST", "/api/v1/clusters", { displayName });
+    const issued = await admin<{ token: string }>(
+      "POST",
+      `/api/v1/clusters/${cluster.body.id}/registration-tokens`,
+    );
+    const response = await fetch(`${base}/api/agent/register`, {
+      method: "POST",
+      headers: agentHeaders(issued.body.token),
+      body: JSON.stringify({ registrationToken: issued.body.token }),
+    });
+    if (response.status !== 200)
+      throw new Error(`register answered ${response.status}: ${await response.text()}`);
+    const { token } = (await response.json()) as { token: string };
+    return { clusterId: cluster.body.id, credential: token };
+  }
+
+  /** Starts API and worker and waits until both are up. */
+  async function startBoth() {
+    const api = start("api");
+    const worker = start("worker");
+    await waitForHttp(`${base}/readyz`);
+    await worker.waitFor(/worker started/);
+    return { api, worker };
+  }
+
+  async function stop() {
+    await Promise.all(started.map((process) => process.stop("SIGTERM")));
+    await redis.cleanup();
+    await db.drop();
+  }
+
+  return { db, base, env: processEnv, start, startBoth, admin, registeredCluster, stop };
+}
+
+export type ServiceProcesses = Awaited<ReturnType<typeof startServiceProcesses>>;
