@@ -14,7 +14,7 @@ import type { ApiDeps } from "./deps.ts";
 import { observabilityRoutes } from "./events/observability.routes.ts";
 import { healthRoutes } from "./health/health.routes.ts";
 import { registerContentTypes } from "./http/content-types.ts";
-import { registerErrorHandling } from "./http/errors.ts";
+import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
 import { registerOpenApi } from "./http/openapi.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
@@ -59,6 +59,10 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
     return503OnClosing: true,
     forceCloseConnections: "idle",
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // No implicit HEAD twin of every GET: a HEAD of the long-poll would claim jobs and drop them
+    // with the body it does not send. Only the health checks take HEAD (their own option).
+    exposeHeadRoutes: false,
+    frameworkErrors: answerUnroutableUrl,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

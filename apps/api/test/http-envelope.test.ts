@@ -49,6 +49,26 @@ describe("error envelope", () => {
     expect(expectEnvelope(response, "not_found").message).toContain("/nope");
   });
 
+  it("answers URLs the router cannot take apart with the envelope: 404 for a job id, 400 elsewhere", async () => {
+    const long = "a".repeat(1_001);
+    for (const url of [
+      `/api/agent/jobs/${long}/ack`,
+      "/api/agent/jobs/%ff/ack",
+      "/api/agent/jobs/%ED%A0%80/result",
+    ]) {
+      const response = await harness.app.inject({ method: "POST", url });
+      expect(response.statusCode, url).toBe(404);
+      expect(response.headers["content-type"]).toContain(AGENT_MEDIA_TYPE);
+      expectEnvelope(response, "not_found");
+    }
+    for (const url of [`/api/v1/jobs/${long}`, "/api/v1/clusters/%ff"]) {
+      const response = await harness.app.inject({ url });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.body).not.toContain(long);
+      expectEnvelope(response, "invalid_request");
+    }
+  });
+
   it("answers malformed JSON with 400", async () => {
     const response = await harness.app.inject({
       method: "POST",
@@ -169,6 +189,34 @@ describe("health", () => {
       expect(admin.statusCode).toBe(503);
     } finally {
       await broken.close();
+    }
+  });
+
+  it("answers 503 with Retry-After, not 500, when its database does not exist or refuses its role", async () => {
+    const server = new URL(env.db.url);
+    const missingDatabase = new URL(server);
+    missingDatabase.pathname = "/vwksp_no_such_database";
+    const unknownRole = new URL(server);
+    unknownRole.username = "vwksp_no_such_role";
+    for (const url of [missingDatabase, unknownRole]) {
+      const broken = await createTestApp({ env, configOverrides: { DATABASE_URL: url.toString() } });
+      try {
+        const agent = await broken.app.inject({
+          method: "GET",
+          url: "/api/agent/jobs?cluster=x&wait=0",
+          headers: { authorization: `Bearer vwksp-agt-${"a".repeat(64)}` },
+        });
+        expect(agent.statusCode, url.toString()).toBe(503);
+        expect(agent.headers["retry-after"]).toBe("5");
+        expectEnvelope(agent, "unavailable");
+        const admin = await broken.app.inject({
+          url: "/api/v1/clusters",
+          headers: { authorization: "Bearer vwksp-key-some-key-that-is-long-enough" },
+        });
+        expect(admin.statusCode, url.toString()).toBe(503);
+      } finally {
+        await broken.close();
+      }
     }
   });
 

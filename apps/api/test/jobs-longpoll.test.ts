@@ -53,6 +53,25 @@ describe("long-poll", () => {
     expect((await clamped).map((job) => job.id)).toEqual([jobId]);
   });
 
+  it("has no HEAD twin: a HEAD (a proxy's or a monitor's) claims nothing", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key);
+    const { jobId } = await rawJob(harness, key, cluster.id, "head-proof");
+    await eventually(
+      async () => (await harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } })).state === "ready",
+    );
+    const head = await harness.app.inject({
+      method: "HEAD",
+      url: `/api/agent/jobs?cluster=${cluster.id}&wait=0`,
+      headers: agentHeaders(credential, false),
+    });
+    expect(head.statusCode).toBe(404);
+    const job = await harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
+    expect({ state: job.state, deliveries: job.deliveries }).toEqual({ state: "ready", deliveries: 0 });
+    expect((await poll(harness, cluster.id, credential)).map((polled) => polled.id)).toEqual([jobId]);
+    // The health checks still answer HEAD, as load balancers send it.
+    expect((await harness.app.inject({ method: "HEAD", url: "/healthz" })).statusCode).toBe(200);
+  });
+
   it("leaves no waiter and leases nothing when the client goes away", async () => {
     const { cluster, credential } = await registeredCluster(harness, key);
     const address = await harness.app.listen({ port: 0, host: "127.0.0.1" });

@@ -34,6 +34,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         response: { 200: z.object({ status: z.literal("ok") }) },
       },
       logLevel: "warn",
+      exposeHeadRoute: true,
     },
     async () => ({ status: "ok" as const }),
   );
@@ -53,6 +54,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         },
       },
       logLevel: "warn",
+      exposeHeadRoute: true,
     },
     async (request, reply) => {
       const [postgres, redis] = await Promise.all([

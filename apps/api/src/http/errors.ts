@@ -1,4 +1,5 @@
 import { DomainError, redactString, sqlStateOf } from "@vwksp/core";
+import { AGENT_MEDIA_TYPE } from "@vwksp/protocol";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 
@@ -22,10 +23,21 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string }> = {
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: "invalid_request" },
 };
 
+/**
+ * PostgreSQL refusing the service's connection rather than one request: a connection exception
+ * (class 08), the server shutting down (57P01–57P03), a database or role that does not exist or
+ * a password it rejects (3D000, 28xxx) — a misconfiguration or an outage, not the client's doing.
+ */
+const CONNECTION_REFUSED_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123]|3D000|28[0-9A-Z]{3}|53300)$/;
+/** Prisma's names for the same: authentication failed, database missing, access denied, closed. */
+const PRISMA_CONNECTION_CODES = /\b(P1000|P1001|P1002|P1003|P1010|P1017|P2024)\b/;
+
 /** PostgreSQL / Redis unreachable: the protocol says 503 with Retry-After, never a crash. */
 function isDependencyOutage(error: unknown): boolean {
+  if (CONNECTION_REFUSED_SQLSTATE.test(sqlStateOf(error) ?? "")) return true;
   const text = `${(error as { code?: unknown }).code ?? ""} ${(error as Error).message ?? ""}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|P1001|P1002|P2024|DatabaseNotReachable|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated/i.test(
+  if (PRISMA_CONNECTION_CODES.test(text)) return true;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|DatabaseDoesNotExist|DatabaseAccessDenied|AuthenticationFailed|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated/i.test(
     text,
   );
 }
@@ -106,6 +118,26 @@ export function sendEnvelope(request: FastifyRequest, reply: FastifyReply, envel
     message: redactString(envelope.message),
     requestId: request.id,
   });
+}
+
+/**
+ * URLs the router cannot even take apart (bad percent-encoding, a path segment over the length
+ * limit) never reach a route, its hooks or the error handler; Fastify hands them here. Under
+ * `/api/agent/jobs/` such a segment can only be a job id, and the contract answers an unknown
+ * job id of any shape with 404; elsewhere it is a 400. The URL is not echoed: it may be huge.
+ */
+export function answerUnroutableUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const path = request.raw.url ?? "";
+  const agent = path.startsWith("/api/agent/");
+  reply.header("x-request-id", request.id);
+  if (agent) reply.header("content-type", AGENT_MEDIA_TYPE);
+  request.log.warn({ code: error.code }, "request refused: unroutable URL");
+  if (path.startsWith("/api/agent/jobs/")) {
+    return sendEnvelope(request, reply, { status: 404, code: "not_found", message: "job not found" });
+  }
+  const reason =
+    error.code === "FST_ERR_MAX_PARAM_LENGTH" ? "a path segment is too long" : "the URL is not valid";
+  return sendEnvelope(request, reply, { status: 400, code: "invalid_request", message: reason });
 }
 
 /** Every 4xx/5xx leaves as `{error, message, requestId}`; 5xx internals stay in the log. */
