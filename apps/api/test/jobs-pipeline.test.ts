@@ -212,6 +212,123 @@ describe("deploy an app", () => {
   });
 });
 
+describe("raw jobs", () => {
+  const operation = (type: string, engine: string) => ({
+    intent: "request-operation",
+    operation: {
+      apiVersion: "ops.vworkspace.io/v1alpha1",
+      kind: "Operation",
+      metadata: { name: "op", namespace: "org-a" },
+      spec: { type, engine, targetRef: { kind: "ApplicationInstance", name: "x" } },
+    },
+  });
+  const instance = (catalogId: string, namespace?: string) => ({
+    intent: "ensure-application-instance",
+    applicationInstance: {
+      apiVersion: "apps.vworkspace.io/v1alpha1",
+      kind: "ApplicationInstance",
+      metadata: { name: "app", ...(namespace ? { namespace } : {}) },
+      spec: { appRef: { catalogId } },
+    },
+  });
+  const raw = (clusterId: string, body: Record<string, unknown>) =>
+    harness.app.inject({
+      method: "POST",
+      url: `/api/v1/clusters/${clusterId}/jobs`,
+      headers: adminHeaders(key),
+      payload: body,
+    });
+
+  it("get the allow-lists of the application and operation routes: no way around them", async () => {
+    const { cluster } = await registeredCluster(harness, key, {
+      allowedNamespaces: ["org-*"],
+      allowedCatalogEntries: ["vaultwarden"],
+      allowedOperationTemplates: ["backup.velero"],
+    });
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ kind: "intent", payload: instance("nextcloud", "org-a") }, 403, "catalog_entry_not_allowed"],
+      [{ kind: "intent", payload: instance("vaultwarden", "kube-system") }, 403, "namespace_not_allowed"],
+      [{ kind: "intent", payload: instance("vaultwarden") }, 400, "invalid_payload"],
+      [{ kind: "intent", payload: operation("RunCommand", "job") }, 403, "operation_template_not_allowed"],
+      [{ kind: "intent", payload: operation("Backup", "homemade") }, 403, "operation_template_not_allowed"],
+      [
+        { kind: "intent", payload: { intent: "delete-application-instance", name: "app" } },
+        400,
+        "invalid_payload",
+      ],
+      [
+        {
+          kind: "apply",
+          payload: {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: "pwn" },
+            roleRef: { kind: "ClusterRole", name: "cluster-admin" },
+            subjects: [],
+          },
+        },
+        403,
+        "cluster_scoped_not_allowed",
+      ],
+      [
+        { kind: "delete", payload: { apiVersion: "v1", kind: "Namespace", name: "kube-system" } },
+        403,
+        "namespace_not_allowed",
+      ],
+      [
+        {
+          kind: "apply",
+          payload: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "kube-system" } },
+        },
+        403,
+        "namespace_not_allowed",
+      ],
+    ];
+    for (const [body, status, code] of cases) {
+      const response = await raw(cluster.id, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(status);
+      expect(response.json().error, JSON.stringify(body)).toBe(code);
+    }
+    expect(await harness.deps.db.job.count({ where: { clusterId: cluster.id } })).toBe(0);
+
+    for (const body of [
+      { kind: "intent", payload: instance("vaultwarden", "org-a") },
+      { kind: "intent", payload: operation("Backup", "velero") },
+      { kind: "intent", payload: { intent: "delete-application-instance", name: "app", namespace: "org-a" } },
+      { kind: "apply", payload: { apiVersion: "v1", kind: "Namespace", metadata: { name: "org-new" } } },
+      { kind: "delete", payload: { apiVersion: "v1", kind: "Secret", name: "s", namespace: "org-a" } },
+    ]) {
+      expect((await raw(cluster.id, body)).statusCode, JSON.stringify(body)).toBe(202);
+    }
+  });
+
+  it("are checked again at dispatch: one the allow-lists stopped covering meanwhile fails, undelivered", async () => {
+    const { cluster } = await registeredCluster(harness, key);
+    await worker.close();
+    try {
+      const { jobId } = await rawJob(harness, key, cluster.id, "narrowed");
+      const narrowed = await harness.app.inject({
+        method: "PATCH",
+        url: `/api/v1/clusters/${cluster.id}`,
+        headers: adminHeaders(key),
+        payload: { allowedNamespaces: ["org-*"] },
+      });
+      expect(narrowed.statusCode, narrowed.body).toBe(200);
+      worker = createTestWorker({ env, clock });
+      const job = await eventually(async () => {
+        const row = await harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
+        return row.state === "queued" ? undefined : row;
+      });
+      expect(job.state).toBe("failed");
+      expect(job.deliveries).toBe(0);
+      expect(job.error).toMatch(/namespace "default" matches none.*checked again at dispatch/);
+    } finally {
+      await worker.close();
+      worker = createTestWorker({ env, clock });
+    }
+  });
+});
+
 describe("agent job protocol", () => {
   it("acks (204, repeatable), takes statuses, and closes on the first result (then 409)", async () => {
     const { cluster, credential } = await registeredCluster(harness, key);

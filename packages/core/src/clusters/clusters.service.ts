@@ -29,6 +29,9 @@ const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 
 /** The cluster registry: identities created by admins (or Odoo) before any agent registers. */
+/** The allow-lists: a change makes the worker check raw jobs requested before it again. */
+const POLICY_FIELDS = ["allowedNamespaces", "allowedCatalogEntries", "allowedOperationTemplates"] as const;
+
 export function createClustersService({ db, clock, audit, notifier, signingKeys = plainSigningKeys }: Deps) {
   async function create(
     actor: Actor,
@@ -126,7 +129,11 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
     if (Object.keys(changed).length === 0) return before;
     try {
       const cluster = await db.$transaction(async (tx) => {
-        const updated = await tx.cluster.update({ where: { id }, data: changed });
+        const policyChanged = POLICY_FIELDS.some((field) => field in changed);
+        const updated = await tx.cluster.update({
+          where: { id },
+          data: { ...changed, ...(policyChanged ? { policyUpdatedAt: clock.now() } : {}) },
+        });
         await audit.record(
           {
             source,

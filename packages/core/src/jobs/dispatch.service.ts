@@ -5,6 +5,7 @@ import type { Clock } from "../clock.ts";
 import { plainSigningKeys, type SigningKeyVault } from "../clusters/signing-keys.ts";
 import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
+import { rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
   type DeployRequest,
@@ -28,6 +29,8 @@ const READY_WITHOUT_RENDERING_SQL = `
   FROM "Cluster" c
   WHERE j.id = ANY($1::text[]) AND j.state::text = 'queued' AND j.request IS NULL AND j."expiresAt" > $2::timestamp
     AND c.id = j."clusterId" AND c.status <> 'disabled' AND NOT c."signPayloads"
+    -- Allow-lists changed since (or just before) the request: the slow path checks them again.
+    AND (c."policyUpdatedAt" IS NULL OR c."policyUpdatedAt" < j."createdAt" - interval '5 seconds')
   RETURNING j.id, j."clusterId"::text AS "clusterId"`;
 
 export type DispatchOutcome = "ready" | "skipped" | "expired" | "cancelled" | "rejected";
@@ -56,7 +59,18 @@ export function createDispatchService({
 }) {
   async function render(job: Job, cluster: Cluster): Promise<Record<string, unknown>> {
     const request = job.request as IntentRequest | null;
-    if (!request) return job.payload as Record<string, unknown>;
+    if (!request) {
+      // A raw job: its payload goes out as given, if the allow-lists still cover it.
+      const payload = job.payload as Record<string, unknown>;
+      try {
+        requireRawJobAllowed(cluster, rawJobScope(job.kind, payload));
+      } catch (error) {
+        throw new Rejected(
+          `${error instanceof Error ? error.message : String(error)} (checked again at dispatch)`,
+        );
+      }
+      return payload;
+    }
     if (!namespaceAllowed(cluster, request.namespace))
       throw new Rejected(`namespace ${request.namespace} is no longer allowed`);
     switch (request.intent) {

@@ -9,6 +9,7 @@ import { randomHex } from "../hashing.ts";
 import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
 import { newJobId } from "./job-ids.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
+import { rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
   type DeleteRequest,
@@ -333,8 +334,8 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   /** A raw apply/delete/intent job; the payload goes to the agent as given. */
   async function createRaw(actor: Actor, clusterId: string, body: CreateJobBody) {
     const cluster = await deliverableCluster(actor, clusterId);
-    const target = rawTarget(body);
-    if (target.namespace) requireNamespace(cluster, target.namespace);
+    const target = rawJobScope(body.kind, body.payload);
+    requireRawJobAllowed(cluster, target);
     const job = await insertJob(actor, {
       cluster,
       kind: body.kind,
@@ -408,57 +409,6 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   }
 
   return { requestDeploy, requestDelete, requestOperation, createRaw, get, list, cancel };
-}
-
-/** What a raw job acts on, checked against the documented payload shapes. */
-function rawTarget(body: CreateJobBody): { kind: string; namespace: string; name: string } {
-  const payload = body.payload;
-  const str = (value: unknown) => (typeof value === "string" ? value : "");
-  if (body.kind === "apply") {
-    const metadata = (payload.metadata ?? {}) as Record<string, unknown>;
-    if (!str(payload.apiVersion) || !str(payload.kind) || !str(metadata.name)) {
-      throw badRequest(
-        "invalid_payload",
-        "an apply payload is a Kubernetes manifest with apiVersion, kind and metadata.name",
-      );
-    }
-    return { kind: str(payload.kind), namespace: str(metadata.namespace), name: str(metadata.name) };
-  }
-  if (body.kind === "delete") {
-    if (!str(payload.apiVersion) || !str(payload.kind) || !str(payload.name)) {
-      throw badRequest("invalid_payload", "a delete payload is {apiVersion, kind, name, namespace}");
-    }
-    return { kind: str(payload.kind), namespace: str(payload.namespace), name: str(payload.name) };
-  }
-  const intent = str(payload.intent);
-  if (intent === ENSURE_APPLICATION_INSTANCE) {
-    const metadata = ((payload.applicationInstance as Record<string, unknown> | undefined)?.metadata ??
-      {}) as Record<string, unknown>;
-    if (!str(metadata.name))
-      throw badRequest(
-        "invalid_payload",
-        "ensure-application-instance needs applicationInstance.metadata.name",
-      );
-    return { kind: "ApplicationInstance", namespace: str(metadata.namespace), name: str(metadata.name) };
-  }
-  if (intent === REQUEST_OPERATION) {
-    const metadata = ((payload.operation as Record<string, unknown> | undefined)?.metadata ?? {}) as Record<
-      string,
-      unknown
-    >;
-    if (!str(metadata.name))
-      throw badRequest("invalid_payload", "request-operation needs operation.metadata.name");
-    return { kind: "Operation", namespace: str(metadata.namespace), name: str(metadata.name) };
-  }
-  if (intent === DELETE_APPLICATION_INSTANCE) {
-    if (!str(payload.name))
-      throw badRequest("invalid_payload", "delete-application-instance needs name and namespace");
-    return { kind: "ApplicationInstance", namespace: str(payload.namespace), name: str(payload.name) };
-  }
-  throw badRequest(
-    "invalid_payload",
-    `intent must be one of ${ENSURE_APPLICATION_INSTANCE}, ${REQUEST_OPERATION}, ${DELETE_APPLICATION_INSTANCE}`,
-  );
 }
 
 export type JobsService = ReturnType<typeof createJobsService>;
