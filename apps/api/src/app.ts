@@ -15,6 +15,7 @@ import { observabilityRoutes } from "./events/observability.routes.ts";
 import { healthRoutes } from "./health/health.routes.ts";
 import { registerContentTypes } from "./http/content-types.ts";
 import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
+import { metricsRoutes } from "./http/metrics.ts";
 import { registerOpenApi } from "./http/openapi.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
@@ -76,6 +77,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   registerContentTypes(app);
   await registerOpenApi(app);
 
+  await app.register(metricsRoutes, { deps });
   await app.register(healthRoutes, { deps });
   await app.register(apiKeyRoutes, { deps });
   await app.register(clusterRoutes, { deps });

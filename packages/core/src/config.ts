@@ -71,6 +71,14 @@ export const ConfigSchema = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((value) => value === "true"),
+  /**
+   * Prometheus `GET /metrics` on the API, without authentication (scraped from inside the
+   * network; keep it off the public ingress). `false` removes the route (404).
+   */
+  METRICS_ENABLED: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((value) => value === "true"),
   /** Odoo bridge; off when ODOO_URL is unset. */
   ODOO_URL: optionalString.pipe(z.string().url().optional()),
   ODOO_DB: optionalString,
