@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentHeaders } from "../../../test/support/agent.ts";
+import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
 import { adminKey, eventually, poll, rawJob, registeredCluster } from "../../../test/support/fixtures.ts";
 import { createTestWorker } from "../../../test/support/worker.ts";
@@ -51,6 +51,52 @@ describe("long-poll", () => {
     const clamped = poll(harness, cluster.id, credential, 100_000);
     const { jobId } = await rawJob(harness, key, cluster.id, "clamped");
     expect((await clamped).map((job) => job.id)).toEqual([jobId]);
+  });
+
+  it("ends a waiting poll with 401 the moment its credential is revoked, delivering nothing on it", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key);
+    const started = Date.now();
+    const waiting = harness.app.inject({
+      method: "GET",
+      url: `/api/agent/jobs?cluster=${cluster.id}&wait=20`,
+      headers: agentHeaders(credential, false),
+    });
+    await eventually(async () => harness.app.longPollStats().waiters > 0);
+    const revoked = await harness.app.inject({
+      method: "POST",
+      url: `/api/v1/clusters/${cluster.id}/credentials/revoke`,
+      headers: adminHeaders(key),
+    });
+    expect(revoked.statusCode).toBe(204);
+    const { jobId } = await rawJob(harness, key, cluster.id, "after-revocation");
+    const answer = await waiting;
+    expect(answer.statusCode).toBe(401);
+    expect(answer.json().error).toBe("unauthorized");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const job = await harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
+    expect(job.deliveries).toBe(0);
+  });
+
+  it("ends a waiting poll when its credential expires; the next poll is 401", async () => {
+    const expiring = await createTestApp({
+      env,
+      configOverrides: { REDIS_URL: REDIS_DB_URL, CREDENTIAL_TTL_SECONDS: "2" },
+    });
+    try {
+      const { cluster, credential } = await registeredCluster(expiring, key);
+      const started = Date.now();
+      expect(await poll(expiring, cluster.id, credential, 30)).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const after = await expiring.app.inject({
+        method: "GET",
+        url: `/api/agent/jobs?cluster=${cluster.id}&wait=0`,
+        headers: agentHeaders(credential, false),
+      });
+      expect(after.statusCode).toBe(401);
+    } finally {
+      await expiring.close();
+    }
   });
 
   it("has no HEAD twin: a HEAD (a proxy's or a monitor's) claims nothing", async () => {

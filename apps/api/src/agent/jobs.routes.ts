@@ -1,4 +1,4 @@
-import { forbidden } from "@vwksp/core";
+import { DomainError, forbidden } from "@vwksp/core";
 import {
   DEFAULT_WAIT_SECONDS,
   JobIdParams,
@@ -10,6 +10,7 @@ import {
 } from "@vwksp/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
+import { bearerToken } from "../auth/bearer.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses, NoContent } from "../http/responses.ts";
 import type { LongPollHub } from "./long-poll.ts";
@@ -21,6 +22,45 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
   const authenticate = authenticateAgent(deps);
   const tags = ["agent"];
   const security = [{ agentToken: [] }];
+
+  // Polls in progress, by cluster. A revocation, a rotation or a disabled cluster invalidates the
+  // cluster's credentials on every process; each poll then checks its credential again, and one
+  // that no longer works ends at once with that answer (401 or 403) — no job goes out on it.
+  const polls = new Map<string, Set<PollInProgress>>();
+  const stopListening = deps.credentials.onInvalidate((clusterId) => {
+    const affected = clusterId === null ? [...polls.values()] : [polls.get(clusterId) ?? new Set()];
+    for (const poll of affected.flatMap((set) => [...set])) {
+      deps.credentials.authenticate(poll.token).catch((error: unknown) => {
+        // A database hiccup is not a verdict on the credential: the poll goes on.
+        if (error instanceof DomainError && (error.statusCode === 401 || error.statusCode === 403))
+          poll.refuse(error);
+      });
+    }
+  });
+  app.addHook("onClose", async () => {
+    stopListening();
+  });
+
+  function trackPoll(clusterId: string, token: string) {
+    const refused = new AbortController();
+    const poll: PollInProgress = {
+      token,
+      refusal: undefined,
+      signal: refused.signal,
+      refuse(error) {
+        poll.refusal ??= error;
+        refused.abort();
+      },
+    };
+    const set = polls.get(clusterId) ?? new Set();
+    set.add(poll);
+    polls.set(clusterId, set);
+    const untrack = () => {
+      set.delete(poll);
+      if (set.size === 0 && polls.get(clusterId) === set) polls.delete(clusterId);
+    };
+    return { poll, untrack };
+  }
 
   app.get(
     "/api/agent/jobs",
@@ -49,17 +89,32 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
       reply.raw.once("close", () => {
         if (!reply.raw.writableFinished) gone.abort();
       });
-      const jobs = await deps.delivery.claim(agent.clusterId);
-      if (gone.signal.aborted && jobs.length > 0) {
-        await deps.delivery.release(
+      const { poll, untrack } = trackPoll(agent.clusterId, bearerToken(request) ?? "");
+      try {
+        const jobs = await deps.delivery.claim(agent.clusterId);
+        if ((gone.signal.aborted || poll.refusal) && jobs.length > 0) {
+          await deps.delivery.release(
+            agent.clusterId,
+            jobs.map((job) => job.id),
+          );
+        }
+        if (poll.refusal) throw poll.refusal;
+        if (gone.signal.aborted) return { jobs: [] };
+        // A credential that expires during the wait ends it then; the next poll hears 401.
+        const secondsLeft =
+          agent.expiresAt === null ? MAX_HOLD_SECONDS : (agent.expiresAt - deps.clock.now().getTime()) / 1000;
+        const wait = Math.min(request.query.wait ?? DEFAULT_WAIT_SECONDS, MAX_HOLD_SECONDS, secondsLeft);
+        if (jobs.length > 0 || wait <= 0) return { jobs };
+        const waited = await longPoll.wait(
           agent.clusterId,
-          jobs.map((job) => job.id),
+          wait,
+          AbortSignal.any([gone.signal, poll.signal]),
         );
-        return { jobs: [] };
+        if (poll.refusal) throw poll.refusal;
+        return { jobs: waited };
+      } finally {
+        untrack();
       }
-      const wait = request.query.wait ?? DEFAULT_WAIT_SECONDS;
-      if (jobs.length > 0 || wait === 0) return { jobs };
-      return { jobs: await longPoll.wait(agent.clusterId, Math.min(wait, MAX_HOLD_SECONDS), gone.signal) };
     },
   );
 
@@ -122,3 +177,12 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
     },
   );
 };
+
+interface PollInProgress {
+  token: string;
+  /** Why the poll's credential stopped working while it waited (401 or 403). */
+  refusal: Error | undefined;
+  /** Aborts when it did. */
+  signal: AbortSignal;
+  refuse(error: Error): void;
+}

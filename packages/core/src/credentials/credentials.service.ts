@@ -12,10 +12,11 @@ export interface AgentPrincipal {
   clusterId: string;
   organizationId: string;
   credentialId: string;
+  /** When the credential stops working (ms since the epoch), or null for never. */
+  expiresAt: number | null;
 }
 
 interface CachedCredential extends AgentPrincipal {
-  expiresAt: number | null;
   revoked: boolean;
   clusterDisabled: boolean;
   cachedUntil: number;
@@ -95,16 +96,29 @@ export function createCredentialsService({
     hashesByCluster.set(entry.clusterId, hashes);
   }
 
+  const invalidationListeners = new Set<(clusterId: string | null) => void>();
+
+  /**
+   * Hears every invalidation (a cluster id, or null for all): requests that authenticated before
+   * it — a long-poll still waiting — must check their credential again.
+   */
+  function onInvalidate(listener: (clusterId: string | null) => void) {
+    invalidationListeners.add(listener);
+    return () => invalidationListeners.delete(listener);
+  }
+
   /** Forgets every cached credential (after a gap in the invalidation messages). */
   function invalidateAll() {
     cache.clear();
     hashesByCluster.clear();
+    for (const listener of invalidationListeners) listener(null);
   }
 
   /** Forgets everything cached about a cluster's credentials (called on every process). */
   function invalidateCluster(clusterId: string) {
     for (const hash of hashesByCluster.get(clusterId) ?? []) cache.delete(hash);
     hashesByCluster.delete(clusterId);
+    for (const listener of invalidationListeners) listener(clusterId);
   }
 
   async function issue(clusterId: string, tx: Tx = db) {
@@ -164,6 +178,7 @@ export function createCredentialsService({
       clusterId: entry.clusterId,
       organizationId: entry.organizationId,
       credentialId: entry.credentialId,
+      expiresAt: entry.expiresAt,
     };
   }
 
@@ -226,7 +241,7 @@ export function createCredentialsService({
     await notifier.clusterAuthChanged(clusterId);
   }
 
-  return { issue, authenticate, rotate, revokeAll, invalidateCluster, invalidateAll };
+  return { issue, authenticate, rotate, revokeAll, invalidateCluster, invalidateAll, onInvalidate };
 }
 
 export type CredentialsService = ReturnType<typeof createCredentialsService>;
