@@ -41,6 +41,12 @@ describe("failed-authentication rate limit", () => {
           payload: "{}",
           remoteAddress: attacker,
         }),
+      () =>
+        harness.app.inject({
+          url: "/api/v1/clusters",
+          headers: { authorization: "Bearer vwksp-key-a-guess-that-is-long-enough" },
+          remoteAddress: attacker,
+        }),
     ];
     for (let attempt = 0; attempt < 20; attempt += 1) {
       const response = await failures[attempt % failures.length]?.();
@@ -56,6 +62,13 @@ describe("failed-authentication rate limit", () => {
     // A correct token from the limited address waits too: a guess that happens to be right must not get through.
     const { token } = await issueToken(harness, key, cluster.id);
     expect((await register(harness, token, cluster.id, attacker)).statusCode).toBe(429);
+    // The admin API as well, with a valid key.
+    const admin = await harness.app.inject({
+      url: "/api/v1/clusters",
+      headers: { authorization: `Bearer ${key}` },
+      remoteAddress: attacker,
+    });
+    expect(admin.statusCode).toBe(429);
     // Another address is not affected.
     expect((await register(harness, token, cluster.id, "198.51.100.9")).statusCode).toBe(200);
   });

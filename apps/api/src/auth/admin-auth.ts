@@ -16,13 +16,22 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof apiKey === "string" ? apiKey.trim() : undefined;
 }
 
-/** preHandler factory: the request must carry a live API key holding `scope`. */
+/**
+ * preHandler factory: the request must carry a live API key holding `scope`. A missing or
+ * unknown key counts toward the address's failure limit, like a bad agent credential: guessing
+ * keys gets 429 as soon as guessing tokens does.
+ */
 export function requireScope(deps: ApiDeps, scope: ApiKeyScope) {
   return async (request: FastifyRequest) => {
+    deps.failureLimiter.check(request.ip);
     const key = presentedKey(request);
-    if (!key) throw unauthorized("missing API key (Authorization: Bearer vwksp-key-…)");
-    const principal = await deps.apiKeys.authenticate(key);
-    if (!principal) throw unauthorized("invalid or revoked API key");
+    const principal = key ? await deps.apiKeys.authenticate(key) : null;
+    if (!principal) {
+      await deps.failureLimiter.recordFailure(request.ip, request.log);
+      throw key
+        ? unauthorized("invalid or revoked API key")
+        : unauthorized("missing API key (Authorization: Bearer vwksp-key-…)");
+    }
     if (!hasScope(principal.scopes, scope)) {
       throw new DomainError(403, "insufficient_scope", `this API key lacks the scope ${scope}`);
     }
