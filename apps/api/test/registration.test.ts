@@ -7,6 +7,7 @@ import {
   adminKey,
   createCluster,
   issueToken,
+  poll,
   register,
   registeredCluster,
 } from "../../../test/support/fixtures.ts";
@@ -294,6 +295,38 @@ describe("agent credentials", () => {
       where: { clusterId: cluster.id, kind: "CredentialRotated" },
     });
     expect(audit?.source).toBe("agent");
+  });
+
+  it("repeats a rotation whose answer was lost, one successor at a time, and stops once the successor is used", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key);
+    const first = await rotate(credential);
+    expect(first.statusCode).toBe(200);
+    const lost = first.json().token as string;
+    const original = await harness.deps.db.agentCredential.findFirstOrThrow({
+      where: { clusterId: cluster.id, rotatedAt: { not: null } },
+    });
+    // The answer never arrived: the agent rotates again with the credential it still has.
+    const again = await rotate(credential);
+    expect(again.statusCode).toBe(200);
+    const kept = again.json().token as string;
+    secretsSeen.push(lost, kept);
+    await expect(harness.deps.credentials.authenticate(lost)).rejects.toMatchObject({ statusCode: 401 });
+
+    // Once the successor is in use, the old credential cannot mint another one.
+    expect(await poll(harness, cluster.id, kept)).toEqual([]);
+    const refused = await rotate(credential);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toBe("credential_rotated");
+    await expect(harness.deps.credentials.authenticate(kept)).resolves.toBeDefined();
+    // Its grace period was never extended, and exactly one successor is live.
+    const after = await harness.deps.db.agentCredential.findUniqueOrThrow({ where: { id: original.id } });
+    expect(after.expiresAt).toEqual(original.expiresAt);
+    const live = await harness.deps.db.agentCredential.count({
+      where: { clusterId: cluster.id, revokedAt: null, rotatedAt: null },
+    });
+    expect(live).toBe(1);
+    // The successor itself rotates as usual.
+    expect((await rotate(kept)).statusCode).toBe(200);
   });
 
   it("refuses malformed, unknown and missing credentials with 401", async () => {

@@ -52,8 +52,11 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         operationId: "agentRotateCredential",
         tags: ["agent"],
         summary: "Issue a new agent credential; the current one keeps working for a grace period",
+        description:
+          "Repeating it with the rotated-away credential (an answer that got lost) revokes the successor it got, " +
+          "as long as that successor was never used, and issues another; once the successor is in use it is a 409.",
         security: [{ agentToken: [] }],
-        response: { 200: RotateResponse, ...errorResponses(401, 403, 429) },
+        response: { 200: RotateResponse, ...errorResponses(401, 403, 409, 429) },
       },
       preValidation: authenticateAgent(deps),
     },

@@ -4,7 +4,7 @@ import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Db, type Prisma, prepared } from "../db.ts";
-import { DomainError, forbidden, notFound } from "../errors.ts";
+import { conflict, DomainError, forbidden, notFound } from "../errors.ts";
 import { randomHex, sha256Hex } from "../hashing.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 
@@ -42,9 +42,15 @@ interface Deps {
 /** $1 token hashes. */
 const CREDENTIALS_BY_HASH_SQL = `
   SELECT a."tokenHash" AS hash, a.id::text AS id, a."clusterId"::text AS "clusterId",
-         c."organizationId"::text AS "organizationId", a."expiresAt", a."revokedAt", c.status::text AS status
+         c."organizationId"::text AS "organizationId", a."expiresAt", a."revokedAt", c.status::text AS status,
+         a."firstUsedAt" IS NOT NULL AS used
   FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
   WHERE a."tokenHash" = ANY($1::text[])`;
+
+/** $1 credential ids, $2 now. */
+const MARK_USED_SQL = `
+  UPDATE "AgentCredential" SET "firstUsedAt" = $2::timestamp
+  WHERE id = ANY($1::uuid[]) AND "firstUsedAt" IS NULL`;
 
 interface CredentialRow {
   hash: string;
@@ -54,6 +60,7 @@ interface CredentialRow {
   expiresAt: Date | null;
   revokedAt: Date | null;
   status: string;
+  used: boolean;
 }
 
 /** An authentication failure the rate limiter must count. */
@@ -144,9 +151,18 @@ export function createCredentialsService({
     },
   });
 
+  // A credential's first request is recorded once (see rotate); those that come together share one statement.
+  const firstUses = createBatcher<string, void>({
+    async run(ids) {
+      await prepared(db, "credentials_mark_used", MARK_USED_SQL, [ids, clock.now().toISOString()]);
+      return ids.map(() => undefined);
+    },
+  });
+
   async function load(hash: string): Promise<CachedCredential | null> {
     const row = await lookups.submit(hash);
     if (!row) return null;
+    if (!row.used && row.revokedAt === null) await firstUses.submit(row.id);
     // Jitter spreads the reloads of credentials cached at the same moment.
     const lifetime = cacheTtlMs * (0.9 + Math.random() * 0.2);
     return {
@@ -182,15 +198,42 @@ export function createCredentialsService({
     };
   }
 
-  /** A new credential; the presented one keeps working for the grace period, then 401. */
+  /**
+   * A new credential; the presented one keeps working for the grace period, then 401.
+   *
+   * Rotating a credential that was rotated already is how an agent recovers a lost answer (it
+   * never got its successor): allowed while that successor has never been used, which it then
+   * revokes — one successor at a time, and the grace period is not extended. Once the successor
+   * is in use, the presented credential can no longer mint another (409).
+   */
   async function rotate(principal: AgentPrincipal) {
     const now = clock.now();
     const graceEnd = new Date(now.getTime() + rotationGraceSeconds * 1000);
     const issued = await db.$transaction(async (tx: Prisma.TransactionClient) => {
+      // Locked, so two rotations of one credential cannot both pass the check below.
+      await tx.$queryRaw`SELECT id FROM "AgentCredential" WHERE id = ${principal.credentialId}::uuid FOR UPDATE`;
       const current = await tx.agentCredential.findUniqueOrThrow({ where: { id: principal.credentialId } });
-      const expiresAt = current.expiresAt && current.expiresAt < graceEnd ? current.expiresAt : graceEnd;
-      await tx.agentCredential.update({ where: { id: current.id }, data: { rotatedAt: now, expiresAt } });
+      let expiresAt = current.expiresAt && current.expiresAt < graceEnd ? current.expiresAt : graceEnd;
+      let replaced: string | undefined;
+      if (current.rotatedAt && current.replacedById) {
+        const successor = await tx.agentCredential.findUnique({ where: { id: current.replacedById } });
+        if (successor && (successor.firstUsedAt !== null || successor.rotatedAt !== null)) {
+          throw conflict(
+            "credential_rotated",
+            "this credential was rotated and its successor is in use: authenticate with the successor",
+          );
+        }
+        if (successor) {
+          await tx.agentCredential.update({ where: { id: successor.id }, data: { revokedAt: now } });
+          replaced = successor.id;
+        }
+        expiresAt = current.expiresAt ?? expiresAt;
+      }
       const next = await issue(principal.clusterId, tx);
+      await tx.agentCredential.update({
+        where: { id: current.id },
+        data: { rotatedAt: current.rotatedAt ?? now, expiresAt, replacedById: next.id },
+      });
       await audit.record(
         {
           source: "agent",
@@ -202,6 +245,7 @@ export function createCredentialsService({
             previousCredentialId: current.id,
             credentialId: next.id,
             previousValidUntil: expiresAt.toISOString(),
+            ...(replaced ? { revokedUnusedCredentialId: replaced } : {}),
           },
         },
         tx,
