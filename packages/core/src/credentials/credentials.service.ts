@@ -128,12 +128,18 @@ export function createCredentialsService({
     for (const listener of invalidationListeners) listener(clusterId);
   }
 
-  async function issue(clusterId: string, tx: Tx = db) {
+  /**
+   * A new credential for the cluster. Only a rotation's successor starts as never used (see
+   * rotate); one issued at registration counts as used by the registration that hands it over,
+   * so its first request costs no write.
+   */
+  async function issue(clusterId: string, tx: Tx = db, kind: "registration" | "successor" = "registration") {
     const token = `${AGENT_CREDENTIAL_PREFIX}${randomHex(32)}`;
     const now = clock.now();
     const expiresAt = ttlSeconds ? new Date(now.getTime() + ttlSeconds * 1000) : null;
+    const firstUsedAt = kind === "registration" ? now : null;
     const record = await tx.agentCredential.create({
-      data: { clusterId, tokenHash: sha256Hex(token), createdAt: now, expiresAt },
+      data: { clusterId, tokenHash: sha256Hex(token), createdAt: now, expiresAt, firstUsedAt },
       select: { id: true },
     });
     return { id: record.id, token, expiresAt };
@@ -151,7 +157,7 @@ export function createCredentialsService({
     },
   });
 
-  // A credential's first request is recorded once (see rotate); those that come together share one statement.
+  // A successor's first request is recorded once (see rotate); those that come together share one statement.
   const firstUses = createBatcher<string, void>({
     async run(ids) {
       await prepared(db, "credentials_mark_used", MARK_USED_SQL, [ids, clock.now().toISOString()]);
@@ -229,7 +235,7 @@ export function createCredentialsService({
         }
         expiresAt = current.expiresAt ?? expiresAt;
       }
-      const next = await issue(principal.clusterId, tx);
+      const next = await issue(principal.clusterId, tx, "successor");
       await tx.agentCredential.update({
         where: { id: current.id },
         data: { rotatedAt: current.rotatedAt ?? now, expiresAt, replacedById: next.id },
