@@ -463,6 +463,7 @@ describe("agent job protocol", () => {
     expect((await get("?wait=0")).statusCode).toBe(400);
     expect((await get("?cluster=prod-eu&wait=0")).statusCode).toBe(403);
     expect((await get("?cluster=00000000-0000-4000-8000-000000000000&wait=0")).statusCode).toBe(403);
+    expect((await get(`?cluster=${"x".repeat(2_000)}&wait=0`)).statusCode).toBe(403);
     for (const wait of ["-1", "1.5", "abc", ""]) {
       expect((await get(`?cluster=${cluster.id}&wait=${wait}`)).statusCode, wait).toBe(400);
     }

@@ -154,7 +154,7 @@ describe("POST /api/agent/register", () => {
     expect(response.json().clusterId).toBe(cluster.id);
   });
 
-  it.each(["another-cluster", "00000000-0000-4000-8000-000000000000", "prod-eu"])(
+  it.each(["another-cluster", "00000000-0000-4000-8000-000000000000", "prod-eu", "x".repeat(5_000)])(
     "answers a foreign clusterId %s with 403 and leaves the token unused",
     async (foreignId) => {
       const cluster = await createCluster(harness, key);
@@ -166,6 +166,18 @@ describe("POST /api/agent/register", () => {
       expect(accepted.statusCode).toBe(200);
     },
   );
+
+  it("answers a malformed token of any length with 401", async () => {
+    for (const token of [`vwksp-reg-${"a".repeat(300)}`, "x".repeat(10_000)]) {
+      const response = await harness.app.inject({
+        method: "POST",
+        url: "/api/agent/register",
+        headers: agentHeaders(token),
+        payload: JSON.stringify({ registrationToken: token }),
+      });
+      expect(response.statusCode).toBe(401);
+    }
+  });
 
   it("refuses a one-character typo by its checksum", async () => {
     const cluster = await createCluster(harness, key);

@@ -4,11 +4,14 @@ import { Condition, ObjectRef, Rfc3339 } from "./common.ts";
 // The agent wire protocol (shared/design/agent-protocol.md). Unknown request fields are tolerated
 // (zod strips them); only documented constraints are enforced.
 
+// No length limits of our own on these (the 1 MiB body limit bounds them): the contract answers a
+// malformed token with 401 and any clusterId but the bound one with 403, whatever its shape.
+// displayName is accepted and not used (the admin names the cluster identity).
 export const RegisterBody = z
   .object({
-    registrationToken: z.string().max(200).optional(),
-    clusterId: z.string().max(200).optional(),
-    displayName: z.string().max(200).optional(),
+    registrationToken: z.string().optional(),
+    clusterId: z.string().optional(),
+    displayName: z.string().optional(),
   })
   .meta({ id: "RegisterBody" });
 export type RegisterBody = z.infer<typeof RegisterBody>;
@@ -39,7 +42,8 @@ export const MAX_HOLD_SECONDS = 290;
 export const DEFAULT_WAIT_SECONDS = 30;
 
 export const JobsQuery = z.object({
-  cluster: z.string().min(1).max(200),
+  // Any value but the credential's cluster is a 403, whatever its shape or length.
+  cluster: z.string().min(1),
   // A non-integer or negative wait is a 400; larger than 300 is clamped, not refused.
   wait: z
     .string()
