@@ -96,6 +96,26 @@ describe("cluster registry", () => {
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual(expect.arrayContaining(["paged-0", "paged-1", "paged-2", "edge", "edge-2"]));
 
+    // A cursor this service did not make is 400 invalid_cursor, whatever was changed in it.
+    const first = await harness.app.inject({ url: "/api/v1/clusters?limit=1", headers: adminHeaders(key) });
+    const made = first.json().nextCursor as string;
+    const [iso, id] = Buffer.from(made, "base64url").toString("utf8").split("|") as [string, string];
+    const tampered = [
+      `${made}x`,
+      Buffer.from(`${iso}|${id.slice(0, -1)}g`).toString("base64url"),
+      Buffer.from(`${iso}|${id}|more`).toString("base64url"),
+      Buffer.from(`not-a-time|${id}`).toString("base64url"),
+      Buffer.from(`${iso}|x\u0000`).toString("base64url"),
+    ];
+    for (const cursor of tampered) {
+      const response = await harness.app.inject({
+        url: `/api/v1/clusters?limit=1&cursor=${encodeURIComponent(cursor)}`,
+        headers: adminHeaders(key),
+      });
+      expect(response.statusCode, cursor).toBe(400);
+      expect(response.json().error, cursor).toBe("invalid_cursor");
+    }
+
     const bySlug = await harness.app.inject({
       url: "/api/v1/clusters?slug=paged-1",
       headers: adminHeaders(key),

@@ -13,11 +13,27 @@ export function encodeCursor(at: Date, id: string | bigint): string {
   return Buffer.from(`${at.toISOString()}|${id}`).toString("base64url");
 }
 
-export function decodeCursor(cursor: string | undefined): KeysetCursor | undefined {
+/** Ids a cursor may carry, by list: anything else was not made by `encodeCursor`. */
+export const CURSOR_IDS = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  job: /^j-[0-9A-HJKMNP-TV-Z]{26}$/,
+} as const;
+
+/** The cursor's position; 400 `invalid_cursor` for anything `encodeCursor` did not make for this list. */
+export function decodeCursor(cursor: string | undefined, idShape: RegExp): KeysetCursor | undefined {
   if (!cursor) return undefined;
-  const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  const parts = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  const [iso, id] = parts;
   const at = new Date(iso ?? "");
-  if (!id || Number.isNaN(at.getTime())) throw badRequest("invalid_cursor", "cursor is not valid");
+  if (
+    parts.length !== 2 ||
+    !id ||
+    !idShape.test(id) ||
+    Number.isNaN(at.getTime()) ||
+    at.toISOString() !== iso
+  ) {
+    throw badRequest("invalid_cursor", "cursor is not valid");
+  }
   return { at, id };
 }
 

@@ -4,7 +4,7 @@ import type { Clock } from "../clock.ts";
 import { type Cluster, type Db, Prisma } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
 import type { ChangeNotifier } from "../notifier.ts";
-import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
+import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
 import { plainSigningKeys, type SigningKeyVault } from "./signing-keys.ts";
 import { slugCandidate, slugify } from "./slug.ts";
 
@@ -105,7 +105,7 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
         organizationId,
         ...(query.slug ? { slug: query.slug } : {}),
         ...(query.status ? { status: query.status } : {}),
-        ...afterCursor("createdAt", decodeCursor(query.cursor)),
+        ...afterCursor("createdAt", decodeCursor(query.cursor, CURSOR_IDS.uuid)),
       },
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       take: query.limit + 1,

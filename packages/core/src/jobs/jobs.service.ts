@@ -6,7 +6,7 @@ import type { Actor } from "../clusters/clusters.service.ts";
 import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
 import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
-import { afterCursor, decodeCursor, pageOf } from "../pagination.ts";
+import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
 import { newJobId } from "./job-ids.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
 import { rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
@@ -372,7 +372,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
       where: {
         clusterId,
         ...(query.state ? { state: query.state as Prisma.EnumJobStateFilter["equals"] } : {}),
-        ...afterCursor("createdAt", decodeCursor(query.cursor)),
+        ...afterCursor("createdAt", decodeCursor(query.cursor, CURSOR_IDS.job)),
       },
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       take: query.limit + 1,
