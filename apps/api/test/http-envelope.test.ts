@@ -102,6 +102,26 @@ describe("error envelope", () => {
     expectEnvelope(response, "unsupported_media_type");
   });
 
+  it("answers a compressed body (any Content-Encoding but identity) with 415", async () => {
+    for (const encoding of ["gzip", "br, gzip"]) {
+      const response = await harness.app.inject({
+        method: "POST",
+        url: "/test/echo",
+        headers: { "content-type": "application/json", "content-encoding": encoding },
+        payload: JSON.stringify({ name: "a" }),
+      });
+      expect(response.statusCode, encoding).toBe(415);
+      expectEnvelope(response, "unsupported_media_type");
+    }
+    const identity = await harness.app.inject({
+      method: "POST",
+      url: "/test/echo",
+      headers: { "content-type": "application/json", "content-encoding": "identity" },
+      payload: JSON.stringify({ name: "a" }),
+    });
+    expect(identity.statusCode).toBe(200);
+  });
+
   it("answers a body over 1 MiB with 413", async () => {
     const response = await harness.app.inject({
       method: "POST",

@@ -1,3 +1,4 @@
+import { DomainError } from "@vwksp/core";
 import { AGENT_MEDIA_TYPE } from "@vwksp/protocol";
 import type { FastifyInstance } from "fastify";
 
@@ -20,6 +21,19 @@ export function registerContentTypes(app: FastifyInstance) {
       parseJson(request, text, done);
     },
   );
+
+  // Bodies are read as they come: a compressed one would be parsed as garbage (or, worse, a
+  // plain body labelled compressed accepted), so any encoding but identity is refused up front.
+  app.addHook("onRequest", async (request) => {
+    const encoding = request.headers["content-encoding"];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
+      throw new DomainError(
+        415,
+        "unsupported_media_type",
+        `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed`,
+      );
+    }
+  });
 
   // Answers on the agent API carry the agent media type, errors included.
   app.addHook("onSend", async (request, reply, payload) => {
