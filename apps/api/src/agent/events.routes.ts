@@ -3,7 +3,7 @@ import { EventsBody, MAX_EVENTS_PER_REQUEST } from "@vwksp/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { errorResponses, NoContent } from "../http/responses.ts";
+import { AGENT_WIRE, errorResponses, NoContent } from "../http/responses.ts";
 
 export const agentEventRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const authenticate = authenticateAgent(deps);
@@ -11,6 +11,7 @@ export const agentEventRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
     "/api/agent/events",
     {
       schema: {
+        ...AGENT_WIRE,
         operationId: "agentPostEvents",
         tags: ["agent"],
         security: [{ agentToken: [] }],

@@ -12,7 +12,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { ApiDeps } from "../deps.ts";
-import { errorResponses, NoContent } from "../http/responses.ts";
+import { AGENT_WIRE, errorResponses, NoContent } from "../http/responses.ts";
 import type { LongPollHub } from "./long-poll.ts";
 
 export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: LongPollHub }> = async (
@@ -66,6 +66,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
     "/api/agent/jobs",
     {
       schema: {
+        ...AGENT_WIRE,
         operationId: "agentPollJobs",
         tags,
         security,
@@ -122,6 +123,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
     "/api/agent/jobs/:jobId/ack",
     {
       schema: {
+        ...AGENT_WIRE,
         operationId: "agentAckJob",
         tags,
         security,
@@ -141,6 +143,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
     "/api/agent/jobs/:jobId/status",
     {
       schema: {
+        ...AGENT_WIRE,
         operationId: "agentJobStatus",
         tags,
         security,
@@ -161,6 +164,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
     "/api/agent/jobs/:jobId/result",
     {
       schema: {
+        ...AGENT_WIRE,
         operationId: "agentJobResult",
         tags,
         security,

@@ -4,13 +4,14 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { ApiDeps } from "../deps.ts";
-import { errorResponses } from "../http/responses.ts";
+import { AGENT_WIRE, errorResponses } from "../http/responses.ts";
 
 export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.post(
     "/api/agent/register",
     {
       schema: {
+        ...AGENT_WIRE,
         operationId: "agentRegister",
         tags: ["agent"],
         summary: "Exchange a one-time registration token for an agent credential",
@@ -49,6 +50,7 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
     "/api/agent/credentials/rotate",
     {
       schema: {
+        ...AGENT_WIRE,
         operationId: "agentRotateCredential",
         tags: ["agent"],
         summary: "Issue a new agent credential; the current one keeps working for a grace period",

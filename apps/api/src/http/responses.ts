@@ -1,4 +1,4 @@
-import { ErrorEnvelope } from "@vwksp/protocol";
+import { AGENT_MEDIA_TYPE, ErrorEnvelope } from "@vwksp/protocol";
 import { z } from "zod";
 
 /** A 204 answer: no body. */
@@ -24,3 +24,12 @@ export function errorResponses(...statuses: number[]) {
   }
   return out;
 }
+
+/**
+ * Media types of the agent API, for the OpenAPI document: the Go operator sends and expects
+ * `application/vnd.vworkspace.agent.v1+json`; plain JSON is accepted as well.
+ */
+export const AGENT_WIRE = {
+  consumes: [AGENT_MEDIA_TYPE, "application/json"],
+  produces: [AGENT_MEDIA_TYPE],
+};
