@@ -302,6 +302,45 @@ describe("raw jobs", () => {
     }
   });
 
+  it("are idempotent per cluster with the caller's idempotencyKey: same job answers the first, another is 409", async () => {
+    const { cluster } = await registeredCluster(harness, key);
+    const other = await registeredCluster(harness, key);
+    const configMap = (data: Record<string, string>) => ({
+      kind: "apply",
+      idempotencyKey: "configmap/default/settings@7",
+      payload: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "settings", namespace: "default" },
+        data,
+      },
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => raw(cluster.id, configMap({ a: "1", b: "2" }))),
+    );
+    expect(answers.map((answer) => answer.statusCode)).toEqual([202, 202, 202, 202, 202]);
+    expect(new Set(answers.map((answer) => answer.json().id)).size).toBe(1);
+    // Key order does not make another job.
+    const reordered = await raw(cluster.id, {
+      ...configMap({ b: "2", a: "1" }),
+      payload: {
+        metadata: { namespace: "default", name: "settings" },
+        kind: "ConfigMap",
+        apiVersion: "v1",
+        data: { b: "2", a: "1" },
+      },
+    });
+    expect(reordered.json().id).toBe(answers[0]?.json().id);
+
+    const changed = await raw(cluster.id, configMap({ a: "changed" }));
+    expect(changed.statusCode).toBe(409);
+    expect(changed.json().error).toBe("idempotency_key_reused");
+    expect(changed.json().message).toContain(answers[0]?.json().id);
+    // The key is the cluster's own: another cluster may use it.
+    expect((await raw(other.cluster.id, configMap({ a: "changed" }))).statusCode).toBe(202);
+    expect(await harness.deps.db.job.count({ where: { clusterId: cluster.id } })).toBe(1);
+  });
+
   it("are checked again at dispatch: one the allow-lists stopped covering meanwhile fails, undelivered", async () => {
     const { cluster } = await registeredCluster(harness, key);
     await worker.close();

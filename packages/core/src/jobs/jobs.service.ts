@@ -1,4 +1,9 @@
-import type { CreateJobBody, DeployApplicationBody, RequestOperationBody } from "@vwksp/protocol";
+import {
+  type CreateJobBody,
+  canonicalJson,
+  type DeployApplicationBody,
+  type RequestOperationBody,
+} from "@vwksp/protocol";
 import { type AuditService, auditRow } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
@@ -331,12 +336,17 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     return afterCommit(job);
   }
 
-  /** A raw apply/delete/intent job; the payload goes to the agent as given. */
+  /**
+   * A raw apply/delete/intent job; the payload goes to the agent as given. With an
+   * `idempotencyKey` of the caller's, the request is idempotent per cluster: the same key with the
+   * same job answers the job it made before, the same key with another job is a 409 (the operator
+   * would take the second for a replay of the first and skip it).
+   */
   async function createRaw(actor: Actor, clusterId: string, body: CreateJobBody) {
     const cluster = await deliverableCluster(actor, clusterId);
     const target = rawJobScope(body.kind, body.payload);
     requireRawJobAllowed(cluster, target);
-    const job = await insertJob(actor, {
+    const job: NewJob = {
       cluster,
       kind: body.kind,
       payload: body.payload as Prisma.InputJsonValue,
@@ -345,8 +355,29 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
         `${target.kind.toLowerCase()}/${target.namespace || "_"}/${target.name}@${jobId}`,
       expiresInSeconds: body.expiresInSeconds,
       auditData: { raw: true, target },
+    };
+    const key = body.idempotencyKey;
+    if (key === undefined) return afterCommit(await insertJob(actor, job));
+
+    const outcome = await db.$transaction(async (tx) => {
+      // Requests with one key wait for each other, so two of them cannot both insert.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${cluster.id}|${key}`}, 0))`;
+      const earlier = await tx.job.findFirst({
+        where: { clusterId: cluster.id, idempotencyKey: key },
+        select: { id: true, state: true, idempotencyKey: true, expiresAt: true, kind: true, payload: true },
+        orderBy: { createdAt: "asc" },
+      });
+      if (!earlier) return { created: await insertJob(actor, job, tx) };
+      if (earlier.kind !== body.kind || canonicalJson(earlier.payload) !== canonicalJson(body.payload)) {
+        throw conflict(
+          "idempotency_key_reused",
+          `idempotencyKey "${key}" already names job ${earlier.id} with another ${earlier.kind === body.kind ? "payload" : "kind"}`,
+        );
+      }
+      const { id, state, idempotencyKey, expiresAt } = earlier;
+      return { replayed: { id, state, idempotencyKey, expiresAt } };
     });
-    return afterCommit(job);
+    return outcome.created ? afterCommit(outcome.created) : outcome.replayed;
   }
 
   async function get(organizationId: string, jobId: string) {
