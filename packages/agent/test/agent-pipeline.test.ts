@@ -164,7 +164,7 @@ describe("poll → ack → apply → result against the real API and worker", ()
     const key = "configmap/default/replayed@1";
     const first = await cp.rawJob(cluster.id, configMapJob("replayed", { v: "1" }, { idempotencyKey: key }));
     expect(await cp.jobDone(first.jobId)).toMatchObject({ outcome: "succeeded" });
-    const second = await cp.rawJob(cluster.id, configMapJob("replayed", { v: "2" }, { idempotencyKey: key }));
+    const second = await cp.resend(first.jobId, configMapJob("replayed", { v: "2" }).payload);
     expect(await cp.jobDone(second.jobId)).toMatchObject({ outcome: "noop", error: null });
     const stored = JSON.parse(
       await readFile(join(stateDir, "default", "ConfigMap", "replayed.json"), "utf8"),
@@ -176,7 +176,7 @@ describe("poll → ack → apply → result against the real API and worker", ()
     const keys = JSON.parse(await readFile(file.replace(/\.json$/, ".processed-keys.json"), "utf8"));
     expect(keys).toEqual({ clusterId: cluster.id, keys: [key] });
     const again = runAgent(runArgs);
-    const third = await cp.rawJob(cluster.id, configMapJob("replayed", { v: "3" }, { idempotencyKey: key }));
+    const third = await cp.resend(first.jobId, configMapJob("replayed", { v: "3" }).payload);
     expect(await cp.jobDone(third.jobId)).toMatchObject({ outcome: "noop" });
     expect(await again.stop()).toBe(0);
   });

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { newJobId } from "@vwksp/core";
 import { expect } from "vitest";
 import { adminHeaders } from "../../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../../test/support/app.ts";
@@ -82,6 +83,21 @@ export async function startControlPlane(configOverrides: Record<string, string> 
       const response = await admin("POST", `/api/v1/clusters/${clusterId}/jobs`, body);
       expect(response.status, JSON.stringify(response.body)).toBe(202);
       return response.body as { jobId: string; idempotencyKey: string };
+    },
+    /**
+     * A job the agent already ran, sent once more under a new id with `payload` instead: what an
+     * agent sees when its answer got lost. The admin API answers a reused idempotency key with
+     * the first job (or 409), so the copy is made in the database, ready for the next poll.
+     */
+    async resend(jobId: string, payload: unknown) {
+      const id = newJobId(new Date());
+      const now = new Date();
+      const expires = new Date(now.getTime() + 900_000);
+      await harness.deps.db.$executeRaw`
+        INSERT INTO "Job" (id, "clusterId", kind, payload, "idempotencyKey", state, "createdAt", "updatedAt", "expiresAt", "readyAt")
+        SELECT ${id}, "clusterId", kind, ${JSON.stringify(payload)}::jsonb, "idempotencyKey", 'ready', ${now}, ${now}, ${expires}, ${now}
+        FROM "Job" WHERE id = ${jobId}`;
+      return { jobId: id };
     },
     async close() {
       await worker.close();
