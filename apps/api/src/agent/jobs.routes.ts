@@ -41,15 +41,14 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
     stopListening();
   });
 
-  function trackPoll(clusterId: string, token: string) {
-    const refused = new AbortController();
+  /** Registers a poll; `stop` ends its wait, whether the client went away or the credential did. */
+  function trackPoll(clusterId: string, token: string, stop: AbortController) {
     const poll: PollInProgress = {
       token,
       refusal: undefined,
-      signal: refused.signal,
       refuse(error) {
         poll.refusal ??= error;
-        refused.abort();
+        stop.abort();
       },
     };
     const set = polls.get(clusterId) ?? new Set();
@@ -86,31 +85,28 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         );
       }
       // The client going away ends the wait: no waiter is left behind and nothing is leased to it.
-      const gone = new AbortController();
+      // One controller for both reasons to stop, rather than a combined signal per poll.
+      const stop = new AbortController();
       reply.raw.once("close", () => {
-        if (!reply.raw.writableFinished) gone.abort();
+        if (!reply.raw.writableFinished) stop.abort();
       });
-      const { poll, untrack } = trackPoll(agent.clusterId, bearerToken(request) ?? "");
+      const { poll, untrack } = trackPoll(agent.clusterId, bearerToken(request) ?? "", stop);
       try {
         const jobs = await deps.delivery.claim(agent.clusterId);
-        if ((gone.signal.aborted || poll.refusal) && jobs.length > 0) {
+        if (stop.signal.aborted && jobs.length > 0) {
           await deps.delivery.release(
             agent.clusterId,
             jobs.map((job) => job.id),
           );
         }
         if (poll.refusal) throw poll.refusal;
-        if (gone.signal.aborted) return { jobs: [] };
+        if (stop.signal.aborted) return { jobs: [] };
         // A credential that expires during the wait ends it then; the next poll hears 401.
         const secondsLeft =
           agent.expiresAt === null ? MAX_HOLD_SECONDS : (agent.expiresAt - deps.clock.now().getTime()) / 1000;
         const wait = Math.min(request.query.wait ?? DEFAULT_WAIT_SECONDS, MAX_HOLD_SECONDS, secondsLeft);
         if (jobs.length > 0 || wait <= 0) return { jobs };
-        const waited = await longPoll.wait(
-          agent.clusterId,
-          wait,
-          AbortSignal.any([gone.signal, poll.signal]),
-        );
+        const waited = await longPoll.wait(agent.clusterId, wait, stop.signal);
         if (poll.refusal) throw poll.refusal;
         return { jobs: waited };
       } finally {
@@ -186,7 +182,5 @@ interface PollInProgress {
   token: string;
   /** Why the poll's credential stopped working while it waited (401 or 403). */
   refusal: Error | undefined;
-  /** Aborts when it did. */
-  signal: AbortSignal;
   refuse(error: Error): void;
 }
