@@ -221,18 +221,19 @@ export function createCredentialsService({
       const current = await tx.agentCredential.findUniqueOrThrow({ where: { id: principal.credentialId } });
       let expiresAt = current.expiresAt && current.expiresAt < graceEnd ? current.expiresAt : graceEnd;
       let replaced: string | undefined;
-      if (current.rotatedAt && current.replacedById) {
-        const successor = await tx.agentCredential.findUnique({ where: { id: current.replacedById } });
-        if (successor && (successor.firstUsedAt !== null || successor.rotatedAt !== null)) {
+      if (current.rotatedAt) {
+        const successor = current.replacedById
+          ? await tx.agentCredential.findUnique({ where: { id: current.replacedById } })
+          : null;
+        // No successor on record (a rotation from before they were recorded) counts as one in use.
+        if (!successor || successor.firstUsedAt !== null || successor.rotatedAt !== null) {
           throw conflict(
             "credential_rotated",
             "this credential was rotated and its successor is in use: authenticate with the successor",
           );
         }
-        if (successor) {
-          await tx.agentCredential.update({ where: { id: successor.id }, data: { revokedAt: now } });
-          replaced = successor.id;
-        }
+        await tx.agentCredential.update({ where: { id: successor.id }, data: { revokedAt: now } });
+        replaced = successor.id;
         expiresAt = current.expiresAt ?? expiresAt;
       }
       const next = await issue(principal.clusterId, tx, "successor");
