@@ -268,7 +268,138 @@ describe("raw jobs", () => {
           },
         },
         403,
-        "cluster_scoped_not_allowed",
+        "kind_not_allowed",
+      ],
+      // A namespace field does not make a cluster-scoped kind namespaced: Kubernetes ignores it.
+      [
+        {
+          kind: "apply",
+          payload: {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: "pwn", namespace: "org-a" },
+            roleRef: { kind: "ClusterRole", name: "cluster-admin" },
+            subjects: [],
+          },
+        },
+        403,
+        "kind_not_allowed",
+      ],
+      [
+        {
+          kind: "delete",
+          payload: {
+            apiVersion: "apiextensions.k8s.io/v1",
+            kind: "CustomResourceDefinition",
+            name: "applicationinstances.apps.vworkspace.io",
+            namespace: "org-a",
+          },
+        },
+        403,
+        "kind_not_allowed",
+      ],
+      [
+        {
+          kind: "apply",
+          payload: {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: "kube-system", namespace: "org-a" },
+          },
+        },
+        400,
+        "invalid_payload",
+      ],
+      // Custom resources the intents exist for go through the intents.
+      [
+        {
+          kind: "apply",
+          payload: {
+            apiVersion: "ops.vworkspace.io/v1alpha1",
+            kind: "Operation",
+            metadata: { name: "o", namespace: "org-a" },
+          },
+        },
+        403,
+        "kind_not_allowed",
+      ],
+      // The operator reads keys case-insensitively, the last one winning: no two that differ only in case.
+      [
+        {
+          kind: "intent",
+          payload: {
+            ...instance("vaultwarden", "org-a"),
+            applicationinstance: instance("nextcloud", "kube-system").applicationInstance,
+          },
+        },
+        400,
+        "invalid_payload",
+      ],
+      [
+        {
+          kind: "intent",
+          payload: {
+            intent: "ensure-application-instance",
+            applicationInstance: {
+              metadata: { name: "app", namespace: "org-a" },
+              spec: { appRef: { catalogId: "vaultwarden", catalogid: "nextcloud" } },
+            },
+          },
+        },
+        400,
+        "invalid_payload",
+      ],
+      // The chart and the release namespace are the catalog entry's and the instance's own.
+      [
+        {
+          kind: "intent",
+          payload: {
+            intent: "ensure-application-instance",
+            applicationInstance: {
+              metadata: { name: "app", namespace: "org-a" },
+              spec: {
+                appRef: { catalogId: "vaultwarden" },
+                chart: {
+                  sourceType: "oci",
+                  url: "oci://evil.example/charts",
+                  name: "anything",
+                  version: "1.0.0",
+                },
+              },
+            },
+          },
+        },
+        403,
+        "chart_not_in_catalog",
+      ],
+      [
+        {
+          kind: "intent",
+          payload: {
+            intent: "ensure-application-instance",
+            applicationInstance: {
+              metadata: { name: "app", namespace: "org-a" },
+              spec: {
+                appRef: { catalogId: "vaultwarden" },
+                release: { name: "app", namespace: "kube-system" },
+              },
+            },
+          },
+        },
+        400,
+        "invalid_payload",
+      ],
+      [
+        {
+          kind: "apply",
+          payload: {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "n".repeat(254), namespace: "org-a" },
+          },
+        },
+        400,
+        "invalid_payload",
       ],
       [
         { kind: "delete", payload: { apiVersion: "v1", kind: "Namespace", name: "kube-system" } },
@@ -291,12 +422,30 @@ describe("raw jobs", () => {
     }
     expect(await harness.deps.db.job.count({ where: { clusterId: cluster.id } })).toBe(0);
 
+    const vaultwarden = await harness.deps.db.catalogEntry.findUniqueOrThrow({
+      where: { id: "vaultwarden" },
+    });
+    const withChart = instance("vaultwarden", "org-a");
+    Object.assign(withChart.applicationInstance.spec, {
+      chart: { ...(vaultwarden.chart as Record<string, unknown>), version: "9.9.9" },
+      release: { name: "app", namespace: "org-a" },
+    });
     for (const body of [
       { kind: "intent", payload: instance("vaultwarden", "org-a") },
+      { kind: "intent", payload: withChart },
       { kind: "intent", payload: operation("Backup", "velero") },
       { kind: "intent", payload: { intent: "delete-application-instance", name: "app", namespace: "org-a" } },
       { kind: "apply", payload: { apiVersion: "v1", kind: "Namespace", metadata: { name: "org-new" } } },
       { kind: "delete", payload: { apiVersion: "v1", kind: "Secret", name: "s", namespace: "org-a" } },
+      {
+        kind: "apply",
+        payload: {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name: "web", namespace: "org-a" },
+          spec: {},
+        },
+      },
     ]) {
       expect((await raw(cluster.id, body)).statusCode, JSON.stringify(body)).toBe(202);
     }

@@ -5,7 +5,7 @@ import type { Clock } from "../clock.ts";
 import { plainSigningKeys, type SigningKeyVault } from "../clusters/signing-keys.ts";
 import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
-import { rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
+import { catalogChartOf, rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
   type DeployRequest,
@@ -63,7 +63,8 @@ export function createDispatchService({
       // A raw job: its payload goes out as given, if the allow-lists still cover it.
       const payload = job.payload as Record<string, unknown>;
       try {
-        requireRawJobAllowed(cluster, rawJobScope(job.kind, payload));
+        const scope = rawJobScope(job.kind, payload);
+        requireRawJobAllowed(cluster, scope, await catalogChartOf(db, scope));
       } catch (error) {
         throw new Rejected(
           `${error instanceof Error ? error.message : String(error)} (checked again at dispatch)`,

@@ -14,7 +14,7 @@ import { randomHex } from "../hashing.ts";
 import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
 import { newJobId } from "./job-ids.ts";
 import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
-import { rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
+import { catalogChartOf, rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
   type DeleteRequest,
@@ -345,7 +345,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   async function createRaw(actor: Actor, clusterId: string, body: CreateJobBody) {
     const cluster = await deliverableCluster(actor, clusterId);
     const target = rawJobScope(body.kind, body.payload);
-    requireRawJobAllowed(cluster, target);
+    requireRawJobAllowed(cluster, target, await catalogChartOf(db, target));
     const job: NewJob = {
       cluster,
       kind: body.kind,
