@@ -116,7 +116,8 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         description:
           "The cluster's allow-lists apply as on the application and operation routes; cluster-scoped objects " +
           "other than an allowed Namespace are refused. With an `idempotencyKey`, repeating the request answers " +
-          "the job it made (202), and the same key with another payload is a 409 `idempotency_key_reused`.",
+          "the job it made (202, in whatever state it is now), and the same key with another payload is a 409 " +
+          "`idempotency_key_reused`.",
         params: ClusterIdParams,
         body: CreateJobBody,
         response: { 202: JobAccepted, ...refusals },

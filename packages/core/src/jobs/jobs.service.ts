@@ -359,25 +359,42 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     const key = body.idempotencyKey;
     if (key === undefined) return afterCommit(await insertJob(actor, job));
 
-    const outcome = await db.$transaction(async (tx) => {
-      // Requests with one key wait for each other, so two of them cannot both insert.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${cluster.id}|${key}`}, 0))`;
-      const earlier = await tx.job.findFirst({
-        where: { clusterId: cluster.id, idempotencyKey: key },
-        select: { id: true, state: true, idempotencyKey: true, expiresAt: true, kind: true, payload: true },
-        orderBy: { createdAt: "asc" },
+    // The key's row and the job commit together; a key taken already (also by a request running
+    // right now: the insert waits for it) rolls this job back and answers with the earlier one.
+    const keyTaken = new Error("idempotency key taken");
+    try {
+      const created = await db.$transaction(async (tx) => {
+        const inserted = await insertJob(actor, job, tx);
+        const claimed = await tx.$executeRaw`
+          INSERT INTO "JobIdempotencyKey" ("clusterId", key, "jobId", "createdAt")
+          VALUES (${cluster.id}::uuid, ${key}, ${inserted.id}, ${clock.now()})
+          ON CONFLICT DO NOTHING`;
+        if (claimed !== 1) throw keyTaken;
+        return inserted;
       });
-      if (!earlier) return { created: await insertJob(actor, job, tx) };
-      if (earlier.kind !== body.kind || canonicalJson(earlier.payload) !== canonicalJson(body.payload)) {
-        throw conflict(
-          "idempotency_key_reused",
-          `idempotencyKey "${key}" already names job ${earlier.id} with another ${earlier.kind === body.kind ? "payload" : "kind"}`,
-        );
-      }
-      const { id, state, idempotencyKey, expiresAt } = earlier;
-      return { replayed: { id, state, idempotencyKey, expiresAt } };
+      return afterCommit(created);
+    } catch (error) {
+      if (error !== keyTaken) throw error;
+    }
+    const earlier = await db.jobIdempotencyKey.findUniqueOrThrow({
+      where: { clusterId_key: { clusterId: cluster.id, key } },
+      select: {
+        job: {
+          select: { id: true, state: true, idempotencyKey: true, expiresAt: true, kind: true, payload: true },
+        },
+      },
     });
-    return outcome.created ? afterCommit(outcome.created) : outcome.replayed;
+    if (
+      earlier.job.kind !== body.kind ||
+      canonicalJson(earlier.job.payload) !== canonicalJson(body.payload)
+    ) {
+      throw conflict(
+        "idempotency_key_reused",
+        `idempotencyKey "${key}" already names job ${earlier.job.id} with another ${earlier.job.kind === body.kind ? "payload" : "kind"}`,
+      );
+    }
+    const { id, state, idempotencyKey, expiresAt } = earlier.job;
+    return { id, state, idempotencyKey, expiresAt };
   }
 
   async function get(organizationId: string, jobId: string) {

@@ -1,2 +1,0 @@
--- CreateIndex
-CREATE INDEX "Job_clusterId_idempotencyKey_idx" ON "Job"("clusterId", "idempotencyKey");
