@@ -52,9 +52,8 @@ export async function cloneRegisteredClusters(
       );
       if (rowCount !== size) throw new Error(`cloned ${rowCount} of ${size} clusters`);
       await client.query(
-        // As the registration issues them: used from the start (see credentials.issue).
-        `INSERT INTO "AgentCredential" (id, "clusterId", "tokenHash", "createdAt", "firstUsedAt")
-         SELECT gen_random_uuid(), x.id, x.hash, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+        `INSERT INTO "AgentCredential" (id, "clusterId", "tokenHash", "createdAt")
+         SELECT gen_random_uuid(), x.id, x.hash, now() AT TIME ZONE 'UTC'
          FROM unnest($1::uuid[], $2::text[]) AS x(id, hash)`,
         [ids, hashes],
       );

@@ -43,14 +43,18 @@ interface Deps {
 const CREDENTIALS_BY_HASH_SQL = `
   SELECT a."tokenHash" AS hash, a.id::text AS id, a."clusterId"::text AS "clusterId",
          c."organizationId"::text AS "organizationId", a."expiresAt", a."revokedAt", c.status::text AS status,
-         a."firstUsedAt" IS NOT NULL AS used
+         a."awaitingFirstUse" AS "awaitingFirstUse"
   FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
   WHERE a."tokenHash" = ANY($1::text[])`;
 
-/** $1 credential ids, $2 now. */
+/**
+ * $1 credential ids: successors used for the first time. A successor revoked meanwhile (a repeated
+ * rotation replaced it) is not marked and comes back missing: its request is refused.
+ */
 const MARK_USED_SQL = `
-  UPDATE "AgentCredential" SET "firstUsedAt" = $2::timestamp
-  WHERE id = ANY($1::uuid[]) AND "firstUsedAt" IS NULL`;
+  UPDATE "AgentCredential" SET "awaitingFirstUse" = false
+  WHERE id = ANY($1::uuid[]) AND "revokedAt" IS NULL
+  RETURNING id::text AS id`;
 
 interface CredentialRow {
   hash: string;
@@ -60,7 +64,7 @@ interface CredentialRow {
   expiresAt: Date | null;
   revokedAt: Date | null;
   status: string;
-  used: boolean;
+  awaitingFirstUse: boolean;
 }
 
 /** An authentication failure the rate limiter must count. */
@@ -74,6 +78,12 @@ const refused = () =>
   );
 
 type Tx = Pick<Db, "agentCredential">;
+
+const successorInUse = () =>
+  conflict(
+    "credential_rotated",
+    "this credential was rotated and its successor is in use: authenticate with the successor",
+  );
 
 /**
  * Agent credentials `vwksp-agt-<64 hex>` (256 random bits), stored as SHA-256: a random secret
@@ -129,17 +139,17 @@ export function createCredentialsService({
   }
 
   /**
-   * A new credential for the cluster. Only a rotation's successor starts as never used (see
-   * rotate); one issued at registration counts as used by the registration that hands it over,
-   * so its first request costs no write.
+   * A new credential for the cluster. Only a rotation's successor starts awaiting its first use
+   * (see rotate); one issued at registration is handed over by the registration itself, so its
+   * first request costs no write.
    */
   async function issue(clusterId: string, tx: Tx = db, kind: "registration" | "successor" = "registration") {
     const token = `${AGENT_CREDENTIAL_PREFIX}${randomHex(32)}`;
     const now = clock.now();
     const expiresAt = ttlSeconds ? new Date(now.getTime() + ttlSeconds * 1000) : null;
-    const firstUsedAt = kind === "registration" ? now : null;
+    const awaitingFirstUse = kind === "successor";
     const record = await tx.agentCredential.create({
-      data: { clusterId, tokenHash: sha256Hex(token), createdAt: now, expiresAt, firstUsedAt },
+      data: { clusterId, tokenHash: sha256Hex(token), createdAt: now, expiresAt, awaitingFirstUse },
       select: { id: true },
     });
     return { id: record.id, token, expiresAt };
@@ -158,17 +168,19 @@ export function createCredentialsService({
   });
 
   // A successor's first request is recorded once (see rotate); those that come together share one statement.
-  const firstUses = createBatcher<string, void>({
+  const firstUses = createBatcher<string, boolean>({
     async run(ids) {
-      await prepared(db, "credentials_mark_used", MARK_USED_SQL, [ids, clock.now().toISOString()]);
-      return ids.map(() => undefined);
+      const rows = await prepared<{ id: string }>(db, "credentials_mark_used", MARK_USED_SQL, [ids]);
+      const marked = new Set(rows.map((row) => row.id));
+      return ids.map((id) => marked.has(id));
     },
   });
 
   async function load(hash: string): Promise<CachedCredential | null> {
     const row = await lookups.submit(hash);
     if (!row) return null;
-    if (!row.used && row.revokedAt === null) await firstUses.submit(row.id);
+    const revokedMeanwhile =
+      row.awaitingFirstUse && row.revokedAt === null && !(await firstUses.submit(row.id));
     // Jitter spreads the reloads of credentials cached at the same moment.
     const lifetime = cacheTtlMs * (0.9 + Math.random() * 0.2);
     return {
@@ -176,7 +188,7 @@ export function createCredentialsService({
       organizationId: row.organizationId,
       credentialId: row.id,
       expiresAt: row.expiresAt?.getTime() ?? null,
-      revoked: row.revokedAt !== null,
+      revoked: row.revokedAt !== null || revokedMeanwhile,
       clusterDisabled: row.status === "disabled",
       cachedUntil: clock.now().getTime() + lifetime,
     };
@@ -226,13 +238,17 @@ export function createCredentialsService({
           ? await tx.agentCredential.findUnique({ where: { id: current.replacedById } })
           : null;
         // No successor on record (a rotation from before they were recorded) counts as one in use.
-        if (!successor || successor.firstUsedAt !== null || successor.rotatedAt !== null) {
-          throw conflict(
-            "credential_rotated",
-            "this credential was rotated and its successor is in use: authenticate with the successor",
-          );
+        if (!successor?.awaitingFirstUse || successor.rotatedAt !== null) {
+          throw successorInUse();
         }
-        await tx.agentCredential.update({ where: { id: successor.id }, data: { revokedAt: now } });
+        // Only if still unused: its first request and this rotation cannot both win.
+        const revoked = await tx.agentCredential.updateMany({
+          where: { id: successor.id, awaitingFirstUse: true, revokedAt: null },
+          data: { revokedAt: now },
+        });
+        if (revoked.count !== 1) {
+          throw successorInUse();
+        }
         replaced = successor.id;
         expiresAt = current.expiresAt ?? expiresAt;
       }
