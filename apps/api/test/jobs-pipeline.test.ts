@@ -490,11 +490,13 @@ describe("raw jobs", () => {
     expect(await harness.deps.db.job.count({ where: { clusterId: cluster.id } })).toBe(1);
   });
 
-  it("are checked again at dispatch: one the allow-lists stopped covering meanwhile fails, undelivered", async () => {
+  it("are checked again after an allow-list changes: those not delivered yet fail if no longer covered", async () => {
     const { cluster } = await registeredCluster(harness, key);
+    const { jobId: wasReady } = await rawJob(harness, key, cluster.id, "was-ready");
+    await whenReady(wasReady);
     await worker.close();
     try {
-      const { jobId } = await rawJob(harness, key, cluster.id, "narrowed");
+      const { jobId: wasQueued } = await rawJob(harness, key, cluster.id, "was-queued");
       const narrowed = await harness.app.inject({
         method: "PATCH",
         url: `/api/v1/clusters/${cluster.id}`,
@@ -502,14 +504,20 @@ describe("raw jobs", () => {
         payload: { allowedNamespaces: ["org-*"] },
       });
       expect(narrowed.statusCode, narrowed.body).toBe(200);
+      // The ready one went back to the worker; the reconciler hands it over.
+      expect(await jobState(wasReady)).toBe("queued");
       worker = createTestWorker({ env, clock });
-      const job = await eventually(async () => {
-        const row = await harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
-        return row.state === "queued" ? undefined : row;
-      });
-      expect(job.state).toBe("failed");
-      expect(job.deliveries).toBe(0);
-      expect(job.error).toMatch(/namespace "default" matches none.*checked again at dispatch/);
+      clock.advance(11_000);
+      await worker.processors.maintenance?.["reconcile-queued"]?.({}, undefined as never);
+      for (const jobId of [wasQueued, wasReady]) {
+        const job = await eventually(async () => {
+          const row = await harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
+          return row.state === "queued" ? undefined : row;
+        });
+        expect(job.state).toBe("failed");
+        expect(job.deliveries).toBe(0);
+        expect(job.error).toMatch(/namespace "default" matches none.*checked again at dispatch/);
+      }
     } finally {
       await worker.close();
       worker = createTestWorker({ env, clock });

@@ -1,2 +1,5 @@
+-- AlterTable (metadata-only: constant defaults, no rewrite)
+ALTER TABLE "Cluster" ADD COLUMN     "policyVersion" INTEGER NOT NULL DEFAULT 0;
+
 -- AlterTable
-ALTER TABLE "Cluster" ADD COLUMN     "policyUpdatedAt" TIMESTAMP(3);
+ALTER TABLE "Job" ADD COLUMN     "policyVersion" INTEGER NOT NULL DEFAULT 0;

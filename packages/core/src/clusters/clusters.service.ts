@@ -29,7 +29,7 @@ const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 
 /** The cluster registry: identities created by admins (or Odoo) before any agent registers. */
-/** The allow-lists: a change makes the worker check raw jobs requested before it again. */
+/** The allow-lists: a change makes the worker check the jobs not yet delivered again. */
 const POLICY_FIELDS = ["allowedNamespaces", "allowedCatalogEntries", "allowedOperationTemplates"] as const;
 
 export function createClustersService({ db, clock, audit, notifier, signingKeys = plainSigningKeys }: Deps) {
@@ -132,8 +132,16 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
         const policyChanged = POLICY_FIELDS.some((field) => field in changed);
         const updated = await tx.cluster.update({
           where: { id },
-          data: { ...changed, ...(policyChanged ? { policyUpdatedAt: clock.now() } : {}) },
+          data: { ...changed, ...(policyChanged ? { policyVersion: { increment: 1 } } : {}) },
         });
+        if (policyChanged) {
+          // Jobs already ready go back to the worker, which checks them against the new
+          // allow-lists (the reconciler hands them over); those delivered are the agent's.
+          await tx.job.updateMany({
+            where: { clusterId: id, state: "ready" },
+            data: { state: "queued", readyAt: null },
+          });
+        }
         await audit.record(
           {
             source,

@@ -29,8 +29,8 @@ const READY_WITHOUT_RENDERING_SQL = `
   FROM "Cluster" c
   WHERE j.id = ANY($1::text[]) AND j.state::text = 'queued' AND j.request IS NULL AND j."expiresAt" > $2::timestamp
     AND c.id = j."clusterId" AND c.status <> 'disabled' AND NOT c."signPayloads"
-    -- Allow-lists changed since (or just before) the request: the slow path checks them again.
-    AND (c."policyUpdatedAt" IS NULL OR c."policyUpdatedAt" < j."createdAt" - interval '5 seconds')
+    -- Allow-lists changed since the request was checked: the slow path checks them again.
+    AND j."policyVersion" = c."policyVersion"
   RETURNING j.id, j."clusterId"::text AS "clusterId"`;
 
 export type DispatchOutcome = "ready" | "skipped" | "expired" | "cancelled" | "rejected";

@@ -32,7 +32,7 @@ export const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
 /** $1 clusters. */
 const TARGET_CLUSTERS_SQL = `
   SELECT id::text AS id, "organizationId"::text AS "organizationId", status::text AS status, "registeredAt",
-         "allowedNamespaces", "allowedCatalogEntries", "allowedOperationTemplates"
+         "allowedNamespaces", "allowedCatalogEntries", "allowedOperationTemplates", "policyVersion"
   FROM "Cluster" WHERE id = ANY($1::uuid[])`;
 
 const INSERT_COLUMNS = [
@@ -48,6 +48,7 @@ const INSERT_COLUMNS = [
   "organization",
   "actor",
   "auditData",
+  "policyVersion",
 ] as const;
 
 /**
@@ -57,14 +58,15 @@ const INSERT_COLUMNS = [
 const INSERT_JOBS_SQL = `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
-                         $7::timestamp[], $8::timestamp[], $9::uuid[], $10::uuid[], $11::text[], $12::text[])
+                         $7::timestamp[], $8::timestamp[], $9::uuid[], $10::uuid[], $11::text[], $12::text[],
+                         $13::int[])
       AS i(id, cluster_id, kind, payload, request, idempotency_key, created_at, expires_at, key_id,
-           organization_id, actor, audit_data)
+           organization_id, actor, audit_data, policy_version)
   ), job AS (
     INSERT INTO "Job" (id, "clusterId", kind, payload, request, "idempotencyKey", state, "createdAt", "updatedAt",
-                       "expiresAt", "requestedByKeyId")
+                       "expiresAt", "requestedByKeyId", "policyVersion")
     SELECT id, cluster_id, kind::"JobKind", payload::jsonb, request::jsonb, idempotency_key, 'queued', created_at,
-           created_at, expires_at, key_id
+           created_at, expires_at, key_id, policy_version
     FROM input
     RETURNING id
   )
@@ -93,6 +95,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     | "allowedNamespaces"
     | "allowedCatalogEntries"
     | "allowedOperationTemplates"
+    | "policyVersion"
   >;
 
   type TargetRow = TargetCluster & { organizationId: string };
@@ -118,7 +121,9 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
     return cluster;
   }
 
-  type InsertRow = Record<(typeof INSERT_COLUMNS)[number], string | null>;
+  type InsertRow = Record<Exclude<(typeof INSERT_COLUMNS)[number], "policyVersion">, string | null> & {
+    policyVersion: number;
+  };
 
   const inserts = createBatcher<InsertRow, void>({
     async run(rows) {
@@ -189,6 +194,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
       organization: actor.organizationId,
       actor: actor.id,
       auditData: JSON.stringify(entry.data),
+      policyVersion: job.cluster.policyVersion,
     };
     if (writer === db) await inserts.submit(row);
     // Inside a caller's transaction the statement must run on its connection.
