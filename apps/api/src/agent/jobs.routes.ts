@@ -24,19 +24,36 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
   const security = [{ agentToken: [] }];
 
   // Polls in progress, by cluster. A revocation, a rotation or a disabled cluster invalidates the
-  // cluster's credentials on every process; each poll then checks its credential again, and one
-  // that no longer works ends at once with that answer (401 or 403) — no job goes out on it.
+  // cluster's credentials on every process; each of its polls then checks its credential again,
+  // and one that no longer works ends at once with that answer (401 or 403). Invalidations of one
+  // tick are handled once. Dropping the whole cache (after a gap in the messages) re-checks no
+  // poll here: each checks its credential again before jobs go out on it (see the handler).
   const polls = new Map<string, Set<PollInProgress>>();
+  const recheck = new Set<string>();
   const stopListening = deps.credentials.onInvalidate((clusterId) => {
-    const affected = clusterId === null ? [...polls.values()] : [polls.get(clusterId) ?? new Set()];
-    for (const poll of affected.flatMap((set) => [...set])) {
-      deps.credentials.authenticate(poll.token).catch((error: unknown) => {
-        // A database hiccup is not a verdict on the credential: the poll goes on.
-        if (error instanceof DomainError && (error.statusCode === 401 || error.statusCode === 403))
-          poll.refuse(error);
-      });
-    }
+    if (clusterId === null || !polls.has(clusterId)) return;
+    if (recheck.size === 0) setImmediate(recheckPolls);
+    recheck.add(clusterId);
   });
+  function recheckPolls() {
+    const clusters = [...recheck];
+    recheck.clear();
+    for (const clusterId of clusters) {
+      for (const poll of polls.get(clusterId) ?? []) {
+        stillValid(poll.token).then((refusal) => refusal && poll.refuse(refusal));
+      }
+    }
+  }
+  /** The refusal a credential now gets (401 or 403), if any; a database hiccup is no verdict. */
+  async function stillValid(token: string): Promise<Error | undefined> {
+    try {
+      await deps.credentials.authenticate(token);
+      return undefined;
+    } catch (error) {
+      const verdict = error instanceof DomainError && (error.statusCode === 401 || error.statusCode === 403);
+      return verdict ? error : undefined;
+    }
+  }
   app.addHook("onClose", async () => {
     stopListening();
   });
@@ -90,8 +107,13 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
       reply.raw.once("close", () => {
         if (!reply.raw.writableFinished) stop.abort();
       });
-      const { poll, untrack } = trackPoll(agent.clusterId, bearerToken(request) ?? "", stop);
+      const token = bearerToken(request) ?? "";
+      const { poll, untrack } = trackPoll(agent.clusterId, token, stop);
       try {
+        // An invalidation between authentication and tracking would be missed: check once more
+        // now that the poll is tracked (a cache hit unless the cache was just dropped).
+        const refusedEarly = await stillValid(token);
+        if (refusedEarly) throw refusedEarly;
         const jobs = await deps.delivery.claim(agent.clusterId);
         if (stop.signal.aborted && jobs.length > 0) {
           await deps.delivery.release(
@@ -107,7 +129,17 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         const wait = Math.min(request.query.wait ?? DEFAULT_WAIT_SECONDS, MAX_HOLD_SECONDS, secondsLeft);
         if (jobs.length > 0 || wait <= 0) return { jobs };
         const waited = await longPoll.wait(agent.clusterId, wait, stop.signal);
-        if (poll.refusal) throw poll.refusal;
+        // Jobs go out only on a credential that still works, whatever the invalidations missed.
+        const refusal = poll.refusal ?? (waited.length > 0 ? await stillValid(token) : undefined);
+        if (refusal) {
+          if (waited.length > 0) {
+            await deps.delivery.release(
+              agent.clusterId,
+              waited.map((job) => job.id),
+            );
+          }
+          throw refusal;
+        }
         return { jobs: waited };
       } finally {
         untrack();
