@@ -111,6 +111,14 @@ export function createApiDeps(
     limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
     clock,
   });
+  // Admin keys are counted apart: someone guessing keys on /api/v1 from behind the same address
+  // (a proxy without TRUST_PROXY) must not lock the agents out, nor the other way round.
+  const adminFailureLimiter = createFailureLimiter({
+    redis,
+    prefix: `${config.REDIS_PREFIX}:admin`,
+    limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
+    clock,
+  });
 
   /** Subscriptions every API process holds: credential invalidations and job wake-ups. */
   async function startRealtime(onJobsReady: (clusterId: string) => void) {
@@ -150,6 +158,7 @@ export function createApiDeps(
     eventQueries,
     health,
     failureLimiter,
+    adminFailureLimiter,
     startRealtime,
     close,
   };

@@ -18,16 +18,16 @@ function presentedKey(request: FastifyRequest): string | undefined {
 
 /**
  * preHandler factory: the request must carry a live API key holding `scope`. A missing or
- * unknown key counts toward the address's failure limit, like a bad agent credential: guessing
- * keys gets 429 as soon as guessing tokens does.
+ * unknown key counts toward the address's limit of failed admin authentications (kept apart from
+ * the agents' count): guessing keys gets 429 as guessing tokens does.
  */
 export function requireScope(deps: ApiDeps, scope: ApiKeyScope) {
   return async (request: FastifyRequest) => {
-    deps.failureLimiter.check(request.ip);
+    deps.adminFailureLimiter.check(request.ip);
     const key = presentedKey(request);
     const principal = key ? await deps.apiKeys.authenticate(key) : null;
     if (!principal) {
-      await deps.failureLimiter.recordFailure(request.ip, request.log);
+      await deps.adminFailureLimiter.recordFailure(request.ip, request.log);
       throw key
         ? unauthorized("invalid or revoked API key")
         : unauthorized("missing API key (Authorization: Bearer vwksp-key-…)");
