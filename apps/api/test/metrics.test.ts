@@ -12,7 +12,11 @@ let clockOffsetMs = 0;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  harness = await createTestApp({ env, clock: { now: () => new Date(Date.now() + clockOffsetMs) } });
+  harness = await createTestApp({
+    env,
+    clock: { now: () => new Date(Date.now() + clockOffsetMs) },
+    configOverrides: { METRICS_ENABLED: "true" },
+  });
   key = await adminKey(harness);
 });
 
@@ -234,7 +238,10 @@ describe("GET /metrics without PostgreSQL, or switched off", () => {
     const logs = createLogCapture();
     const broken = await createTestApp({
       env,
-      configOverrides: { DATABASE_URL: "postgresql://postgres@127.0.0.1:1/unreachable" },
+      configOverrides: {
+        DATABASE_URL: "postgresql://postgres@127.0.0.1:1/unreachable",
+        METRICS_ENABLED: "true",
+      },
       captureLogs: logs,
     });
     try {
@@ -253,8 +260,8 @@ describe("GET /metrics without PostgreSQL, or switched off", () => {
     }
   });
 
-  it("is a 404 with METRICS_ENABLED=false", async () => {
-    const off = await createTestApp({ env, configOverrides: { METRICS_ENABLED: "false" } });
+  it("is a 404 unless METRICS_ENABLED=true (off by default: the API's port faces the agents)", async () => {
+    const off = await createTestApp({ env });
     try {
       expect((await off.app.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(404);
     } finally {

@@ -72,12 +72,13 @@ export const ConfigSchema = z.object({
     .default("false")
     .transform((value) => value === "true"),
   /**
-   * Prometheus `GET /metrics` on the API, without authentication (scraped from inside the
-   * network; keep it off the public ingress). `false` removes the route (404).
+   * Prometheus `GET /metrics` on the API, without authentication. Off by default: the API's port
+   * is the one agents reach, often from the internet; turn it on where only the network's own
+   * scraper can reach it (or the ingress does not route /metrics).
    */
   METRICS_ENABLED: z
     .enum(["true", "false"])
-    .default("true")
+    .default("false")
     .transform((value) => value === "true"),
   /** Odoo bridge; off when ODOO_URL is unset. */
   ODOO_URL: optionalString.pipe(z.string().url().optional()),
