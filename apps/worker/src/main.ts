@@ -26,11 +26,22 @@ async function main() {
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
   // Jobs requested while Redis was away are rows without a dispatch job: hand them to BullMQ as
   // soon as Redis is back (every "ready" from now on is a reconnect), not at the next reconcile.
-  deps.redis.on("ready", () => {
+  let reconciling = false;
+  deps.redis.on("ready", async () => {
     logger.info("Redis is back");
-    reconcileQueued(deps, 0).catch((error: unknown) =>
-      logger.warn({ err: error }, "re-enqueueing after the Redis outage failed; the reconcile job retries"),
-    );
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      // Page by page (staleQueued reads up to 1,000) until none is left over.
+      for (let round = 0; round < 100; round += 1) {
+        const { scanned, requeued } = await reconcileQueued(deps, 0);
+        if (scanned < 1000 || requeued === 0) break;
+      }
+    } catch (error) {
+      logger.warn({ err: error }, "re-enqueueing after the Redis outage failed; the reconcile job retries");
+    } finally {
+      reconciling = false;
+    }
   });
   if (config.SIGNING_KEY_SECRET) {
     // Keys stored before the secret was set, or sealed under a previous one, are sealed under it

@@ -25,7 +25,8 @@ export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
 export async function reconcileQueued(deps: WorkerDeps, olderThanMs = RECONCILE_AFTER_MS) {
   const dispatchQueue = deps.queues.queue("dispatch");
   let requeued = 0;
-  for (const jobId of await deps.dispatch.staleQueued(olderThanMs)) {
+  const stale = await deps.dispatch.staleQueued(olderThanMs);
+  for (const jobId of stale) {
     const existing = await dispatchQueue.getJob(jobId);
     const state = existing ? await existing.getState() : "missing";
     if (state === "failed" && existing) {
@@ -39,7 +40,7 @@ export async function reconcileQueued(deps: WorkerDeps, olderThanMs = RECONCILE_
     }
   }
   if (requeued > 0) deps.logger.info({ requeued }, "re-enqueued queued jobs BullMQ had lost");
-  return { requeued };
+  return { requeued, scanned: stale.length };
 }
 
 /** Every processor of this worker, by queue and job name. The odoo-sync queue only with ODOO_URL. */

@@ -25,14 +25,17 @@ export function registerContentTypes(app: FastifyInstance) {
   // Bodies are read as they come: a compressed one would be parsed as garbage (or, worse, a
   // plain body labelled compressed accepted), so any encoding but identity is refused up front.
   app.addHook("onRequest", async (request) => {
-    const encoding = request.headers["content-encoding"];
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
-      throw new DomainError(
-        415,
-        "unsupported_media_type",
-        `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed`,
-      );
-    }
+    const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
+    if (!encoding || encoding === "identity") return;
+    const hasBody =
+      request.headers["transfer-encoding"] !== undefined ||
+      Number(request.headers["content-length"] ?? 0) > 0;
+    if (!hasBody) return;
+    throw new DomainError(
+      415,
+      "unsupported_media_type",
+      `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported: send the body uncompressed`,
+    );
   });
 
   // Answers on the agent API carry the agent media type, errors included.
