@@ -46,7 +46,8 @@ export async function startServiceProcesses(env: Record<string, string> = {}) {
       },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: response.status, body: (await response.json()) as T };
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
   }
 
   /** A cluster identity, registered with the Go operator's request: its id and agent credential. */

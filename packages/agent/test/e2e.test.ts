@@ -4,22 +4,18 @@ import { join } from "node:path";
 import { createOdooClient } from "@vwksp/odoo";
 import { DEFAULT_FAKE_API_KEY } from "@vwksp/odoo/fake-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/db.ts";
 import { eventually } from "../../../test/support/fixtures.ts";
-import { freePort, type ServiceProcess, startProcess, waitForHttp } from "../../../test/support/processes.ts";
-import { createTestRedisPrefix } from "../../../test/support/redis.ts";
+import { type ServiceProcess, startProcess, waitForHttp } from "../../../test/support/processes.ts";
+import { type ServiceProcesses, startServiceProcesses } from "../../../test/support/service.ts";
 
 // The whole procedure with every part a process of its own: API, worker, a fake Odoo and the
 // agent CLI. Steps 3–6 of the bootstrap procedure, then a crashed agent and a restarted service.
-const ADMIN_KEY = "vwksp-key-e2e-admin-0123456789abcdef";
 const AGENT_BIN = "packages/agent/bin/vwksp-agent.mjs";
 const TERMINAL = ["succeeded", "failed", "noop", "conflict", "expired", "cancelled", "undeliverable"];
 
-let db: TestDatabase;
-const redis = createTestRedisPrefix();
+let service: ServiceProcesses;
 let dir: string;
 let base: string;
-let serviceEnv: Record<string, string>;
 let odoo: ServiceProcess;
 let api: ServiceProcess;
 let worker: ServiceProcess;
@@ -28,29 +24,15 @@ let odooUrl: string;
 let odooDb: string;
 const processes: ServiceProcess[] = [];
 
-async function admin<T = Record<string, unknown>>(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_KEY}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
-}
+const admin = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
+  service.admin<T>(method, path, body);
 
 function track(process: ServiceProcess) {
   processes.push(process);
   return process;
 }
 
-const startApi = () => track(startProcess("api", "apps/api/src/server.ts", [], serviceEnv));
+const startApi = () => service.start("api");
 
 function startAgent(credentials: string, extra: string[] = []) {
   return track(
@@ -89,22 +71,12 @@ async function odooRecord(clusterId: string) {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   dir = await mkdtemp(join(tmpdir(), "vwksp-e2e-"));
   odoo = track(startProcess("odoo", "packages/odoo/src/fake-server-cli.ts", ["--version", "17"], {}));
   const match = await odoo.waitFor(/^fake-odoo (\S+) db=(\S+)/);
   odooUrl = match[1] as string;
   odooDb = match[2] as string;
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  serviceEnv = {
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: redis.prefix,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "info",
-    BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+  service = await startServiceProcesses({
     ODOO_URL: odooUrl,
     ODOO_DB: odooDb,
     ODOO_LOGIN: "admin",
@@ -113,18 +85,15 @@ beforeAll(async () => {
     // Short timeouts so a crashed agent's job comes back within the test.
     AGENT_LEASE_SECONDS: "4",
     JOB_ACK_TIMEOUT_SECONDS: "4",
-  };
-  api = startApi();
-  worker = track(startProcess("worker", "apps/worker/src/main.ts", [], serviceEnv));
-  await waitForHttp(`${base}/readyz`);
-  await worker.waitFor(/worker started/);
+  });
+  base = service.base;
+  ({ api, worker } = await service.startBoth());
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((process) => process.stop("SIGTERM")));
   await rm(dir, { recursive: true, force: true });
-  await redis.cleanup();
-  await db?.drop();
+  await service?.stop();
 }, 60_000);
 
 describe("bootstrap procedure end to end", () => {
