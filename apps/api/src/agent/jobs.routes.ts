@@ -40,12 +40,12 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
     recheck.clear();
     for (const clusterId of clusters) {
       for (const poll of polls.get(clusterId) ?? []) {
-        stillValid(poll.token).then((refusal) => refusal && poll.refuse(refusal));
+        refusalOf(poll.token).then((refusal) => refusal && poll.refuse(refusal));
       }
     }
   }
   /** The refusal a credential now gets (401 or 403), if any; a database hiccup is no verdict. */
-  async function stillValid(token: string): Promise<Error | undefined> {
+  async function refusalOf(token: string): Promise<Error | undefined> {
     try {
       await deps.credentials.authenticate(token);
       return undefined;
@@ -112,7 +112,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
       try {
         // An invalidation between authentication and tracking would be missed: check once more
         // now that the poll is tracked (a cache hit unless the cache was just dropped).
-        const refusedEarly = await stillValid(token);
+        const refusedEarly = await refusalOf(token);
         if (refusedEarly) throw refusedEarly;
         const jobs = await deps.delivery.claim(agent.clusterId);
         if (stop.signal.aborted && jobs.length > 0) {
@@ -130,7 +130,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         if (jobs.length > 0 || wait <= 0) return { jobs };
         const waited = await longPoll.wait(agent.clusterId, wait, stop.signal);
         // Jobs go out only on a credential that still works, whatever the invalidations missed.
-        const refusal = poll.refusal ?? (waited.length > 0 ? await stillValid(token) : undefined);
+        const refusal = poll.refusal ?? (waited.length > 0 ? await refusalOf(token) : undefined);
         if (refusal) {
           if (waited.length > 0) {
             await deps.delivery.release(
