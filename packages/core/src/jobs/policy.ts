@@ -1,12 +1,21 @@
 import type { Cluster } from "../db.ts";
 
+const compiled = new Map<string, RegExp>();
+
 /** Shell-style glob over a whole name: `*` any run of characters, `?` one character. */
 export function globMatch(pattern: string, value: string): boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replaceAll("*", ".*")
-    .replaceAll("?", ".");
-  return new RegExp(`^${source}$`).test(value);
+  let regex = compiled.get(pattern);
+  if (!regex) {
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replaceAll("*", ".*")
+      .replaceAll("?", ".");
+    regex = new RegExp(`^${source}$`);
+    // Patterns come from the clusters' allow-lists: few, but bounded all the same.
+    if (compiled.size >= 10_000) compiled.clear();
+    compiled.set(pattern, regex);
+  }
+  return regex.test(value);
 }
 
 export const namespaceAllowed = (cluster: Pick<Cluster, "allowedNamespaces">, namespace: string) =>
