@@ -9,13 +9,19 @@ const ADMIN_KEY = "vwksp-key-service-processes-0123456789";
  * The API and the worker as real processes, on a database and a Redis prefix of their own, for
  * tests that kill them or cut their dependencies. Talks to them over HTTP only.
  */
-export async function startServiceProcesses(env: Record<string, string> = {}) {
+export async function startServiceProcesses(
+  env: Record<string, string> = {},
+  options: { databaseVia?: number } = {},
+) {
   const db: TestDatabase = await createTestDatabase();
+  // The processes may reach PostgreSQL through a proxy (a test that cuts it); tests read it directly.
+  const databaseUrl = new URL(db.url);
+  if (options.databaseVia) databaseUrl.port = String(options.databaseVia);
   const redis = createTestRedisPrefix();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const processEnv = {
-    DATABASE_URL: db.url,
+    DATABASE_URL: databaseUrl.toString(),
     REDIS_URL: redis.url,
     REDIS_PREFIX: redis.prefix,
     PORT: String(port),
@@ -83,7 +89,7 @@ export async function startServiceProcesses(env: Record<string, string> = {}) {
     await db.drop();
   }
 
-  return { db, base, env: processEnv, start, startBoth, admin, registeredCluster, stop };
+  return { db, base, env: processEnv, adminKey: ADMIN_KEY, start, startBoth, admin, registeredCluster, stop };
 }
 
 export type ServiceProcesses = Awaited<ReturnType<typeof startServiceProcesses>>;
