@@ -18,7 +18,6 @@ let dir: string;
 let base: string;
 let odoo: ServiceProcess;
 let api: ServiceProcess;
-let worker: ServiceProcess;
 let agent: ServiceProcess | undefined;
 let odooUrl: string;
 let odooDb: string;
@@ -87,7 +86,7 @@ beforeAll(async () => {
     JOB_ACK_TIMEOUT_SECONDS: "4",
   });
   base = service.base;
-  ({ api, worker } = await service.startBoth());
+  ({ api } = await service.startBoth());
 }, 60_000);
 
 afterAll(async () => {
