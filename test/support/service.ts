@@ -1,3 +1,4 @@
+import pg from "pg";
 import { agentHeaders } from "./agent.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import { freePort, type ServiceProcess, startProcess, waitForHttp } from "./processes.ts";
@@ -83,13 +84,38 @@ export async function startServiceProcesses(
     return { api, worker };
   }
 
+  /** How many of the database's jobs are in each state, read directly (not through the service). */
+  async function jobStates(): Promise<Record<string, number>> {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ state: string; n: number }>(
+        `SELECT state::text AS state, count(*)::int AS n FROM "Job" GROUP BY state`,
+      );
+      return Object.fromEntries(rows.map((row) => [row.state, row.n]));
+    } finally {
+      await client.end();
+    }
+  }
+
   async function stop() {
     await Promise.all(started.map((process) => process.stop("SIGTERM")));
     await redis.cleanup();
     await db.drop();
   }
 
-  return { db, base, env: processEnv, adminKey: ADMIN_KEY, start, startBoth, admin, registeredCluster, stop };
+  return {
+    db,
+    base,
+    env: processEnv,
+    adminKey: ADMIN_KEY,
+    start,
+    startBoth,
+    admin,
+    registeredCluster,
+    jobStates,
+    stop,
+  };
 }
 
 export type ServiceProcesses = Awaited<ReturnType<typeof startServiceProcesses>>;

@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../../test/support/fixtures.ts";
 import { startHttpAgents } from "../../../test/support/http-agent.ts";
@@ -13,19 +12,6 @@ import { startTcpProxy } from "../../../test/support/tcp-proxy.ts";
 const server = new URL(adminUrl());
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
 let service: ServiceProcesses;
-
-async function jobStates(): Promise<Record<string, number>> {
-  const client = new pg.Client({ connectionString: service.db.url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ state: string; n: number }>(
-      `SELECT state::text AS state, count(*)::int AS n FROM "Job" GROUP BY state`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.state, row.n]));
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
@@ -64,7 +50,7 @@ describe("a PostgreSQL outage", () => {
       };
     };
     for (let n = 0; n < 10; n++) expect((await enqueue(n)).status).toBe(202);
-    await eventually(async () => (await jobStates()).succeeded === 10, 20_000);
+    await eventually(async () => (await service.jobStates()).succeeded === 10, 20_000);
 
     await proxy.cut();
     const during = await Promise.all(Array.from({ length: 20 }, (_, i) => enqueue(10 + i)));
@@ -83,9 +69,9 @@ describe("a PostgreSQL outage", () => {
     await waitForHttp(`${service.base}/readyz`);
     for (let n = 30; n < 50; n++) expect((await enqueue(n)).status).toBe(202);
     const states = await eventually(async () => {
-      const now = await jobStates();
+      const now = await service.jobStates();
       return now.succeeded === 30 ? now : undefined;
-    }, 30_000).catch(jobStates);
+    }, 30_000).catch(service.jobStates);
     await running.stop();
     expect(states).toEqual({ succeeded: 30 });
     expect(running.unexpected).toEqual([]);

@@ -25,15 +25,6 @@ async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
   }
 }
 
-const jobStates = async () =>
-  Object.fromEntries(
-    (
-      await query<{ state: string; n: number }>(
-        `SELECT state::text AS state, count(*)::int AS n FROM "Job" GROUP BY state`,
-      )
-    ).map((row) => [row.state, row.n]),
-  );
-
 beforeAll(async () => {
   // Leases of polls that died with the API come back within the test.
   service = await startServiceProcesses({ AGENT_LEASE_SECONDS: "3", JOB_ACK_TIMEOUT_SECONDS: "5" });
@@ -84,9 +75,9 @@ describe("processes killed in the middle of a burst", () => {
     await waitForHttp(`${service.base}/readyz`);
 
     const states = await eventually(async () => {
-      const now = await jobStates();
+      const now = await service.jobStates();
       return now.succeeded === JOBS ? now : undefined;
-    }, 90_000).catch(jobStates);
+    }, 90_000).catch(service.jobStates);
     await running.stop();
 
     expect(states).toEqual({ succeeded: JOBS });

@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../../test/support/fixtures.ts";
 import { startHttpAgents } from "../../../test/support/http-agent.ts";
@@ -13,19 +12,6 @@ import { startTcpProxy } from "../../../test/support/tcp-proxy.ts";
 const redisTarget = new URL(TEST_REDIS_URL);
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
 let service: ServiceProcesses;
-
-async function jobStates(): Promise<Record<string, number>> {
-  const client = new pg.Client({ connectionString: service.db.url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ state: string; n: number }>(
-      `SELECT state::text AS state, count(*)::int AS n FROM "Job" GROUP BY state`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.state, row.n]));
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   proxy = await startTcpProxy({ host: redisTarget.hostname, port: Number(redisTarget.port || 6379) });
@@ -60,7 +46,7 @@ describe("a Redis outage", () => {
       });
     };
     for (let n = 0; n < 10; n++) expect((await enqueue(n)).status).toBe(202);
-    await eventually(async () => (await jobStates()).succeeded === 10, 20_000);
+    await eventually(async () => (await service.jobStates()).succeeded === 10, 20_000);
 
     // Redis goes away with both processes running.
     await proxy.cut();
@@ -81,9 +67,9 @@ describe("a Redis outage", () => {
     await proxy.restore();
     await worker.waitFor(/Redis is back/);
     const states = await eventually(async () => {
-      const now = await jobStates();
+      const now = await service.jobStates();
       return now.succeeded === 10 + accepted ? now : undefined;
-    }, 20_000).catch(jobStates);
+    }, 20_000).catch(service.jobStates);
     await running.stop();
     expect(states).toEqual({ succeeded: 10 + accepted });
     expect(running.unexpected).toEqual([]);
