@@ -136,7 +136,7 @@ export function createDispatchService({
     },
   });
 
-  async function prepare(jobId: string): Promise<DispatchOutcome> {
+  async function prepare(jobId: string, attempt = 1): Promise<DispatchOutcome> {
     if (await readyWithoutRendering.submit(jobId)) return "ready";
     const job = await db.job.findUnique({ where: { id: jobId }, include: { cluster: true } });
     if (job?.state !== "queued") return "skipped";
@@ -172,17 +172,23 @@ export function createDispatchService({
       }
       signature = signPayload(privateKey, payload);
     }
+    // Only against the allow-lists just checked: if one changed meanwhile, the job is checked again.
     const updated = await db.job.updateMany({
-      where: { id: job.id, state: "queued" },
+      where: { id: job.id, state: "queued", cluster: { policyVersion: cluster.policyVersion } },
       data: {
         state: "ready",
         readyAt: clock.now(),
         payload: payload as Prisma.InputJsonValue,
         signature,
         error: null,
+        policyVersion: cluster.policyVersion,
       },
     });
-    if (updated.count === 0) return "skipped";
+    if (updated.count === 0) {
+      const now = await db.job.findUnique({ where: { id: job.id }, select: { state: true } });
+      if (now?.state === "queued" && attempt < 3) return prepare(jobId, attempt + 1);
+      return "skipped";
+    }
     await signals.jobsReady([cluster.id]);
     return "ready";
   }
