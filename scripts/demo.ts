@@ -11,6 +11,7 @@ import { DEFAULT_FAKE_API_KEY } from "@vwksp/odoo/fake-server";
 import { migrateDeploy } from "@vwksp/prisma-tool";
 import pg from "pg";
 import { loadConfigOrExit } from "../packages/core/src/config.ts";
+import { adminClient } from "./lib/admin-client.ts";
 import { freePort, type ServiceProcess, startProcess, waitForHttp } from "./lib/processes.ts";
 
 const keep = process.argv.includes("--keep");
@@ -81,18 +82,12 @@ async function main() {
   await waitForHttp(`${base}/readyz`);
   info(`API ready at ${base} (docs at ${base}/docs); admin key ${ADMIN_KEY}`);
 
+  const request = adminClient(base, ADMIN_KEY);
   const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${ADMIN_KEY}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await response.json()) as T;
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-    return json;
+    const answer = await request<T>(method, path, body);
+    if (answer.status >= 400)
+      throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body;
   };
 
   step("Step 3 — an admin creates the cluster identity (POST /api/v1/clusters)");

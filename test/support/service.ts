@@ -1,4 +1,5 @@
 import pg from "pg";
+import { adminClient } from "../../scripts/lib/admin-client.ts";
 import { agentHeaders } from "./agent.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import { freePort, type ServiceProcess, startProcess, waitForHttp } from "./processes.ts";
@@ -40,22 +41,7 @@ export async function startServiceProcesses(
     return process;
   }
 
-  async function admin<T>(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${ADMIN_KEY}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
-  }
+  const admin = adminClient(base, ADMIN_KEY);
 
   /** A cluster identity, registered with the Go operator's request: its id and agent credential. */
   async function registeredCluster(displayName: string) {
