@@ -78,7 +78,7 @@ async function dropDatabasesOfDeadRuns(admin: pg.Client) {
 }
 
 /** Templates of other migration sets kept besides the current one (checkouts of other branches). */
-const OTHER_TEMPLATES_KEPT = 2;
+const OTHER_TEMPLATES_KEPT = 8;
 
 /**
  * Drops the templates of older migration sets, keeping the most recently made others (database

@@ -1,6 +1,6 @@
 /**
  * Maps what Odoo answers to a short kind and a retry decision. The rules come from the recorded
- * transcripts (shared/fixtures/odoo): Odoo 16–19 JSON-RPC always answers HTTP 200 with an
+ * transcripts (packages/odoo/test/fixtures/odoo): Odoo 16–19 JSON-RPC always answers HTTP 200 with an
  * `error.data.name`; JSON-2 (Odoo 19) answers an HTTP status plus the same `name`.
  */
 export type OdooErrorKind =

@@ -25,7 +25,7 @@ export interface FakeRequestRecord {
 
 export const DEFAULT_FAKE_API_KEY = "fake-odoo-api-key-0000000000000000000000";
 
-/** A real HTTP server on 127.0.0.1 that answers like Odoo 16–19 (see shared/fixtures/odoo). */
+/** A real HTTP server on 127.0.0.1 that answers like Odoo 16–19 (see packages/odoo/test/fixtures/odoo). */
 export async function startFakeOdoo(options: FakeOdooOptions) {
   const version = options.version;
   const store = new FakeStore(version, options.clock ?? (() => new Date()));

@@ -4,7 +4,7 @@ import { diffJson, maskLooseValues } from "./support/compare.ts";
 import { loadTranscripts, repairTruncatedJson, type Transcript } from "./support/transcripts.ts";
 
 /**
- * Contract test: every recorded exchange in shared/fixtures/odoo is replayed against a fresh fake
+ * Contract test: every recorded exchange in packages/odoo/test/fixtures/odoo is replayed against a fresh fake
  * of the same Odoo version, seeded with the records that server held at that moment.
  */
 const transcripts = loadTranscripts();

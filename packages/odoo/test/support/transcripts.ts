@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-/** The recorded Odoo exchanges (shared/fixtures/odoo, next to the repository). */
-export const FIXTURES_DIR = resolve(import.meta.dirname, "../../../../../shared/fixtures/odoo");
+/** The recorded Odoo exchanges (packages/odoo/test/fixtures/odoo, recordings of real Odoo servers). */
+export const FIXTURES_DIR = resolve(import.meta.dirname, "../fixtures/odoo");
 
 export interface Transcript {
   file: string;
