@@ -17,11 +17,11 @@ async function main() {
 
   const tsx = `${root}node_modules/.bin/tsx`;
   const children: ChildProcess[] = [];
-  const run = (name: string, entry: string) => {
+  const run = (name: string, entry: string, env: NodeJS.ProcessEnv = process.env) => {
     const child = spawn(tsx, [...(watch ? ["watch"] : []), entry], {
       cwd: root,
       stdio: "inherit",
-      env: process.env,
+      env,
     });
     child.on("exit", (code, signal) => {
       if (!stopping) {
@@ -44,7 +44,12 @@ async function main() {
   process.on("SIGTERM", () => stop(0));
 
   run("api", "apps/api/src/server.ts");
-  run("worker", "apps/worker/src/main.ts");
+  // Side by side on one host, the worker's metrics listener takes the port after the API's.
+  const workerMetricsPort = config.METRICS_PORT ? String(config.METRICS_PORT + 1) : undefined;
+  run("worker", "apps/worker/src/main.ts", {
+    ...process.env,
+    ...(workerMetricsPort ? { METRICS_PORT: workerMetricsPort } : {}),
+  });
 
   await Promise.all(children.map((child) => new Promise((resolve) => child.once("exit", resolve))));
   process.exit(exitCode);

@@ -33,6 +33,7 @@ export function createTestWorker({
     logger,
     processors,
     settings: workerSettingsFor(odooBackoffBaseMs ? { odooBackoffBaseMs } : {}),
+    onJobDone: deps.metrics.jobDone,
   });
   return {
     deps,

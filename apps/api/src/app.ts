@@ -15,9 +15,9 @@ import { observabilityRoutes } from "./events/observability.routes.ts";
 import { healthRoutes } from "./health/health.routes.ts";
 import { registerContentTypes } from "./http/content-types.ts";
 import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
-import { metricsRoutes } from "./http/metrics.ts";
 import { registerOpenApi } from "./http/openapi.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
+import { registerRequestMetrics } from "./metrics/request-metrics.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -77,7 +77,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   registerContentTypes(app);
   await registerOpenApi(app);
 
-  await app.register(metricsRoutes, { deps });
+  registerRequestMetrics(app, deps.metrics);
   await app.register(healthRoutes, { deps });
   await app.register(apiKeyRoutes, { deps });
   await app.register(clusterRoutes, { deps });
@@ -92,6 +92,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   });
   await app.register(agentJobRoutes, { deps, longPoll });
   app.decorate("longPollStats", longPoll.stats);
+  deps.metrics.trackLongPoll(longPoll.stats);
   await app.register(jobRoutes, { deps });
   await app.register(catalogRoutes, { deps });
   await app.register(agentEventRoutes, { deps });

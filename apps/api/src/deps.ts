@@ -29,6 +29,7 @@ import {
 } from "@vwksp/queue";
 import type { Redis } from "ioredis";
 import { createFailureLimiter } from "./auth/failure-limiter.ts";
+import { createApiMetrics } from "./metrics/api-metrics.ts";
 
 /** Everything the HTTP layer needs, built once per process (tests build their own). */
 export function createApiDeps(
@@ -50,6 +51,7 @@ export function createApiDeps(
     onResubscribed: () => invalidateAllLocally(),
   });
   const audit = createAuditService({ db, clock });
+  const metrics = createApiMetrics({ db, clock });
   const apiKeys = createApiKeysService({ db, clock });
 
   const reportError = overrides.reportError ?? (() => {});
@@ -87,6 +89,7 @@ export function createApiDeps(
     leaseSeconds: config.AGENT_LEASE_SECONDS,
     ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
     maxDeliveries: config.JOB_MAX_DELIVERIES,
+    onClaimed: metrics.jobsClaimed,
   });
   const catalog = createCatalogService({ db, clock, audit });
   const heartbeats = createHeartbeatCoalescer({
@@ -159,6 +162,7 @@ export function createApiDeps(
     health,
     failureLimiter,
     adminFailureLimiter,
+    metrics,
     startRealtime,
     close,
   };

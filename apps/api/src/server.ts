@@ -1,4 +1,5 @@
 import { loadConfigOrExit } from "@vwksp/core";
+import { buildAdminApp } from "./admin/admin-app.ts";
 import { buildApp } from "./app.ts";
 import { createApiDeps } from "./deps.ts";
 
@@ -11,7 +12,12 @@ async function main() {
     reportError: (error, context) => app?.log.warn({ err: error }, context),
   });
   app = await buildApp(deps);
-  app.addHook("onClose", async () => deps.close());
+  // The internal listener (metrics, queue dashboard) closes with the API, before the pools.
+  const admin = config.METRICS_PORT === undefined ? undefined : await buildAdminApp(deps);
+  app.addHook("onClose", async () => {
+    await admin?.close();
+    await deps.close();
+  });
 
   if (config.BOOTSTRAP_ADMIN_KEY) {
     await deps.apiKeys.ensureBootstrapKey(config.BOOTSTRAP_ADMIN_KEY);
@@ -35,6 +41,7 @@ async function main() {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
   await app.listen({ port: config.PORT, host: config.HOST });
+  await admin?.listen({ port: config.METRICS_PORT, host: config.HOST });
 }
 
 main().catch((error: unknown) => {

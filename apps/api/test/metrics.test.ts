@@ -1,13 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentHeaders } from "../../../test/support/agent.ts";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
 import { createLogCapture, createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
-import { adminKey, eventually, poll, rawJob, registeredCluster } from "../../../test/support/fixtures.ts";
-import { DURATION_BUCKETS, METRICS_CONTENT_TYPE } from "../src/http/metrics.ts";
+import {
+  adminKey,
+  eventually,
+  poll,
+  postResult,
+  rawJob,
+  register,
+  registeredCluster,
+} from "../../../test/support/fixtures.ts";
+import { createTestWorker } from "../../../test/support/worker.ts";
+import { buildAdminApp } from "../src/admin/admin-app.ts";
+import { DELIVERY_LATENCY_BUCKETS, DURATION_BUCKETS } from "../src/metrics/api-metrics.ts";
+
+// The API's metrics, scraped where Prometheus scrapes them: the internal listener on
+// METRICS_PORT (buildAdminApp), never the agents' port.
+
+const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 let env: TestEnv;
 let harness: Awaited<ReturnType<typeof createTestApp>>;
+let admin: Awaited<ReturnType<typeof buildAdminApp>>;
 let key: string;
-/** Moves the app's clock forward, past the 10 s cache of the database gauges. */
+/** Moves the app's clock forward, past the 10 s cache of the database gauges or a lease. */
 let clockOffsetMs = 0;
 
 beforeAll(async () => {
@@ -15,12 +31,14 @@ beforeAll(async () => {
   harness = await createTestApp({
     env,
     clock: { now: () => new Date(Date.now() + clockOffsetMs) },
-    configOverrides: { METRICS_ENABLED: "true" },
+    longPollRecheckMs: 200,
   });
+  admin = await buildAdminApp(harness.deps);
   key = await adminKey(harness);
 });
 
 afterAll(async () => {
+  await admin?.close();
   await harness?.close();
   await env?.close();
 });
@@ -32,7 +50,8 @@ interface Sample {
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^\n]*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
+// Values as Prometheus reads them (Go's ParseFloat): NaN in any case — prom-client writes "Nan".
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^\n]*\})? (-?[0-9.e+-]+|[Nn][Aa][Nn]|[+-]Inf)$/;
 const LABEL_PAIR = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)/;
 
 function parseLabels(text: string | undefined, line: string): Record<string, string> {
@@ -51,7 +70,7 @@ function parseLabels(text: string | undefined, line: string): Record<string, str
 }
 
 /**
- * A strict reader of the text format 0.0.4: every line is a HELP, a TYPE or a sample; each family
+ * A strict reader of the text format 0.0.4: every line is a HELP, a TYPE, a sample or empty; each family
  * has HELP and TYPE before its samples and its samples are not interleaved with another family's.
  */
 function parseExposition(text: string) {
@@ -67,6 +86,8 @@ function parseExposition(text: string) {
     throw new Error(`sample ${name} without TYPE`);
   };
   for (const line of text.slice(0, -1).split("\n")) {
+    // The format ignores empty lines; prom-client writes one between families.
+    if (line === "") continue;
     const comment = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
     if (comment) {
       const [, kind, name = "", rest = ""] = comment;
@@ -87,15 +108,16 @@ function parseExposition(text: string) {
     const [, name = "", labelText, rawValue = ""] = match;
     const family = familyOf(name);
     expect(family, `${name} outside its family`).toBe(current);
+    const notANumber = rawValue.toLowerCase() === "nan";
     const value = rawValue === "+Inf" ? Infinity : rawValue === "-Inf" ? -Infinity : Number(rawValue);
-    if (rawValue !== "NaN") expect(Number.isNaN(value), line).toBe(false);
+    if (!notANumber) expect(Number.isNaN(value), line).toBe(false);
     samples.push({ name, labels: parseLabels(labelText, line), value });
   }
   return { types, samples };
 }
 
-async function scrape() {
-  const response = await harness.app.inject({ method: "GET", url: "/metrics" });
+async function scrape(target = admin) {
+  const response = await target.inject({ method: "GET", url: "/metrics" });
   expect(response.statusCode, response.body).toBe(200);
   expect(response.headers["content-type"]).toBe(METRICS_CONTENT_TYPE);
   return { text: response.body, ...parseExposition(response.body) };
@@ -120,6 +142,12 @@ describe("GET /metrics", () => {
       vwksp_jobs: "gauge",
       vwksp_clusters: "gauge",
       vwksp_metrics_scrape_errors_total: "counter",
+      vwksp_job_delivery_latency_seconds: "histogram",
+      vwksp_job_redeliveries_total: "counter",
+      vwksp_jobs_finished_total: "counter",
+      vwksp_auth_failures_total: "counter",
+      vwksp_events_ingested_total: "counter",
+      vwksp_events_refused_total: "counter",
       process_resident_memory_bytes: "gauge",
       process_cpu_seconds_total: "counter",
       process_start_time_seconds: "gauge",
@@ -141,17 +169,20 @@ describe("GET /metrics", () => {
     });
     expect(ack.statusCode).toBe(404);
     await harness.app.inject({ method: "GET", url: "/healthz" });
+    const agentsPort = await harness.app.inject({ method: "GET", url: "/metrics" });
+    expect(agentsPort.statusCode).toBe(404);
 
     const { text, samples } = await scrape();
     const delta = (labels: Record<string, string>) =>
       (value(samples, "vwksp_http_requests_total", labels) ?? 0) -
       (value(before, "vwksp_http_requests_total", labels) ?? 0);
-    expect(delta({ method: "GET", route: "unmatched", status: "404" })).toBe(2);
+    // The two unknown routes, and /metrics on the agents' port: it does not exist there.
+    expect(delta({ method: "GET", route: "unmatched", status: "404" })).toBe(3);
     expect(delta({ method: "GET", route: "/api/agent/jobs", status: "200" })).toBe(1);
     expect(delta({ method: "POST", route: "/api/agent/jobs/:jobId/ack", status: "404" })).toBe(1);
     expect(delta({ method: "GET", route: "/healthz", status: "200" })).toBe(1);
-    // The previous scrape is counted too.
-    expect(delta({ method: "GET", route: "/metrics", status: "200" })).toBe(1);
+    // Scrapes go to the internal listener and are not counted as API requests.
+    expect(samples.some((sample) => sample.labels.route === "/metrics")).toBe(false);
     for (const raw of [jobId, cluster.id, "4711", "/no/such", "x=1"]) expect(text).not.toContain(raw);
   });
 
@@ -233,21 +264,161 @@ describe("GET /metrics", () => {
   });
 });
 
-describe("GET /metrics without PostgreSQL, or switched off", () => {
+describe("job delivery and outcomes", () => {
+  it("observes enqueue→delivered once per job, counts redeliveries and the agents' outcomes", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key);
+    const before = (await scrape()).samples;
+    // Only here: the other tests count jobs that must stay queued.
+    const worker = createTestWorker({ env });
+    onTestFinished(() => worker.close());
+    const { jobId } = await rawJob(harness, key, cluster.id, "metrics-delivered");
+    const { jobId: lapsing } = await rawJob(harness, key, cluster.id, "metrics-lapsing");
+    await eventually(
+      async () =>
+        (await harness.deps.db.job.count({ where: { id: { in: [jobId, lapsing] }, state: "ready" } })) === 2,
+    );
+    const delivered = await poll(harness, cluster.id, credential, 0);
+    expect(delivered.map((job) => job.id).sort()).toEqual([jobId, lapsing].sort());
+    expect((await postResult(harness, jobId, credential, { outcome: "succeeded" })).statusCode).toBe(204);
+
+    const { samples } = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      (value(samples, name, labels) ?? 0) - (value(before, name, labels) ?? 0);
+    expect(delta("vwksp_job_delivery_latency_seconds_count")).toBe(2);
+    const sum = delta("vwksp_job_delivery_latency_seconds_sum");
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(60);
+    const bounds = samples
+      .filter((sample) => sample.name === "vwksp_job_delivery_latency_seconds_bucket")
+      .map((sample) => sample.labels.le);
+    expect(bounds).toEqual([...DELIVERY_LATENCY_BUCKETS.map(String), "+Inf"]);
+    expect(delta("vwksp_jobs_finished_total", { outcome: "succeeded" })).toBe(1);
+
+    // The second job's lease runs out unacked: the next poll redelivers it, not a first delivery.
+    clockOffsetMs += 61_000;
+    expect((await poll(harness, cluster.id, credential, 0)).map((job) => job.id)).toEqual([lapsing]);
+    const after = (await scrape()).samples;
+    expect(
+      (value(after, "vwksp_job_redeliveries_total") ?? 0) -
+        (value(before, "vwksp_job_redeliveries_total") ?? 0),
+    ).toBe(1);
+    expect(value(after, "vwksp_job_delivery_latency_seconds_count")).toBe(
+      value(samples, "vwksp_job_delivery_latency_seconds_count"),
+    );
+  });
+});
+
+describe("authentication failures and events", () => {
+  it("counts refused credentials by kind and reason", async () => {
+    const { cluster } = await registeredCluster(harness, key);
+    const before = (await scrape()).samples;
+    const pollWith = (headers: Record<string, string>) =>
+      harness.app.inject({ method: "GET", url: `/api/agent/jobs?cluster=${cluster.id}&wait=0`, headers });
+    expect((await pollWith({ accept: "application/json" })).statusCode).toBe(401);
+    expect((await pollWith(agentHeaders(`vwksp-agt-${"0".repeat(64)}`, false))).statusCode).toBe(401);
+    expect((await register(harness, `vwksp-reg-${"0".repeat(64)}`)).statusCode).toBe(401);
+    expect((await harness.app.inject({ url: "/api/v1/me" })).statusCode).toBe(401);
+    expect(
+      (
+        await harness.app.inject({
+          url: "/api/v1/me",
+          headers: adminHeaders("vwksp-key-wrong-wrong-wrong-wrong"),
+        })
+      ).statusCode,
+    ).toBe(401);
+    const org = await harness.deps.db.organization.findFirstOrThrow();
+    const { key: auditKey } = await harness.deps.apiKeys.create({
+      organizationId: org.id,
+      name: "audit only",
+      scopes: ["audit:read"],
+    });
+    const scoped = await harness.app.inject({ url: "/api/v1/clusters", headers: adminHeaders(auditKey) });
+    expect(scoped.statusCode).toBe(403);
+
+    const { samples } = await scrape();
+    const delta = (credential: string, reason: string) =>
+      (value(samples, "vwksp_auth_failures_total", { credential, reason }) ?? 0) -
+      (value(before, "vwksp_auth_failures_total", { credential, reason }) ?? 0);
+    expect(delta("agent", "missing")).toBe(1);
+    expect(delta("agent", "refused")).toBe(1);
+    expect(delta("registration", "invalid_token")).toBe(1);
+    expect(delta("admin", "missing")).toBe(1);
+    expect(delta("admin", "invalid")).toBe(1);
+    expect(delta("admin", "insufficient_scope")).toBe(1);
+  });
+
+  it("counts events ingested by kind and batches refused by reason", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key);
+    const before = (await scrape()).samples;
+    const post = (events: unknown[]) =>
+      harness.app.inject({
+        method: "POST",
+        url: "/api/agent/events",
+        headers: agentHeaders(credential),
+        payload: JSON.stringify({ events }),
+      });
+    const heartbeat = {
+      kind: "ClusterHeartbeat",
+      resourceRef: {
+        apiVersion: "ops.vworkspace.io/v1alpha1",
+        kind: "Cluster",
+        namespace: "",
+        name: cluster.id,
+      },
+      timestamp: "2026-11-27T09:00:00Z",
+    };
+    const transition = {
+      eventKey: "metrics/ready",
+      kind: "ConditionTransition",
+      resourceRef: {
+        apiVersion: "apps.vworkspace.io/v1alpha1",
+        kind: "ApplicationInstance",
+        namespace: "org-demo",
+        name: "app",
+      },
+      conditions: [
+        {
+          type: "Ready",
+          status: "True",
+          reason: "Installed",
+          message: "",
+          lastTransitionTime: "2026-11-27T09:00:00Z",
+        },
+      ],
+      timestamp: "2026-11-27T09:00:00Z",
+    };
+    expect(
+      (await post([heartbeat, transition, { ...transition, eventKey: "x", kind: "Custom" }])).statusCode,
+    ).toBe(204);
+    const foreign = {
+      ...heartbeat,
+      resourceRef: { ...heartbeat.resourceRef, name: "00000000-0000-4000-8000-000000000000" },
+    };
+    expect((await post([foreign])).statusCode).toBe(400);
+    expect((await post([{ kind: "ClusterHeartbeat" }])).statusCode).toBe(400);
+
+    const { samples } = await scrape();
+    const delta = (name: string, labels: Record<string, string>) =>
+      (value(samples, name, labels) ?? 0) - (value(before, name, labels) ?? 0);
+    expect(delta("vwksp_events_ingested_total", { kind: "heartbeat" })).toBe(1);
+    expect(delta("vwksp_events_ingested_total", { kind: "condition_transition" })).toBe(1);
+    expect(delta("vwksp_events_ingested_total", { kind: "other" })).toBe(1);
+    expect(delta("vwksp_events_refused_total", { reason: "foreign_cluster" })).toBe(1);
+    expect(delta("vwksp_events_refused_total", { reason: "invalid_request" })).toBe(1);
+  });
+});
+
+describe("GET /metrics without PostgreSQL", () => {
   it("still answers, without the database gauges, and counts the failure", async () => {
     const logs = createLogCapture();
     const broken = await createTestApp({
       env,
-      configOverrides: {
-        DATABASE_URL: "postgresql://postgres@127.0.0.1:1/unreachable",
-        METRICS_ENABLED: "true",
-      },
+      configOverrides: { DATABASE_URL: "postgresql://postgres@127.0.0.1:1/unreachable" },
       captureLogs: logs,
     });
+    const brokenAdmin = await buildAdminApp(broken.deps, { logger: broken.app.log });
     try {
-      const response = await broken.app.inject({ method: "GET", url: "/metrics" });
-      expect(response.statusCode).toBe(200);
-      const { samples } = parseExposition(response.body);
+      const { samples } = await scrape(brokenAdmin);
       expect(samples.some((sample) => sample.name === "vwksp_jobs" || sample.name === "vwksp_clusters")).toBe(
         false,
       );
@@ -256,16 +427,8 @@ describe("GET /metrics without PostgreSQL, or switched off", () => {
       expect(value(samples, "process_resident_memory_bytes")).toBeGreaterThan(0);
       expect(logs.text()).toContain("metrics: could not read job and cluster counts");
     } finally {
+      await brokenAdmin.close();
       await broken.close();
-    }
-  });
-
-  it("is a 404 unless METRICS_ENABLED=true (off by default: the API's port faces the agents)", async () => {
-    const off = await createTestApp({ env });
-    try {
-      expect((await off.app.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(404);
-    } finally {
-      await off.close();
     }
   });
 });

@@ -19,6 +19,7 @@ import {
   createQueues,
   createRedis,
 } from "@vwksp/queue";
+import { createWorkerMetrics } from "./metrics/worker-metrics.ts";
 
 /** What the processors need, built once per worker process (tests build their own). */
 export function createWorkerDeps(config: Config, logger: Logger, overrides: { clock?: Clock; db?: Db } = {}) {
@@ -43,6 +44,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     onError: (error, context) => logger.warn({ err: error }, context),
   });
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
+  const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });
   const health = createHealthService({
     db,
     clock,
@@ -72,6 +74,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     dispatch,
     notifier,
     health,
+    metrics,
     close,
   };
 }

@@ -1,6 +1,7 @@
 import { createLogger, loadConfigOrExit } from "@vwksp/core";
 import { waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
+import { startMetricsServer } from "./metrics/metrics-server.ts";
 import { processorsFor, reconcileQueued, schedulesFor, workerSettingsFor } from "./processors.ts";
 import { startWorkerRuntime } from "./runtime.ts";
 
@@ -11,6 +12,16 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL, "worker");
   const deps = createWorkerDeps(config, logger);
   const processors = processorsFor(deps);
+  // Up before Redis is: a liveness probe must not kill a worker that waits for Redis.
+  const metricsServer =
+    config.METRICS_PORT === undefined
+      ? undefined
+      : await startMetricsServer({
+          metrics: deps.metrics,
+          logger,
+          port: config.METRICS_PORT,
+          host: config.HOST,
+        });
   // Started before Redis (a host reboot, a compose stack coming up), the worker waits for it.
   await waitForRedis(deps.redis, (reason) =>
     logger.warn({ redis: new URL(config.REDIS_URL).host, reason }, "waiting for Redis"),
@@ -21,6 +32,7 @@ async function main() {
     logger,
     processors,
     settings: workerSettingsFor(),
+    onJobDone: deps.metrics.jobDone,
   });
   await schedulesFor(deps, processors);
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
@@ -62,6 +74,7 @@ async function main() {
     const timer = setTimeout(() => process.exit(1), 30_000);
     timer.unref();
     await runtime.close();
+    await metricsServer?.close();
     await deps.close();
     process.exit(0);
   };

@@ -52,13 +52,16 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
       "dispatch-job": async (payload) => deps.dispatch.prepare((payload as { jobId: string }).jobId),
     },
     maintenance: {
-      "sweep-jobs": async () =>
-        sweepJobs({
+      "sweep-jobs": async () => {
+        const swept = await sweepJobs({
           db: deps.db,
           clock: deps.clock,
           signals: deps.signals,
           maxDeliveries: deps.config.JOB_MAX_DELIVERIES,
-        }),
+        });
+        deps.metrics.jobsClosed(swept);
+        return swept;
+      },
       "reconcile-queued": async () => reconcileQueued(deps),
       "check-heartbeats": async () => deps.health.markSilentClustersDisconnected(),
       "prune-events": async () =>

@@ -16,7 +16,13 @@ export interface RuntimeOptions {
   concurrency?: Partial<Record<QueueName, number>>;
   /** Per-queue BullMQ settings, e.g. a custom backoff strategy. */
   settings?: Partial<Record<QueueName, WorkerOptions["settings"]>>;
+  /** Told of every job a Worker finished or failed, with its processing time (metrics). */
+  onJobDone?: (queue: QueueName, name: string, outcome: "completed" | "failed", durationMs?: number) => void;
 }
+
+/** Processing time of a finished BullMQ job, from the timestamps BullMQ keeps on it. */
+const durationOf = (job: Job | undefined) =>
+  job?.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : undefined;
 
 /**
  * Jobs a queue's Worker runs at once. Dispatch jobs mostly wait for PostgreSQL, and the more of
@@ -67,6 +73,7 @@ export function startWorkerRuntime({
   processors,
   concurrency = {},
   settings = {},
+  onJobDone,
 }: RuntimeOptions) {
   const workers: Worker[] = [];
   const connections: Redis[] = [];
@@ -95,7 +102,9 @@ export function startWorkerRuntime({
         ...(settings[queueName] ? { settings: settings[queueName] } : {}),
       },
     );
+    worker.on("completed", (job) => onJobDone?.(queueName, job.name, "completed", durationOf(job)));
     worker.on("failed", (job, error) => {
+      onJobDone?.(queueName, job?.name ?? "unknown", "failed", durationOf(job));
       logger.warn(
         { queue: queueName, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: error },
         "job failed",

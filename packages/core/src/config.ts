@@ -72,14 +72,11 @@ export const ConfigSchema = z.object({
     .default("false")
     .transform((value) => value === "true"),
   /**
-   * Prometheus `GET /metrics` on the API, without authentication. Off by default: the API's port
-   * is the one agents reach, often from the internet; turn it on where only the network's own
-   * scraper can reach it (or the ingress does not route /metrics).
+   * Port of the internal listener (API and worker): Prometheus `GET /metrics` without
+   * authentication, plus the API's queue dashboard behind an admin key. Unset: no listener. Never
+   * the agents' port, so the agent-facing ingress cannot reach either.
    */
-  METRICS_ENABLED: z
-    .enum(["true", "false"])
-    .default("false")
-    .transform((value) => value === "true"),
+  METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
   /** Odoo bridge; off when ODOO_URL is unset. */
   ODOO_URL: optionalString.pipe(z.string().url().optional()),
   ODOO_DB: optionalString,
@@ -115,8 +112,9 @@ export function signingSecretBytes(value: string): Buffer | undefined {
 }
 
 /**
- * Settings that only make sense together: a previous signing secret needs the current one, and the
- * Odoo bridge needs its credentials as soon as it is switched on.
+ * Settings that only make sense together: a previous signing secret needs the current one, the
+ * metrics port is not the agents' port, and the Odoo bridge needs its credentials as soon as it is
+ * switched on.
  */
 export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) => {
   if (config.SIGNING_KEY_SECRET_PREVIOUS.length > 0 && !config.SIGNING_KEY_SECRET) {
@@ -124,6 +122,13 @@ export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) =>
       code: "custom",
       path: ["SIGNING_KEY_SECRET"],
       message: "required when SIGNING_KEY_SECRET_PREVIOUS is set (it names the secret that replaces them)",
+    });
+  }
+  if (config.METRICS_PORT !== undefined && config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
+    context.addIssue({
+      code: "custom",
+      path: ["METRICS_PORT"],
+      message: "must differ from PORT (the agents' port never serves /metrics or the queue dashboard)",
     });
   }
   if (!config.ODOO_URL) return;

@@ -1,6 +1,7 @@
 export * from "./api-keys/api-keys.service.ts";
 export * from "./api-keys/scopes.ts";
 export * from "./audit/audit.service.ts";
+export * from "./cached-read.ts";
 export * from "./catalog/catalog.service.ts";
 export * from "./clock.ts";
 export * from "./clusters/clusters.dto.ts";

@@ -114,23 +114,41 @@ function serverUrl(databaseUrl?: string): string {
   }
 }
 
-async function assertAllFinished(databaseUrl: string, expected: string[]): Promise<void> {
-  if (expected.length === 0) return;
+/**
+ * The local migrations the database has not recorded as applied (all of them before the first
+ * deploy). Lets a process wait for the migration step of its own release before it starts.
+ */
+export async function pendingMigrations(databaseUrl: string, paths: Paths = {}): Promise<string[]> {
+  const { migrationsDir } = resolvePaths(paths);
+  const expected = (await listMigrations(migrationsDir)).migrationDirectories.map((d) => d.path);
+  return missingFrom(databaseUrl, expected);
+}
+
+async function missingFrom(databaseUrl: string, expected: string[]): Promise<string[]> {
+  if (expected.length === 0) return [];
   const client = new pg.Client(clientConfig(databaseUrl));
   client.on("error", () => {});
   await client.connect();
   try {
     const schema = schemaParam(databaseUrl);
     const table = `${schema ? `${quoteIdent(schema)}.` : ""}_prisma_migrations`;
+    const { rows: exists } = await client.query<{ found: string | null }>("SELECT to_regclass($1) AS found", [
+      table,
+    ]);
+    if (!exists[0]?.found) return expected;
     const { rows } = await client.query<{ migration_name: string }>(
       `SELECT migration_name FROM ${table} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
     );
     const done = new Set(rows.map((r) => r.migration_name));
-    const missing = expected.filter((name) => !done.has(name));
-    if (missing.length) {
-      throw new MigrateError(`Migrations not recorded as applied after deploy: ${missing.join(", ")}.`);
-    }
+    return expected.filter((name) => !done.has(name));
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+async function assertAllFinished(databaseUrl: string, expected: string[]): Promise<void> {
+  const missing = await missingFrom(databaseUrl, expected);
+  if (missing.length) {
+    throw new MigrateError(`Migrations not recorded as applied after deploy: ${missing.join(", ")}.`);
   }
 }

@@ -1,7 +1,7 @@
 import { type ApiKeyPrincipal, type ApiKeyScope, DomainError, hasScope, unauthorized } from "@vwksp/core";
 import type { FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
-import { bearerToken } from "./bearer.ts";
+import { basicPassword, bearerToken } from "./bearer.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -9,9 +9,9 @@ declare module "fastify" {
   }
 }
 
-/** Reads `Authorization: Bearer vwksp-key-…` (or `X-Api-Key`). */
+/** Reads `Authorization: Bearer vwksp-key-…` (or `X-Api-Key`, or a Basic password). */
 function presentedKey(request: FastifyRequest): string | undefined {
-  if (request.headers.authorization) return bearerToken(request);
+  if (request.headers.authorization) return bearerToken(request) ?? basicPassword(request);
   const apiKey = request.headers["x-api-key"];
   return typeof apiKey === "string" ? apiKey.trim() : undefined;
 }

@@ -7,6 +7,8 @@ export const API_KEY_SCOPES = [
   "catalog:write",
   "audit:read",
   "odoo:sync",
+  /** The queue dashboard (Bull Board) on the metrics port, read-only. */
+  "queues:read",
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const ALL_SCOPES = "*";

@@ -7,12 +7,21 @@ import { conflict, notFound } from "../errors.ts";
 /** Jobs handed to one poll at most. */
 export const CLAIM_LIMIT = 10;
 
+/** What a claim statement did to one job: leased it (the nth delivery), or closed it. */
+export interface ClaimedJob {
+  state: string;
+  createdAt: Date;
+  deliveries: number;
+}
+
 interface Deps {
   db: Db;
   clock: Clock;
   leaseSeconds: number;
   ackTimeoutSeconds: number;
   maxDeliveries: number;
+  /** Told of every job a claim statement touched, with the statement's time (metrics). */
+  onClaimed?: (jobs: readonly ClaimedJob[], at: Date) => void;
 }
 
 interface ClaimedRow {
@@ -24,6 +33,7 @@ interface ClaimedRow {
   expiresAt: Date;
   signature: string | null;
   state: string;
+  deliveries: number;
 }
 
 const CLOSED_STATES = new Set([
@@ -117,7 +127,7 @@ const CLAIM_SQL = `
     FROM updated u
   )
   SELECT id, "clusterId"::text AS "clusterId", kind::text AS kind, payload, "idempotencyKey", "createdAt",
-         "expiresAt", signature, state
+         "expiresAt", signature, state, deliveries
   FROM updated ORDER BY "createdAt", id`;
 
 /** Input rows of ack and result, locked in id order: $1 job ids, $2 their clusters. */
@@ -215,7 +225,14 @@ interface ResultRequest {
  * The agent side of the job lifecycle. Every transition is one SQL statement that also writes
  * its audit row, so a crash leaves nothing half-done; concurrent requests share statements.
  */
-export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSeconds, maxDeliveries }: Deps) {
+export function createDeliveryService({
+  db,
+  clock,
+  leaseSeconds,
+  ackTimeoutSeconds,
+  maxDeliveries,
+  onClaimed,
+}: Deps) {
   const claims = createBatcher<ClaimRequest, ClaimedRow[]>({
     // Two polls of one cluster in one statement could pick the same job.
     key: (request) => request.clusterId,
@@ -228,6 +245,7 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
         maxDeliveries,
         ts(addSeconds(now, leaseSeconds)),
       ]);
+      if (rows.length > 0) onClaimed?.(rows, now);
       return requests.map((request) => rows.filter((row) => row.clusterId === request.clusterId));
     },
   });

@@ -35,7 +35,7 @@ export interface RawJobScope {
 }
 
 /** Namespaced kinds a raw apply/delete may act on, by API group ("" is the core group). */
-const NAMESPACED_KINDS: Record<string, readonly string[]> = {
+export const NAMESPACED_KINDS: Record<string, readonly string[]> = {
   "": ["ConfigMap", "Secret", "Service", "ServiceAccount", "PersistentVolumeClaim", "Pod", "Endpoints"],
   apps: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"],
   batch: ["Job", "CronJob"],

@@ -46,5 +46,7 @@ export async function sweepJobs({
   const requeued = lapsed.filter((row) => row.state === "ready");
   const wake = [...new Set(requeued.map((row) => row.clusterId))];
   if (wake.length > 0) await signals.jobsReady(wake);
-  return { requeued: requeued.length, closed: lapsed.length - requeued.length + expired.count };
+  const undeliverable = lapsed.filter((row) => row.state === "undeliverable").length;
+  const closed = lapsed.length - requeued.length + expired.count;
+  return { requeued: requeued.length, closed, undeliverable, expired: closed - undeliverable };
 }

@@ -1,0 +1,111 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWorkerDeps } from "../../../../apps/worker/src/deps.ts";
+import { createLogger } from "../../../../packages/core/src/index.ts";
+import { createTestEnv, type TestEnv } from "../../../../test/support/app.ts";
+import { createApiDeps } from "../../src/deps.ts";
+
+// deploy/grafana/control-plane.json: every metric a panel queries is one the API or the worker
+// registers, and every vwksp_ metric they register is on a panel.
+
+const dashboard = JSON.parse(
+  readFileSync(
+    fileURLToPath(new URL("../../../../deploy/grafana/control-plane.json", import.meta.url)),
+    "utf8",
+  ),
+) as { panels: { title: string; targets: { expr: string }[] }[] };
+
+const KEYWORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "bool",
+  "offset",
+  "and",
+  "or",
+  "unless",
+]);
+
+/** The metric names a PromQL expression selects (functions, label names, keywords and literals removed). */
+function metricNames(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, "")
+    .replace(/\{[^}]*\}/g, "")
+    .replace(/\[[^\]]*\]/g, "")
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "");
+  return [...stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)]
+    .filter((match) => !/^\s*\(/.test(stripped.slice((match.index ?? 0) + match[0].length)))
+    .map((match) => match[0])
+    .filter((name) => !KEYWORDS.has(name) && !/^(e\d+|Inf|NaN)$/i.test(name));
+}
+
+/** Series names a registry exposes: a histogram's _bucket, _sum and _count too. */
+async function exposed(registry: Registry): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const metric of await registry.getMetricsAsJSON()) {
+    names.add(metric.name);
+    if (String(metric.type) === "histogram")
+      for (const suffix of ["_bucket", "_sum", "_count"]) names.add(metric.name + suffix);
+  }
+  return names;
+}
+
+let env: TestEnv;
+let registered: Set<string>;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  const odoo = { ODOO_URL: "http://127.0.0.1:1", ODOO_DB: "d", ODOO_LOGIN: "l", ODOO_API_KEY: "k" };
+  const api = createApiDeps(env.config());
+  const worker = createWorkerDeps(env.config(odoo), createLogger("silent", "worker"));
+  api.metrics.collectProcessMetrics();
+  worker.metrics.collectProcessMetrics();
+  registered = new Set([
+    ...(await exposed(api.metrics.registry)),
+    ...(await exposed(worker.metrics.registry)),
+  ]);
+  await api.close();
+  await worker.close();
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("Grafana dashboard", () => {
+  it("reads metric names out of PromQL", () => {
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (le, route) (rate(a_bucket{route!="/x"}[5m]))) / on (job) b',
+      ),
+    ).toEqual(["a_bucket", "b"]);
+    expect(metricNames("time() - max(c_seconds) > 1e3")).toEqual(["c_seconds"]);
+  });
+
+  it("queries only metrics the API or the worker exports", () => {
+    const queried = dashboard.panels.flatMap((panel) =>
+      panel.targets.flatMap((target) =>
+        metricNames(target.expr).map((name) => ({ panel: panel.title, name })),
+      ),
+    );
+    expect(queried.length).toBeGreaterThan(20);
+    for (const { panel, name } of queried) expect(registered.has(name), `${panel}: ${name}`).toBe(true);
+  });
+
+  it("shows every vwksp_ metric on some panel", () => {
+    const queried = new Set(
+      dashboard.panels.flatMap((panel) => panel.targets.flatMap((t) => metricNames(t.expr))),
+    );
+    const families = [...registered].filter(
+      (name) => name.startsWith("vwksp_") && !/_(sum|count)$/.test(name),
+    );
+    const shown = (name: string) =>
+      queried.has(name) || queried.has(`${name}_bucket`) || queried.has(name.replace(/_bucket$/, ""));
+    expect(families.filter((name) => !shown(name))).toEqual([]);
+  });
+});
