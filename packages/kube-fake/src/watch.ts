@@ -1,0 +1,117 @@
+import type { ServerResponse } from "node:http";
+import { groupVersionOf, type ResourceType } from "./resources.ts";
+import { type Status, statusBody } from "./status.ts";
+import type { Change, EventType, ObjectStore } from "./store.ts";
+import type { KubeObject } from "./types.ts";
+
+export interface WatchRequest {
+  resource: ResourceType;
+  namespace: string | undefined;
+  matches: (object: KubeObject) => boolean;
+  /** Replay changes after this resourceVersion; undefined: start with ADDED for what exists now. */
+  since: number | undefined;
+  bookmarks: boolean;
+  /** sendInitialEvents=true: a bookmark marked `k8s.io/initial-events-end` follows the initial ADDED. */
+  initialEventsEnd: boolean;
+  timeoutMs: number;
+  response: ServerResponse;
+}
+
+type Frame = { type: EventType | "BOOKMARK"; object: KubeObject } | { type: "ERROR"; object: Status };
+
+export type WatchHub = ReturnType<typeof createWatchHub>;
+
+/** Open watch streams: one JSON event per line over a chunked 200 response. */
+export function createWatchHub(store: ObjectStore, options: { bookmarkIntervalMs: number }) {
+  const open = new Set<{ request: WatchRequest; bookmark: () => void; end: () => void }>();
+
+  /** How a change looks through a selector: moving in is ADDED, moving out is DELETED. */
+  function translate(request: WatchRequest, change: Change): Frame | undefined {
+    if (change.resource !== request.resource) return undefined;
+    const namespace = change.object.metadata.namespace;
+    if (request.namespace !== undefined && namespace !== request.namespace) return undefined;
+    const now = change.type !== "DELETED" && request.matches(change.object);
+    const before = change.previous !== undefined && request.matches(change.previous);
+    if (change.type === "ADDED") return now ? { type: "ADDED", object: change.object } : undefined;
+    if (change.type === "DELETED") return before ? { type: "DELETED", object: change.object } : undefined;
+    if (now) return { type: before ? "MODIFIED" : "ADDED", object: change.object };
+    return before ? { type: "DELETED", object: change.object } : undefined;
+  }
+
+  function start(request: WatchRequest) {
+    const { response } = request;
+    response.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
+    const write = (frame: Frame) => response.write(`${JSON.stringify(frame)}\n`);
+    const bookmarkObject = (annotations?: Record<string, string>): KubeObject => ({
+      kind: request.resource.kind,
+      apiVersion: groupVersionOf(request.resource),
+      metadata: {
+        name: "",
+        resourceVersion: String(store.revision()),
+        creationTimestamp: null,
+        ...(annotations ? { annotations } : {}),
+      } as unknown as KubeObject["metadata"],
+    });
+    const bookmark = () => {
+      if (request.bookmarks) write({ type: "BOOKMARK", object: bookmarkObject() });
+    };
+
+    const replay = request.since === undefined ? [] : store.changesSince(request.since);
+    if (replay === undefined) {
+      const oldest = store.compactedRevision();
+      write({
+        type: "ERROR",
+        object: statusBody(410, "Expired", `too old resource version: ${request.since} (${oldest})`),
+      });
+      response.end();
+      return;
+    }
+    if (request.since === undefined) {
+      for (const object of store.list(request.resource, request.namespace).filter(request.matches)) {
+        write({ type: "ADDED", object });
+      }
+      if (request.initialEventsEnd) {
+        write({ type: "BOOKMARK", object: bookmarkObject({ "k8s.io/initial-events-end": "true" }) });
+      }
+    }
+    for (const change of replay) {
+      const frame = translate(request, change);
+      if (frame) write(frame);
+    }
+    const unsubscribe = store.subscribe((change) => {
+      const frame = translate(request, change);
+      if (frame) write(frame);
+    });
+    const timers = [
+      setInterval(bookmark, options.bookmarkIntervalMs),
+      // A real server ends every watch after its timeout; clients are expected to resume.
+      setTimeout(() => entry.end(), request.timeoutMs),
+    ];
+    const entry = {
+      request,
+      bookmark,
+      end: () => {
+        if (!response.writableEnded) response.end();
+      },
+    };
+    open.add(entry);
+    response.on("close", () => {
+      unsubscribe();
+      for (const timer of timers) clearTimeout(timer);
+      open.delete(entry);
+    });
+  }
+
+  return {
+    start,
+    count: () => open.size,
+    /** Every open watch gets a BOOKMARK now (those that asked for bookmarks). */
+    sendBookmarks() {
+      for (const entry of open) entry.bookmark();
+    },
+    /** Ends every watch stream cleanly, as an API server does at its watch timeout. */
+    endAll() {
+      for (const entry of open) entry.end();
+    },
+  };
+}
