@@ -55,7 +55,8 @@ export async function startKubeFake(options: KubeFakeOptions = {}) {
     store,
     watches: createWatchHub(store, { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000 }),
     faults: createFaultRegistry(),
-    users: new Map([admin, ...(options.users ?? [])].map((user) => [user.token, user])),
+    // Copies: a test changing its rules later goes through setRules, not through its own object.
+    users: new Map([admin, ...(options.users ?? [])].map((user) => [user.token, structuredClone(user)])),
     requests: [],
     deviations: options.deviations ?? {},
     gitVersion: options.gitVersion ?? "v1.31.2",
@@ -94,12 +95,12 @@ export async function startKubeFake(options: KubeFakeOptions = {}) {
     ...objects,
 
     addUser(user: FakeUser) {
-      state.users.set(user.token, user);
+      state.users.set(user.token, structuredClone(user));
     },
     setRules(token: string, rules: PolicyRule[]) {
       const user = state.users.get(token);
       if (!user) throw new Error(`kube-fake: no user with that token`);
-      user.rules = rules;
+      user.rules = structuredClone(rules);
     },
     removeUser: (token: string) => state.users.delete(token),
 

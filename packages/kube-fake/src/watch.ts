@@ -17,7 +17,17 @@ export interface WatchRequest {
   response: ServerResponse;
 }
 
-type Frame = { type: EventType | "BOOKMARK"; object: KubeObject } | { type: "ERROR"; object: Status };
+/** A BOOKMARK carries an object of the watched kind with nothing but its resourceVersion. */
+interface Bookmark {
+  kind: string;
+  apiVersion: string;
+  metadata: { resourceVersion: string; creationTimestamp: null; annotations?: Record<string, string> };
+}
+
+type Frame =
+  | { type: EventType; object: KubeObject }
+  | { type: "BOOKMARK"; object: Bookmark }
+  | { type: "ERROR"; object: Status };
 
 export type WatchHub = ReturnType<typeof createWatchHub>;
 
@@ -41,16 +51,17 @@ export function createWatchHub(store: ObjectStore, options: { bookmarkIntervalMs
   function start(request: WatchRequest) {
     const { response } = request;
     response.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
+    // Headers go out at once, as the API server flushes them, so clients see the watch open.
+    response.flushHeaders();
     const write = (frame: Frame) => response.write(`${JSON.stringify(frame)}\n`);
-    const bookmarkObject = (annotations?: Record<string, string>): KubeObject => ({
+    const bookmarkObject = (annotations?: Record<string, string>): Bookmark => ({
       kind: request.resource.kind,
       apiVersion: groupVersionOf(request.resource),
       metadata: {
-        name: "",
         resourceVersion: String(store.revision()),
         creationTimestamp: null,
         ...(annotations ? { annotations } : {}),
-      } as unknown as KubeObject["metadata"],
+      },
     });
     const bookmark = () => {
       if (request.bookmarks) write({ type: "BOOKMARK", object: bookmarkObject() });

@@ -1,4 +1,4 @@
-import { PatchStrategy } from "@kubernetes/client-node";
+import { type KubernetesObject, PatchStrategy } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
 import { applicationInstance, clientsFor, refusal, vaultSpec } from "./support/clients.ts";
@@ -35,7 +35,7 @@ const failure = (code: number, reason: string, message: string, details?: Record
 
 describe("objects with Kubernetes semantics", () => {
   it("creates, then refuses a second create with 409 AlreadyExists", async () => {
-    const created = await clients.objects.create(configMap("settings", { a: "1" }));
+    const created: KubernetesObject = await clients.objects.create(configMap("settings", { a: "1" }));
     expect(created.metadata).toMatchObject({ name: "settings", resourceVersion: fake.resourceVersion() });
     // ConfigMaps have no generation on a real API server; custom resources do.
     expect(created.metadata?.generation).toBeUndefined();

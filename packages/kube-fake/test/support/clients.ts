@@ -8,6 +8,9 @@ import {
 } from "@kubernetes/client-node";
 import type { KubeFake } from "../../src/index.ts";
 
+/** An object as the server answers it, read loosely. */
+export type StoredObject = KubernetesObject & { spec?: unknown; status?: unknown; data?: unknown };
+
 /** What a caller does with a kubeconfig it was handed: load the YAML, make clients. */
 export function clientsFor(fake: KubeFake, user: { token?: string; namespace?: string } = {}) {
   const config = new KubeConfig();
@@ -18,7 +21,7 @@ export function clientsFor(fake: KubeFake, user: { token?: string; namespace?: s
     objects,
     core: config.makeApiClient(CoreV1Api),
     /** Server-side apply, as the push executor will do it. */
-    apply: (object: KubernetesObject, manager: string, force = false) =>
+    apply: (object: KubernetesObject, manager: string, force = false): Promise<StoredObject> =>
       objects.patch(
         structuredClone(object),
         undefined,
