@@ -53,7 +53,9 @@ export function createWatchHub(store: ObjectStore, options: { bookmarkIntervalMs
     response.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
     // Headers go out at once, as the API server flushes them, so clients see the watch open.
     response.flushHeaders();
-    const write = (frame: Frame) => response.write(`${JSON.stringify(frame)}\n`);
+    const write = (frame: Frame) => {
+      if (!response.writableEnded) response.write(`${JSON.stringify(frame)}\n`);
+    };
     const bookmarkObject = (annotations?: Record<string, string>): Bookmark => ({
       kind: request.resource.kind,
       apiVersion: groupVersionOf(request.resource),
@@ -98,19 +100,16 @@ export function createWatchHub(store: ObjectStore, options: { bookmarkIntervalMs
       // A real server ends every watch after its timeout; clients are expected to resume.
       setTimeout(() => entry.end(), request.timeoutMs),
     ];
-    const entry = {
-      request,
-      bookmark,
-      end: () => {
-        if (!response.writableEnded) response.end();
-      },
-    };
-    open.add(entry);
-    response.on("close", () => {
+    // Ended by the server (timeout, dropWatches) or by the client going away: either way, done.
+    const finish = () => {
       unsubscribe();
       for (const timer of timers) clearTimeout(timer);
       open.delete(entry);
-    });
+      if (!response.writableEnded) response.end();
+    };
+    const entry = { request, bookmark, end: finish };
+    open.add(entry);
+    response.on("close", finish);
   }
 
   return {
