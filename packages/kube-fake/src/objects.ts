@@ -71,7 +71,7 @@ export function createObject(state: ServerState, target: Target, object: KubeObj
 export function commitUpdate(state: ServerState, target: Target, live: KubeObject, candidate: KubeObject) {
   const next = prepareUpdate(live, candidate, target.scope, target.resource, state.deviations);
   if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
-    return state.store.delete(target.resource, next);
+    return state.store.delete(target.resource, next, live);
   }
   if (unchanged(live, next)) return live;
   return state.store.update(target.resource, next, live);

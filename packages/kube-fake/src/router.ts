@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { selfSubjectAccessReview } from "./access-review.ts";
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.ts";
+import { listObjects } from "./list.ts";
 import { readObject } from "./objects.ts";
 import { authorize, type FakeUser, forbiddenReason, type RequestAttributes, verbOf } from "./rbac.ts";
-import { getObject, listObjects, watchObjects } from "./reads.ts";
+import { getObject, watchObjects } from "./reads.ts";
 import type { Answer, ResourceRequest } from "./resource-request.ts";
 import { parseRoute, type Route } from "./routes.ts";
 import type { ServerState } from "./state.ts";

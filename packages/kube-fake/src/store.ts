@@ -61,10 +61,34 @@ export function createObjectStore(options: { firstResourceVersion: number; histo
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([, object]) => structuredClone(object));
     },
+    /**
+     * The list as it was at a past resourceVersion (for Exact lists and continue tokens): today's
+     * objects with the later changes undone; undefined when that history was compacted.
+     */
+    listAt(resource: ResourceType, namespace: string | undefined, resourceVersion: number) {
+      if (resourceVersion < compactedRevision) return undefined;
+      const state = new Map(
+        this.list(resource, namespace).map((o) => [
+          keyOf(resource, o.metadata.namespace, o.metadata.name),
+          o,
+        ]),
+      );
+      for (const change of history.filter((c) => c.resourceVersion > resourceVersion).reverse()) {
+        const { object, previous } = change;
+        if (change.resource !== resource) continue;
+        if (namespace !== undefined && object.metadata.namespace !== namespace) continue;
+        const key = keyOf(resource, object.metadata.namespace, object.metadata.name);
+        if (change.type === "ADDED") state.delete(key);
+        else if (previous) state.set(key, structuredClone(previous));
+      }
+      return [...state.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, object]) => object);
+    },
     create: (resource: ResourceType, object: KubeObject) => record("ADDED", resource, object),
     update: (resource: ResourceType, object: KubeObject, previous: KubeObject) =>
       record("MODIFIED", resource, object, previous),
-    delete: (resource: ResourceType, object: KubeObject) => record("DELETED", resource, object, object),
+    /** `previous` differs from `object` when a write removed the last finalizer. */
+    delete: (resource: ResourceType, object: KubeObject, previous: KubeObject = object) =>
+      record("DELETED", resource, object, previous),
     revision: () => revision,
     compactedRevision: () => compactedRevision,
     /** Forgets history up to a resourceVersion (default: now), like etcd compaction. */
