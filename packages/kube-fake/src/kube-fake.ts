@@ -110,8 +110,12 @@ export async function startKubeFake(options: KubeFakeOptions = {}) {
     compact: (resourceVersion?: string) =>
       store.compact(resourceVersion === undefined ? undefined : Number(resourceVersion)),
     watchCount: () => state.watches.count(),
-    /** Ends every open watch cleanly (clients resume from their last resourceVersion). */
-    dropWatches: () => state.watches.endAll(),
+    /**
+     * Ends every open watch: cleanly, as at the server's watch timeout (default), or by cutting
+     * the connections, as a network failure does. Clients resume from their last resourceVersion.
+     */
+    dropWatches: (how: "end" | "cut" = "end") =>
+      how === "cut" ? state.watches.cutAll() : state.watches.endAll(),
     sendBookmarks: () => state.watches.sendBookmarks(),
 
     /** Adds a fault for matching requests; the returned function removes it. */

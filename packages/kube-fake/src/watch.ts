@@ -33,7 +33,7 @@ export type WatchHub = ReturnType<typeof createWatchHub>;
 
 /** Open watch streams: one JSON event per line over a chunked 200 response. */
 export function createWatchHub(store: ObjectStore, options: { bookmarkIntervalMs: number }) {
-  const open = new Set<{ request: WatchRequest; bookmark: () => void; end: () => void }>();
+  const open = new Set<{ request: WatchRequest; bookmark: () => void; end: () => void; cut: () => void }>();
 
   /** How a change looks through a selector: moving in is ADDED, moving out is DELETED. */
   function translate(request: WatchRequest, change: Change): Frame | undefined {
@@ -101,13 +101,21 @@ export function createWatchHub(store: ObjectStore, options: { bookmarkIntervalMs
       setTimeout(() => entry.end(), request.timeoutMs),
     ];
     // Ended by the server (timeout, dropWatches) or by the client going away: either way, done.
-    const finish = () => {
+    const release = () => {
       unsubscribe();
       for (const timer of timers) clearTimeout(timer);
       open.delete(entry);
+    };
+    const finish = () => {
+      release();
       if (!response.writableEnded) response.end();
     };
-    const entry = { request, bookmark, end: finish };
+    // A network failure rather than a server's decision: the socket dies, no clean end.
+    const cut = () => {
+      release();
+      response.socket?.destroy();
+    };
+    const entry = { request, bookmark, end: finish, cut };
     open.add(entry);
     response.on("close", finish);
   }
@@ -122,6 +130,10 @@ export function createWatchHub(store: ObjectStore, options: { bookmarkIntervalMs
     /** Ends every watch stream cleanly, as an API server does at its watch timeout. */
     endAll() {
       for (const entry of open) entry.end();
+    },
+    /** Cuts every watch connection, as a network failure or a load balancer would. */
+    cutAll() {
+      for (const entry of open) entry.cut();
     },
   };
 }

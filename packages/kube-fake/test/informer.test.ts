@@ -1,5 +1,5 @@
 import { type KubernetesObject, makeInformer } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
 import { applicationInstance, clientsFor, vaultSpec } from "./support/clients.ts";
 
@@ -43,6 +43,10 @@ function startInformer() {
     await informer.stop();
     await vi.waitFor(() => expect(fake.watchCount()).toBe(0));
   };
+  // A test that fails half-way must not leave its watch open for the next one.
+  onTestFinished(async () => {
+    if (!stopped) await stop();
+  });
   return { informer, log, errors: () => errors, stop };
 }
 
@@ -76,6 +80,16 @@ describe("a client-node informer against the stand-in", () => {
     fake.apply(applicationInstance("org-a", "second", vaultSpec()), "vworkspace-control-plane");
     await vi.waitFor(() => expect(log).toEqual(["add vault", "add second"]));
     expect(listRequests()).toHaveLength(lists);
+    await stop();
+  });
+
+  it("comes back after its watch connection is cut, as after a network failure", async () => {
+    const { informer, log, stop } = startInformer();
+    await informer.start();
+    await vi.waitFor(() => expect(fake.watchCount()).toBe(1));
+    fake.dropWatches("cut");
+    fake.setCondition(ref("second"), { type: "Ready", status: "True", reason: "Reconciled" });
+    await vi.waitFor(() => expect(log).toEqual(["add second", "add vault", "update second"]));
     await stop();
   });
 
