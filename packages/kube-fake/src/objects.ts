@@ -2,7 +2,7 @@ import { recordUpdate, serverSideApply } from "./apply.ts";
 import type { Scope } from "./managed-fields.ts";
 import { groupVersionOf, type ResourceType } from "./resources.ts";
 import type { ServerState } from "./state.ts";
-import { alreadyExists, notFound } from "./status.ts";
+import { alreadyExists, modifiedConflict, notFound } from "./status.ts";
 import { prepareCreate, prepareUpdate, unchanged, validateName } from "./strategy.ts";
 import { formatTime, type KubeObject } from "./types.ts";
 
@@ -104,6 +104,11 @@ export function applyObject(
 ): WriteResult {
   const live = readObject(state, target);
   if (!live && target.scope === "status") throw notFound(target.resource, target.name);
+  // An applied resourceVersion is a precondition, as on every other write.
+  const { resourceVersion } = config.metadata;
+  if (resourceVersion !== undefined && resourceVersion !== live?.metadata.resourceVersion) {
+    throw live ? modifiedConflict(target.resource, target.name) : notFound(target.resource, target.name);
+  }
   const merged = serverSideApply({
     live,
     config: { ...config, apiVersion: groupVersionOf(target.resource) },

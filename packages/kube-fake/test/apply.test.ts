@@ -151,6 +151,20 @@ describe("server-side apply", () => {
     });
   });
 
+  it("treats an applied resourceVersion as a precondition", async () => {
+    const stale = applicationInstance("org-a", "vault", vaultSpec("1.3.0"));
+    const withVersion = { ...stale, metadata: { ...stale.metadata, resourceVersion: "1" } };
+    const failure = await refusal(clients.apply(withVersion, MANAGER));
+    expect(failure).toMatchObject({
+      code: 409,
+      status: {
+        reason: "Conflict",
+        message:
+          'Operation cannot be fulfilled on applicationinstances.apps.vworkspace.io "vault": the object has been modified; please apply your changes to the latest version and try again',
+      },
+    });
+  });
+
   it("keeps status out of main-resource applies and spec out of status writes", async () => {
     const base = applicationInstance("org-a", "vault", vaultSpec("1.3.0"));
     await clients.apply({ ...base, status: { observedGeneration: 99 } } as typeof base, MANAGER);

@@ -86,6 +86,23 @@ describe("watch", () => {
     everywhere.stop();
   });
 
+  it("marks the end of the initial events for sendInitialEvents, and ends at timeoutSeconds", async () => {
+    const stream = await watching(COLLECTION, {
+      sendInitialEvents: true,
+      resourceVersionMatch: "NotOlderThan",
+      allowWatchBookmarks: true,
+      timeoutSeconds: "1",
+    });
+    await vi.waitFor(() => expect(stream.types()).toEqual(["ADDED one", "BOOKMARK"]));
+    expect(stream.seen[1]?.object).toMatchObject({
+      metadata: {
+        annotations: { "k8s.io/initial-events-end": "true" },
+        resourceVersion: fake.resourceVersion(),
+      },
+    });
+    await vi.waitFor(() => expect(stream.ended()).toBeNull(), { timeout: 3000 });
+  });
+
   it("sends bookmarks only to watches that allow them, at the current resourceVersion", async () => {
     const withBookmarks = await watching(COLLECTION, {
       resourceVersion: fake.resourceVersion(),
