@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
-import { applicationInstance, clientsFor, refusal, vaultSpec } from "./support/clients.ts";
+import { applicationInstance, clientsFor, instanceRef, refusal, vaultSpec } from "./support/clients.ts";
 
 let fake: KubeFake;
 let clients: ReturnType<typeof clientsFor>;
@@ -11,13 +11,6 @@ beforeAll(async () => {
   clients = clientsFor(fake);
 });
 afterAll(() => fake?.close());
-
-const ref = (name: string) => ({
-  apiVersion: "apps.vworkspace.io/v1alpha1",
-  kind: "ApplicationInstance",
-  namespace: "org-a",
-  name,
-});
 
 describe("server-side apply", () => {
   it("creates with uid, generation 1, a global resourceVersion and an Apply entry for the manager", async () => {
@@ -31,7 +24,9 @@ describe("server-side apply", () => {
       resourceVersion: String(before + 1),
       creationTimestamp: expect.any(Date),
     });
-    expect(fake.get(ref("vault"))?.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(fake.get(instanceRef("org-a", "vault"))?.metadata.creationTimestamp).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
     expect(created.metadata?.managedFields).toEqual([
       {
         manager: MANAGER,
@@ -53,7 +48,7 @@ describe("server-side apply", () => {
   });
 
   it("leaves generation and resourceVersion alone when nothing changed (a no-op)", async () => {
-    const live = fake.get(ref("vault"));
+    const live = fake.get(instanceRef("org-a", "vault"));
     const again = await clients.apply(applicationInstance("org-a", "vault", vaultSpec()), MANAGER);
     expect(again.metadata?.resourceVersion).toBe(live?.metadata.resourceVersion);
     expect(again.metadata?.generation).toBe(1);
@@ -100,7 +95,7 @@ describe("server-side apply", () => {
         code: 409,
       },
     });
-    expect(fake.get(ref("contested"))?.spec).toMatchObject({ chart: { version: "1.0.0" } });
+    expect(fake.get(instanceRef("org-a", "contested"))?.spec).toMatchObject({ chart: { version: "1.0.0" } });
   });
 
   it("lists every conflicting field by manager, and names an Update owner with its apiVersion", async () => {
@@ -168,8 +163,12 @@ describe("server-side apply", () => {
   it("keeps status out of main-resource applies and spec out of status writes", async () => {
     const base = applicationInstance("org-a", "vault", vaultSpec("1.3.0"));
     await clients.apply({ ...base, status: { observedGeneration: 99 } } as typeof base, MANAGER);
-    expect(fake.get(ref("vault"))?.status).toBeUndefined();
-    const ready = fake.setCondition(ref("vault"), { type: "Ready", status: "True", reason: "Reconciled" });
+    expect(fake.get(instanceRef("org-a", "vault"))?.status).toBeUndefined();
+    const ready = fake.setCondition(instanceRef("org-a", "vault"), {
+      type: "Ready",
+      status: "True",
+      reason: "Reconciled",
+    });
     expect(ready.metadata.generation).toBe(2);
     expect(ready.status).toEqual({
       conditions: [

@@ -1,9 +1,9 @@
-import { request } from "node:https";
 import { VersionApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
 import { clientsFor, refusal } from "./support/clients.ts";
+import { rawGet } from "./support/raw-get.ts";
 
 let fake: KubeFake;
 
@@ -12,24 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => fake?.close());
 
-/** A raw HTTPS GET that trusts only the given CA (or the system's). */
-function get(path: string, options: { ca?: string; token?: string }) {
-  return new Promise<{ code: number; body: unknown }>((resolve, reject) => {
-    const call = request(
-      `${fake.url}${path}`,
-      { ca: options.ca, headers: options.token ? { authorization: `Bearer ${options.token}` } : {} },
-      (response) => {
-        let text = "";
-        response.on("data", (chunk) => {
-          text += chunk;
-        });
-        response.on("end", () => resolve({ code: response.statusCode ?? 0, body: JSON.parse(text) }));
-      },
-    );
-    call.on("error", reject);
-    call.end();
-  });
-}
+const get = (path: string, options: { ca?: string; token?: string }) => rawGet(`${fake.url}${path}`, options);
 
 describe("connecting like a real client", () => {
   it("hands out a kubeconfig with inline CA data, an https server and a token", () => {

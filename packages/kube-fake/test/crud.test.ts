@@ -1,7 +1,14 @@
 import { type KubernetesObject, PatchStrategy } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
-import { applicationInstance, clientsFor, refusal, vaultSpec } from "./support/clients.ts";
+import {
+  applicationInstance,
+  clientsFor,
+  failure,
+  instanceRef,
+  refusal,
+  vaultSpec,
+} from "./support/clients.ts";
 
 let fake: KubeFake;
 let clients: ReturnType<typeof clientsFor>;
@@ -17,20 +24,6 @@ const configMap = (name: string, data: Record<string, string>, labels?: Record<s
   kind: "ConfigMap",
   metadata: { name, namespace: "org-a", ...(labels ? { labels } : {}) },
   data,
-});
-
-const failure = (code: number, reason: string, message: string, details?: Record<string, unknown>) => ({
-  code,
-  status: {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-    ...(details ? { details } : {}),
-    code,
-  },
 });
 
 describe("objects with Kubernetes semantics", () => {
@@ -176,12 +169,7 @@ describe("objects with Kubernetes semantics", () => {
       details: { name: "labelled", kind: "configmaps", uid },
     });
 
-    const ref = {
-      apiVersion: "apps.vworkspace.io/v1alpha1",
-      kind: "ApplicationInstance",
-      namespace: "org-a",
-      name: "vault",
-    };
+    const ref = instanceRef("org-a", "vault");
     fake.put({
       ...applicationInstance("org-a", "vault", vaultSpec()),
       metadata: { name: "vault", namespace: "org-a", finalizers: ["apps.vworkspace.io/finalizer"] },

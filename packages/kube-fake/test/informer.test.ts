@@ -1,7 +1,8 @@
 import { type KubernetesObject, makeInformer } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
-import { applicationInstance, clientsFor, vaultSpec } from "./support/clients.ts";
+import { applicationInstance, clientsFor, instanceRef, vaultSpec } from "./support/clients.ts";
+import { eventually } from "./support/eventually.ts";
 
 let fake: KubeFake;
 const PATH = "/apis/apps.vworkspace.io/v1alpha1/namespaces/org-a/applicationinstances";
@@ -10,13 +11,6 @@ beforeAll(async () => {
   fake = await startKubeFake({ namespaces: ["org-a"] });
 });
 afterAll(() => fake?.close());
-
-const ref = (name: string) => ({
-  apiVersion: "apps.vworkspace.io/v1alpha1",
-  kind: "ApplicationInstance",
-  namespace: "org-a",
-  name,
-});
 
 /** A client-node informer (list + watch) that restarts after errors, as its docs ask callers to. */
 function startInformer() {
@@ -39,9 +33,9 @@ function startInformer() {
   const stop = async () => {
     stopped = true;
     // client-node cannot abort a watch it is still opening: let it open first, then stop.
-    await vi.waitFor(() => expect(fake.watchCount()).toBe(1));
+    await eventually(() => expect(fake.watchCount()).toBe(1));
     await informer.stop();
-    await vi.waitFor(() => expect(fake.watchCount()).toBe(0));
+    await eventually(() => expect(fake.watchCount()).toBe(0));
   };
   // A test that fails half-way must not leave its watch open for the next one.
   onTestFinished(async () => {
@@ -63,9 +57,9 @@ describe("a client-node informer against the stand-in", () => {
     );
     const { informer, log, stop } = startInformer();
     await informer.start();
-    await vi.waitFor(() => expect(fake.watchCount()).toBe(1));
-    fake.setCondition(ref("vault"), { type: "Ready", status: "True", reason: "Reconciled" });
-    await vi.waitFor(() => expect(log).toEqual(["add vault", "update vault"]));
+    await eventually(() => expect(fake.watchCount()).toBe(1));
+    fake.setCondition(instanceRef("org-a", "vault"), { type: "Ready", status: "True", reason: "Reconciled" });
+    await eventually(() => expect(log).toEqual(["add vault", "update vault"]));
     expect(watchRequests().at(-1)?.query.get("resourceVersion")).toBe(created.metadata.resourceVersion);
     expect(listRequests()).toHaveLength(1);
     await stop();
@@ -74,11 +68,11 @@ describe("a client-node informer against the stand-in", () => {
   it("resumes from its last resourceVersion when the server ends the watch, without a relist", async () => {
     const { informer, log, stop } = startInformer();
     await informer.start();
-    await vi.waitFor(() => expect(fake.watchCount()).toBe(1));
+    await eventually(() => expect(fake.watchCount()).toBe(1));
     const lists = listRequests().length;
     fake.dropWatches();
     fake.apply(applicationInstance("org-a", "second", vaultSpec()), "vworkspace-control-plane");
-    await vi.waitFor(() => expect(log).toEqual(["add vault", "add second"]));
+    await eventually(() => expect(log).toEqual(["add vault", "add second"]));
     expect(listRequests()).toHaveLength(lists);
     await stop();
   });
@@ -86,24 +80,28 @@ describe("a client-node informer against the stand-in", () => {
   it("comes back after its watch connection is cut, as after a network failure", async () => {
     const { informer, log, stop } = startInformer();
     await informer.start();
-    await vi.waitFor(() => expect(fake.watchCount()).toBe(1));
+    await eventually(() => expect(fake.watchCount()).toBe(1));
     fake.dropWatches("cut");
-    fake.setCondition(ref("second"), { type: "Ready", status: "True", reason: "Reconciled" });
-    await vi.waitFor(() => expect(log).toEqual(["add second", "add vault", "update second"]));
+    fake.setCondition(instanceRef("org-a", "second"), {
+      type: "Ready",
+      status: "True",
+      reason: "Reconciled",
+    });
+    await eventually(() => expect(log).toEqual(["add second", "add vault", "update second"]));
     await stop();
   });
 
   it("relists after 410 Gone when its resourceVersion was compacted away", async () => {
     const { informer, log, stop } = startInformer();
     await informer.start();
-    await vi.waitFor(() => expect(fake.watchCount()).toBe(1));
+    await eventually(() => expect(fake.watchCount()).toBe(1));
     const lists = listRequests().length;
     fake.dropWatches();
-    fake.remove(ref("second"));
+    fake.remove(instanceRef("org-a", "second"));
     fake.compact();
     // The watch from the old resourceVersion gets ERROR 410; the informer lists again and sees the
     // delete. (Its first list came in name order: second before vault.)
-    await vi.waitFor(() => expect(log).toEqual(["add second", "add vault", "delete second"]));
+    await eventually(() => expect(log).toEqual(["add second", "add vault", "delete second"]));
     expect(listRequests()).toHaveLength(lists + 1);
     await stop();
   });
@@ -111,13 +109,17 @@ describe("a client-node informer against the stand-in", () => {
   it("reconnects after the API server was unreachable, and catches up on what changed meanwhile", async () => {
     const { informer, log, errors, stop } = startInformer();
     await informer.start();
-    await vi.waitFor(() => expect(fake.watchCount()).toBe(1));
+    await eventually(() => expect(fake.watchCount()).toBe(1));
     await fake.stop();
-    await vi.waitFor(() => expect(errors()).toBeGreaterThan(0));
+    await eventually(() => expect(errors()).toBeGreaterThan(0));
     // The operator keeps working in the cluster while we cannot reach it.
-    fake.setCondition(ref("vault"), { type: "Ready", status: "False", reason: "UpgradeFailed" });
+    fake.setCondition(instanceRef("org-a", "vault"), {
+      type: "Ready",
+      status: "False",
+      reason: "UpgradeFailed",
+    });
     await fake.restart();
-    await vi.waitFor(() => expect(log).toEqual(["add vault", "update vault"]), { timeout: 5000 });
+    await eventually(() => expect(log).toEqual(["add vault", "update vault"]));
     expect(informer.get("vault", "org-a")).toMatchObject({
       status: { conditions: [expect.objectContaining({ type: "Ready", status: "False" })] },
     });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
 import { clientsFor } from "./support/clients.ts";
+import { rawGet } from "./support/raw-get.ts";
 
 let fake: KubeFake;
 let clients: ReturnType<typeof clientsFor>;
@@ -106,20 +107,5 @@ describe("lists", () => {
 });
 
 /** A raw list call, to read what client-node's typed calls do not hand back (410 and 504 bodies). */
-async function fetchList(query: string) {
-  const { config } = clients;
-  const options: { headers?: Record<string, string>; ca?: Buffer } = {};
-  await config.applyToHTTPSOptions(options);
-  const { request } = await import("node:https");
-  return new Promise<{ code: number; body: Record<string, unknown> }>((resolve, reject) => {
-    const call = request(`${fake.url}/api/v1/namespaces/org-a/configmaps?${query}`, options, (response) => {
-      let text = "";
-      response.on("data", (chunk) => {
-        text += chunk;
-      });
-      response.on("end", () => resolve({ code: response.statusCode ?? 0, body: JSON.parse(text) }));
-    });
-    call.on("error", reject);
-    call.end();
-  });
-}
+const fetchList = (query: string) =>
+  rawGet(`${fake.url}/api/v1/namespaces/org-a/configmaps?${query}`, { ca: fake.caCert, token: fake.token });

@@ -6,7 +6,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeUser, type KubeFake, startKubeFake } from "../src/index.ts";
-import { applicationInstance, clientsFor, refusal, vaultSpec } from "./support/clients.ts";
+import { applicationInstance, clientsFor, failure, refusal, vaultSpec } from "./support/clients.ts";
 
 const controlPlane: FakeUser = {
   token: "control-plane-token",
@@ -31,19 +31,8 @@ beforeAll(async () => {
 });
 afterAll(() => fake?.close());
 
-const forbidden = (message: string, details: Record<string, string>) => ({
-  code: 403,
-  status: {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason: "Forbidden",
-    details,
-    code: 403,
-  },
-});
+const forbidden = (message: string, details: Record<string, string>) =>
+  failure(403, "Forbidden", message, details);
 
 describe("RBAC per token", () => {
   it("allows what the rules grant in their namespaces", async () => {

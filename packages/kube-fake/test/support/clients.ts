@@ -59,3 +59,30 @@ export const vaultSpec = (version = "1.2.0") => ({
   release: { name: "vault", namespace: "org-a" },
   values: { source: "inline", inline: {} },
 });
+
+export const instanceRef = (namespace: string, name: string) => ({
+  apiVersion: "apps.vworkspace.io/v1alpha1",
+  kind: "ApplicationInstance",
+  namespace,
+  name,
+});
+
+/** A refused call as `refusal` reads it: the code and the API server's Failure Status. */
+export const failure = (
+  code: number,
+  reason: string,
+  message: string,
+  details?: Record<string, unknown>,
+) => ({
+  code,
+  status: {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  },
+});
