@@ -48,19 +48,21 @@ export function createObjectStore(options: { firstResourceVersion: number; histo
     history = history.filter((change) => change.resourceVersion > compactedRevision);
   }
 
+  /** In key order, as etcd lists them; all namespaces when namespace is undefined. */
+  function list(resource: ResourceType, namespace: string | undefined): KubeObject[] {
+    const prefix = `${groupVersionOf(resource)}/${resource.plural}/${namespace === undefined ? "" : `${namespace}/`}`;
+    return [...objects.entries()]
+      .filter(([key]) => key.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, object]) => structuredClone(object));
+  }
+
   return {
     get: (resource: ResourceType, namespace: string | undefined, name: string) => {
       const found = objects.get(keyOf(resource, namespace, name));
       return found && structuredClone(found);
     },
-    /** In key order, as etcd lists them; all namespaces when namespace is undefined. */
-    list(resource: ResourceType, namespace: string | undefined): KubeObject[] {
-      const prefix = `${groupVersionOf(resource)}/${resource.plural}/${namespace === undefined ? "" : `${namespace}/`}`;
-      return [...objects.entries()]
-        .filter(([key]) => key.startsWith(prefix))
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([, object]) => structuredClone(object));
-    },
+    list,
     /**
      * The list as it was at a past resourceVersion (for Exact lists and continue tokens): today's
      * objects with the later changes undone; undefined when that history was compacted.
@@ -68,10 +70,7 @@ export function createObjectStore(options: { firstResourceVersion: number; histo
     listAt(resource: ResourceType, namespace: string | undefined, resourceVersion: number) {
       if (resourceVersion < compactedRevision) return undefined;
       const state = new Map(
-        this.list(resource, namespace).map((o) => [
-          keyOf(resource, o.metadata.namespace, o.metadata.name),
-          o,
-        ]),
+        list(resource, namespace).map((o) => [keyOf(resource, o.metadata.namespace, o.metadata.name), o]),
       );
       for (const change of history.filter((c) => c.resourceVersion > resourceVersion).reverse()) {
         const { object, previous } = change;
