@@ -1,0 +1,11 @@
+export type { Condition } from "./conditions.ts";
+export type { Fault } from "./faults.ts";
+export { type KubeFake, type KubeFakeOptions, startKubeFake } from "./kube-fake.ts";
+export type { Kubeconfig } from "./kubeconfig.ts";
+export { OPERATOR_MANAGER } from "./object-controls.ts";
+export { CLUSTER_ADMIN, type FakeUser, type PolicyRule } from "./rbac.ts";
+export { RESOURCE_TYPES, type ResourceType } from "./resources.ts";
+export type { RecordedRequest } from "./state.ts";
+export type { Status } from "./status.ts";
+export type { Deviations } from "./strategy.ts";
+export type { KubeObject, ObjectMeta, ObjectRef } from "./types.ts";
