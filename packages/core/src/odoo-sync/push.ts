@@ -115,12 +115,16 @@ export async function pushCluster(ctx: SyncContext, clusterId: string): Promise<
   const cluster = await ctx.db.cluster.findUnique({ where: { id: clusterId } });
   if (!cluster) return "gone";
   if (cluster.odooRemovedAt !== null) return "removed";
-  const fields = await ctx.modelFields.get();
+  let fields: ModelFields | undefined;
   let result: PushResult;
   try {
+    fields = await ctx.modelFields.get();
     result = await pushOnce(ctx, fields, cluster);
   } catch (error) {
-    if (isOdooError(error) && !error.retryable) await keepPushError(ctx, fields, cluster, error.message);
+    // An outage is retried; anything else (a wrong key, a refused value) is kept on the cluster.
+    if ((error as { retryable?: unknown }).retryable === false) {
+      await keepPushError(ctx, fields, cluster, (error as Error).message);
+    }
     throw error;
   }
   if (result.outcome === "removed") {
@@ -140,14 +144,19 @@ export async function pushCluster(ctx: SyncContext, clusterId: string): Promise<
   return result.outcome;
 }
 
-async function keepPushError(ctx: SyncContext, fields: ModelFields, cluster: Cluster, message: string) {
+async function keepPushError(
+  ctx: SyncContext,
+  fields: ModelFields | undefined,
+  cluster: Cluster,
+  message: string,
+) {
   const error = message.slice(0, 2000);
   const since = cluster.odooSyncError === error ? cluster.odooSyncErrorAt : ctx.clock.now();
   await ctx.db.cluster.update({
     where: { id: cluster.id },
     data: { odooSyncError: error, odooSyncErrorAt: since },
   });
-  if (cluster.odooRecordId === null) return;
+  if (cluster.odooRecordId === null || fields === undefined) return;
   const state = await ctx.db.odooRecordState.findUnique({
     where: { model_odooId: { model: ctx.model, odooId: cluster.odooRecordId } },
   });
