@@ -81,6 +81,16 @@ describe.each(ODOO_SETUPS)("Odoo $version ($protocol): deleted and archived reco
     expect(bridge.record(second.cluster.id)).toBeUndefined();
   });
 
+  it("takes a deletion from Odoo's webhook alone, whether it comes before (17) or after (19) the commit", async () => {
+    const { cluster } = await linkedCluster("Deleted, on-deletion webhook");
+    const recordId = (await clusterRow(cluster.id)).odooRecordId as number;
+    bridge.fake.addAutomation({ model: MODEL, url: await bridge.webhookUrl(), trigger: "on_unlink" });
+    await bridge.fake.delete(MODEL, [recordId]);
+    const removed = await eventually(async () => (await clusterRow(cluster.id)).odooRemovedAt, 5_000);
+    expect(removed).toBeInstanceOf(Date);
+    expect(bridge.record(cluster.id)).toBeUndefined();
+  });
+
   it("disables an archived record's cluster and enables it again when unarchived", async () => {
     const { cluster, credential, recordId } = await linkedCluster("Archived");
     await bridge.fake.edit(MODEL, recordId, { active: false });

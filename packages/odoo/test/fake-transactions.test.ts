@@ -109,6 +109,22 @@ describe.each([
     expect(fake.webhookDeliveries.map((delivery) => delivery.outcome)).toEqual([200]);
   });
 
+  it(`is posted ${when} of a deletion too, when the action triggers on deletion`, async () => {
+    fake = await startFakeOdoo({ version });
+    const client = clientOf(fake);
+    const seen: unknown[] = [];
+    const url = await startReceiver(async (body) => {
+      seen.push(
+        await client.search("vws.cluster", [["id", "=", body._id]], { context: { active_test: false } }),
+      );
+    });
+    fake.addAutomation({ model: "vws.cluster", url, trigger: "on_unlink" });
+    const [id] = fake.seed("vws.cluster", [{ name: "Deleted" }]) as [number];
+    await fake.edit("vws.cluster", id, { name: "Edited" }); // not a deletion: no webhook
+    await fake.delete("vws.cluster", [id]);
+    expect(seen).toEqual([version === 17 ? [id] : []]);
+  });
+
   it("is sent for records created over the API too, and a dead receiver does not fail the save", async () => {
     fake = await startFakeOdoo({ version });
     fake.addAutomation({ model: "vws.cluster", url: "http://127.0.0.1:9/unreachable" });

@@ -4,13 +4,14 @@ import type { JournalEntry } from "./stamps.ts";
 import type { FakeStore } from "./store.ts";
 
 /**
- * An automated action "Send Webhook Notification" (base_automation, Odoo 17+): trigger "on
- * create and edit", limited to `triggerFields` on edits, posting `_model`, `_id`, `_action` and
- * the `payloadFields` of the record.
+ * An automated action "Send Webhook Notification" (base_automation, Odoo 17+), posting `_model`,
+ * `_id`, `_action` and the `payloadFields` of the record. Trigger "on create and edit" (the
+ * default; edits only when one of `triggerFields` changed) or "on deletion".
  */
 export interface FakeAutomation {
   model: string;
   url: string;
+  trigger?: "on_create_or_write" | "on_unlink";
   /** `trigger_field_ids`: an edit fires only when one of these changed; empty = any edit. */
   triggerFields?: string[];
   /** `webhook_field_ids`: fields read into the payload (with `load=None`). */
@@ -42,19 +43,21 @@ export function webhooksFor(
   entry: JournalEntry,
   draft: FakeStore,
 ): PendingWebhook[] {
-  if (entry.kind === "unlink") return [];
   const ids = entry.kind === "create" ? entry.rows.map((row) => row.id) : entry.ids;
   const pending: PendingWebhook[] = [];
   automations.forEach((automation, index) => {
     if (automation.model !== entry.model) return;
+    if ((entry.kind === "unlink") !== (automation.trigger === "on_unlink")) return;
     if (entry.kind === "write" && automation.triggerFields?.length) {
       if (!automation.triggerFields.some((field) => entry.changed.includes(field))) return;
     }
     const action = `${automation.name ?? "Send Webhook Notification"}(#${index + 1})`;
     for (const id of ids) {
-      const [values] = automation.payloadFields?.length
-        ? draft.read(entry.model, [id], automation.payloadFields, null)
-        : [{}];
+      // Odoo reads the fields before the deletion; the fake's journal has the record gone already.
+      const [values] =
+        automation.payloadFields?.length && entry.kind !== "unlink"
+          ? draft.read(entry.model, [id], automation.payloadFields, null)
+          : [{}];
       const payload = { ...values, _model: entry.model, _id: id, _action: action };
       pending.push({ url: automation.url, body: pyJsonDumps(sortKeys(payload)) });
     }
