@@ -66,6 +66,27 @@ describe.each(ODOO_SETUPS)("Odoo $version ($protocol): deleted and archived reco
     expect(bridge.fake.records(MODEL).filter((row) => row.name === "Deleted in Odoo")).toEqual([]);
   });
 
+  it("links a removed cluster again when an Odoo user creates a record with its cluster_id", async () => {
+    const { cluster, credential, recordId } = await linkedCluster("Deleted, then recreated in Odoo");
+    await bridge.fake.delete(MODEL, [recordId]);
+    await bridge.reconcile();
+    expect(await clusterRow(cluster.id)).toMatchObject({
+      status: "disabled",
+      odooRemovedAt: expect.any(Date),
+    });
+    const [again] = bridge.fake.seed(MODEL, [
+      { name: "Deleted, then recreated in Odoo", cluster_id: cluster.id },
+    ]);
+    await bridge.pull();
+    expect(await clusterRow(cluster.id)).toMatchObject({
+      status: "disconnected",
+      odooRemovedAt: null,
+      odooDisabledAt: null,
+      odooRecordId: again,
+    });
+    expect(await pollStatus(cluster.id, credential)).toBe(200);
+  });
+
   it("notices a deletion from the webhook's read of the record, and from the reconciliation", async () => {
     const first = await linkedCluster("Deleted, webhook");
     const second = await linkedCluster("Deleted, reconcile");
