@@ -12,15 +12,10 @@ import { MODEL, ODOO_SETUPS, type OdooBridge, startOdooBridge } from "../../../t
 const WRONG_KEY = "a-key-odoo-no-longer-accepts-000000000000";
 const CONFIG_FIELDS = ["name", "slug", "connectivity_mode", "allowed_namespaces", "active"];
 /** An Odoo module whose `state` selection lacks a key the service writes. */
+const fullState = clusterModel().fields.state as FakeField;
 const STATE_WITHOUT_DISABLED: FakeField = {
-  type: "selection",
-  string: "State",
-  default: "pending",
-  selection: [
-    ["pending", "Pending"],
-    ["connected", "Connected"],
-    ["disconnected", "Disconnected"],
-  ],
+  ...fullState,
+  selection: fullState.selection?.filter(([key]) => key !== "disabled"),
 };
 
 describe.each(ODOO_SETUPS)("Odoo $version ($protocol): errors and recovery", ({ version }) => {

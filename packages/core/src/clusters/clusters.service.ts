@@ -202,14 +202,7 @@ export function createClustersService({
         data: { state: "cancelled", finishedAt: now, leaseExpiresAt: null, error: "cluster disabled" },
       });
       await audit.record(
-        {
-          source: change.source ?? "user",
-          kind: "ClusterDisabled",
-          actor: actor.id,
-          organizationId: actor.organizationId,
-          clusterId: id,
-          data: { cancelledJobs: cancelled.count, ...(change.reason ? { reason: change.reason } : {}) },
-        },
+        statusAudit(actor, id, "ClusterDisabled", change, { cancelledJobs: cancelled.count }),
         tx,
       );
       return updated;
@@ -233,17 +226,7 @@ export function createClustersService({
         where: { id },
         data: { ...change.also, status: before.registeredAt ? "disconnected" : "pending", disabledAt: null },
       });
-      await audit.record(
-        {
-          source: change.source ?? "user",
-          kind: "ClusterEnabled",
-          actor: actor.id,
-          organizationId: actor.organizationId,
-          clusterId: id,
-          data: change.reason ? { reason: change.reason } : {},
-        },
-        tx,
-      );
+      await audit.record(statusAudit(actor, id, "ClusterEnabled", change), tx);
       return updated;
     });
     await notifier.clusterAuthChanged(id);
@@ -303,6 +286,24 @@ export function createClustersService({
 }
 
 export type ClustersService = ReturnType<typeof createClustersService>;
+
+/** The audit entry of a cluster turned off or on. */
+function statusAudit(
+  actor: Actor,
+  clusterId: string,
+  kind: "ClusterDisabled" | "ClusterEnabled",
+  change: StatusChange,
+  data: Record<string, unknown> = {},
+) {
+  return {
+    source: change.source ?? "user",
+    kind,
+    actor: actor.id,
+    organizationId: actor.organizationId,
+    clusterId,
+    data: change.reason ? { ...data, reason: change.reason } : data,
+  };
+}
 
 /** 409 `owned_by_odoo` naming the first setting the change touches that Odoo owns. */
 function refuseOdooOwned(changedKeys: string[], owned: Partial<Record<string, string>>): void {

@@ -1,12 +1,7 @@
-import type { AuditService } from "../audit/audit.service.ts";
-import type { Clock } from "../clock.ts";
-import type { ClustersService } from "../clusters/clusters.service.ts";
-import type { Db } from "../db.ts";
 import { createBridgeHealth } from "./bridge-health.ts";
 import type { SyncContext } from "./context.ts";
 import type { FieldMap } from "./field-map.ts";
 import { createModelFields } from "./model-fields.ts";
-import type { OdooClientLike } from "./odoo-client.ts";
 import { pull, pullRecord } from "./pull.ts";
 import { pushCluster } from "./push.ts";
 import { reconcile } from "./reconcile.ts";
@@ -15,13 +10,7 @@ export { OdooContractError, SYNC_STATE_ID } from "./model-fields.ts";
 export type { OdooClientLike } from "./odoo-client.ts";
 export { OdooRecordRejected } from "./record-values.ts";
 
-interface Deps {
-  db: Db;
-  clock: Clock;
-  audit: AuditService;
-  clusters: ClustersService;
-  client: OdooClientLike;
-  model: string;
+interface Deps extends Omit<SyncContext, "modelFields" | "pageSize"> {
   fields: FieldMap;
   /** How far before its cursor each pull reads again (ODOO_PULL_OVERLAP_SECONDS). */
   overlapSeconds: number;
