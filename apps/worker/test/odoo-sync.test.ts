@@ -134,6 +134,16 @@ describe.each([
     expect(record?.slug).toBe("made-in-odoo");
   });
 
+  it("makes one cluster of a new record that several jobs take at once", async () => {
+    const odooId = await odooAsAdmin().create(MODEL, { name: "Taken thrice" });
+    const pullRecord = () =>
+      worker.processors["odoo-sync"]?.["pull-record"]?.({ odooId }, undefined as never);
+    await Promise.all([pullRecord(), pullRecord(), pull()]);
+    const clusters = await harness.deps.db.cluster.findMany({ where: { odooRecordId: odooId } });
+    expect(clusters).toHaveLength(1);
+    expect(fake.records(MODEL).find((row) => row.id === odooId)?.cluster_id).toBe(clusters[0]?.id);
+  });
+
   it("keeps ownership apart: Odoo's configuration comes in, our runtime state is not overwritten", async () => {
     const { cluster } = await registeredCluster(harness, key, { displayName: "Owned" });
     const record = await eventually(async () =>

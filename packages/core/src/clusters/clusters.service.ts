@@ -65,6 +65,10 @@ export function createClustersService({
       const slug = input.slug ?? slugCandidate(base, attempt);
       try {
         const cluster = await db.$transaction(async (tx) => {
+          if (extra.odooRecordId !== undefined) {
+            const twin = await claimOdooRecord(tx, extra.odooRecordId);
+            if (twin) return twin;
+          }
           const created = await tx.cluster.create({
             data: {
               organizationId: actor.organizationId,
@@ -286,6 +290,18 @@ export function createClustersService({
 }
 
 export type ClustersService = ReturnType<typeof createClustersService>;
+
+/** Advisory lock space of Odoo records being turned into clusters (see claimOdooRecord). */
+const ODOO_RECORD_LOCK = 0x0d00;
+
+/**
+ * One cluster per Odoo record, however many sync jobs take a new record at once (a webhook's read
+ * and a pull, say): the second waits for the first's commit and gets its cluster back.
+ */
+async function claimOdooRecord(tx: Prisma.TransactionClient, odooRecordId: number) {
+  await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${ODOO_RECORD_LOCK}::int, ${odooRecordId}::int)`;
+  return tx.cluster.findFirst({ where: { odooRecordId, odooRemovedAt: null } });
+}
 
 /** The audit entry of a cluster turned off or on. */
 function statusAudit(
