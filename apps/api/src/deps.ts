@@ -14,8 +14,10 @@ import {
   createHealthService,
   createHeartbeatCoalescer,
   createJobsService,
+  createOdooOwnership,
   createRegistrationTokensService,
   type Db,
+  parseFieldMap,
   signingKeysFor,
   systemClock,
 } from "@vwksp/core";
@@ -73,7 +75,22 @@ export function createApiDeps(
   });
   invalidateLocally = credentials.invalidateCluster;
   invalidateAllLocally = credentials.invalidateAll;
-  const clusters = createClustersService({ db, clock, audit, notifier, signingKeys: signingKeysFor(config) });
+  const clusters = createClustersService({
+    db,
+    clock,
+    audit,
+    notifier,
+    signingKeys: signingKeysFor(config),
+    // While the Odoo bridge is on, Odoo owns the clusters' configuration (docs/odoo-integration.md).
+    ...(config.ODOO_URL
+      ? {
+          ownedByOdoo: createOdooOwnership({
+            db,
+            fields: parseFieldMap(config.ODOO_FIELD_MAP, config.ODOO_ORGANIZATION_FIELD),
+          }),
+        }
+      : {}),
+  });
   const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
   const jobs = createJobsService({

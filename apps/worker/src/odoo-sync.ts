@@ -9,10 +9,11 @@ export const odooBackoff = (attemptsMade: number, baseMs = 2_000) =>
   Math.min(baseMs * 2 ** Math.max(0, attemptsMade - 1), 3_600_000);
 
 export function createOdooSync(
-  deps: Pick<WorkerDeps, "config" | "db" | "clock" | "clusters">,
+  deps: Pick<WorkerDeps, "config" | "db" | "clock" | "clusters" | "audit">,
 ): OdooSyncService | undefined {
   const { config } = deps;
   if (!config.ODOO_URL || !config.ODOO_DB || !config.ODOO_LOGIN || !config.ODOO_API_KEY) return undefined;
+  // One client for the worker's life: the protocol (and the uid on JSON-RPC) is learnt once per connection.
   const client = createOdooClient({
     url: config.ODOO_URL,
     db: config.ODOO_DB,
@@ -23,17 +24,23 @@ export function createOdooSync(
   return createOdooSyncService({
     db: deps.db,
     clock: deps.clock,
+    audit: deps.audit,
     clusters: deps.clusters,
     client,
     model: config.ODOO_CLUSTER_MODEL,
-    fields: parseFieldMap(config.ODOO_FIELD_MAP),
+    fields: parseFieldMap(config.ODOO_FIELD_MAP, config.ODOO_ORGANIZATION_FIELD),
+    overlapSeconds: config.ODOO_PULL_OVERLAP_SECONDS,
   });
 }
 
+/** One reconciliation per recovery, however many jobs notice it. */
+const RECOVERY_RECONCILE_JOB_ID = "odoo-reconcile-after-recovery";
+
 /**
- * Retryable Odoo failures (network, 5xx, LockError) are thrown for BullMQ to retry with backoff;
- * the others (access, validation, unknown model, …) are recorded for /api/v1/odoo/status and
- * not retried. Either way the last error stays visible.
+ * Retryable failures (network, 5xx, LockError) are thrown for BullMQ to retry with backoff; the
+ * others (access, validation, a model that breaks the field contract, …) are recorded for
+ * /api/v1/odoo/status and not retried; the reconciliation that follows the recovery redoes what
+ * they stopped. A success after an access error starts that reconciliation.
  */
 async function guarded<T>(
   deps: WorkerDeps,
@@ -41,18 +48,28 @@ async function guarded<T>(
   what: string,
   work: () => Promise<T>,
 ): Promise<T> {
+  let result: T;
   try {
-    return await work();
+    result = await work();
   } catch (error) {
     const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
-    await sync.recordError(message).catch(() => {});
-    if (isOdooError(error) && !error.retryable) {
+    const kind = isOdooError(error) ? error.kind : ((error as { kind?: unknown }).kind ?? "internal");
+    await sync.recordError(message, String(kind)).catch(() => {});
+    if ((error as { retryable?: unknown }).retryable === false) {
       deps.logger.error({ err: error }, `odoo sync gave up: ${what}`);
       throw new UnrecoverableError(message);
     }
     deps.logger.warn({ err: error }, `odoo sync will retry: ${what}`);
     throw error;
   }
+  const recovered = await sync.noteSuccess().catch(() => false);
+  if (recovered) {
+    deps.logger.info("odoo bridge works again after an access error: reconciling");
+    await deps.queues
+      .enqueue("odoo-sync", "reconcile", {}, { jobId: RECOVERY_RECONCILE_JOB_ID, removeOnComplete: true })
+      .catch((error: unknown) => deps.logger.warn({ err: error }, "could not enqueue the reconciliation"));
+  }
+  return result;
 }
 
 export function odooSyncProcessors(deps: WorkerDeps, sync: OdooSyncService): Record<string, Processor> {
@@ -61,16 +78,11 @@ export function odooSyncProcessors(deps: WorkerDeps, sync: OdooSyncService): Rec
       const { clusterId } = payload as { clusterId: string };
       return guarded(deps, sync, `push cluster ${clusterId}`, () => sync.pushCluster(clusterId));
     },
-    pull: async () => {
-      const result = await guarded(deps, sync, "pull", () => sync.pull());
-      // A full page means more changed records are waiting: catch up at once.
-      if (result.more)
-        await deps.queues.enqueue("odoo-sync", "pull", {}, { jobId: `pull-catch-up-${Date.now()}` });
-      return result;
-    },
+    pull: async () => guarded(deps, sync, "pull", () => sync.pull()),
     "pull-record": async (payload) => {
       const { odooId } = payload as { odooId: number };
       return guarded(deps, sync, `pull record ${odooId}`, () => sync.pullRecord(odooId));
     },
+    reconcile: async () => guarded(deps, sync, "reconcile", () => sync.reconcile()),
   };
 }

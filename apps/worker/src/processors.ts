@@ -93,12 +93,24 @@ export async function schedulesFor(deps: WorkerDeps, processors: ProcessorMap): 
     );
   }
   if (processors["odoo-sync"]) {
-    await deps.queues
-      .queue("odoo-sync")
-      .upsertJobScheduler(
-        "odoo-pull",
-        { every: deps.config.ODOO_SYNC_INTERVAL_SECONDS * 1000 },
-        { name: "pull", data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
-      );
+    const odoo = deps.queues.queue("odoo-sync");
+    const opts = { removeOnComplete: 100, removeOnFail: 500 };
+    await odoo.upsertJobScheduler(
+      "odoo-pull",
+      { every: deps.config.ODOO_SYNC_INTERVAL_SECONDS * 1000 },
+      { name: "pull", data: {}, opts },
+    );
+    await odoo.upsertJobScheduler(
+      "odoo-reconcile",
+      { every: deps.config.ODOO_RECONCILE_INTERVAL_SECONDS * 1000 },
+      { name: "reconcile", data: {}, opts },
+    );
+    // And one now: what was refused or missed while this worker was down is redone at start.
+    await deps.queues.enqueue(
+      "odoo-sync",
+      "reconcile",
+      {},
+      { jobId: `odoo-reconcile-start-${Date.now()}`, ...opts },
+    );
   }
 }

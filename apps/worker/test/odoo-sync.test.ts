@@ -1,5 +1,5 @@
 import { createOdooClient } from "@vwksp/odoo";
-import { DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "@vwksp/odoo/fake-server";
+import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "@vwksp/odoo/fake-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
 import { createLogCapture, createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
@@ -46,8 +46,15 @@ describe.each([
 
   const odooRecord = (clusterId: string) => fake.records(MODEL).find((row) => row.cluster_id === clusterId);
   const pull = async () => worker.processors["odoo-sync"]?.pull?.({}, undefined as never);
+  // An Odoo user's own calls; a fixed protocol, so the version probes counted below are the bridge's.
   const odooAsAdmin = () =>
-    createOdooClient({ url: fake.url, db: fake.db, login: "admin", apiKey: DEFAULT_FAKE_API_KEY });
+    createOdooClient({
+      url: fake.url,
+      db: fake.db,
+      login: "admin",
+      apiKey: DEFAULT_FAKE_API_KEY,
+      protocol: protocol as "jsonrpc" | "json2",
+    });
 
   it("pushes a new cluster, its registration and its heartbeat versions to Odoo", async () => {
     const cluster = await createCluster(harness, key, { displayName: "Pushed" });
@@ -125,6 +132,16 @@ describe.each([
       odooRecordId: odooId,
     });
     expect(record?.slug).toBe("made-in-odoo");
+  });
+
+  it("makes one cluster of a new record that several jobs take at once", async () => {
+    const odooId = await odooAsAdmin().create(MODEL, { name: "Taken thrice" });
+    const pullRecord = () =>
+      worker.processors["odoo-sync"]?.["pull-record"]?.({ odooId }, undefined as never);
+    await Promise.all([pullRecord(), pullRecord(), pull()]);
+    const clusters = await harness.deps.db.cluster.findMany({ where: { odooRecordId: odooId } });
+    expect(clusters).toHaveLength(1);
+    expect(fake.records(MODEL).find((row) => row.id === odooId)?.cluster_id).toBe(clusters[0]?.id);
   });
 
   it("keeps ownership apart: Odoo's configuration comes in, our runtime state is not overwritten", async () => {
@@ -237,6 +254,59 @@ describe.each([
       displayName: "Webhooked",
     });
     expect(logs.text()).not.toContain(WEBHOOK_SECRET);
+  });
+
+  it("asks Odoo for its version at most once per connection; a sync cycle costs one or two requests", async () => {
+    const idle = async () =>
+      Object.values(
+        await worker.deps.queues
+          .queue("odoo-sync")
+          .getJobCounts("waiting", "delayed", "active", "prioritized"),
+      ).every((count) => count === 0);
+    await eventually(idle, 10_000);
+    // Every push and pull of the tests above went over one connection (the outage test's 503s
+    // were answers, not a lost connection).
+    expect(fake.callCount("common.version")).toBe(1);
+    expect(fake.callCount(`${MODEL}.fields_get`)).toBe(1);
+
+    fake.clearRequests();
+    await pull();
+    expect(fake.calls()).toEqual([`${MODEL}.search_read`]);
+
+    const cluster = await createCluster(harness, key, { displayName: "Counted" });
+    await eventually(async () => odooRecord(cluster.id));
+    await eventually(idle);
+    fake.clearRequests();
+    await harness.deps.db.cluster.update({ where: { id: cluster.id }, data: { operatorVersion: "2.0.0" } });
+    await harness.deps.notifier.clusterChanged(cluster.id);
+    await eventually(async () => odooRecord(cluster.id)?.operator_version === "2.0.0");
+    await eventually(idle);
+    expect(fake.calls()).toEqual([`${MODEL}.search_read`, `${MODEL}.write`]);
+    fake.clearRequests();
+    await harness.deps.notifier.clusterChanged(cluster.id); // nothing new: nothing written
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    await eventually(idle);
+    expect(fake.calls()).toEqual([`${MODEL}.search_read`]);
+
+    // A lost connection: the next call asks again which Odoo this is, once.
+    fake.failNext(1, { type: "drop" });
+    await expect(pull()).rejects.toThrow(/socket|fetch failed|ECONNRESET|other side closed/i);
+    await pull();
+    await pull();
+    expect(fake.callCount("common.version")).toBe(1);
+    expect(fake.callCount(`${MODEL}.fields_get`)).toBe(1);
+  });
+
+  it("reports a model without the contract's cluster_id field and does not retry", async () => {
+    fake.registerModel(clusterModel({ without: ["cluster_id"] }));
+    fake.failNext(1, { type: "drop" }); // the bridge learns the model's fields again after this
+    await expect(pull()).rejects.toThrow();
+    await expect(pull()).rejects.toThrow(/the Odoo model vws.cluster has no field cluster_id/);
+    const status = await harness.app.inject({ url: "/api/v1/odoo/status", headers: adminHeaders(key) });
+    expect(status.json().lastError).toBe(
+      "pull: the Odoo model vws.cluster has no field cluster_id (cluster_id; ODOO_FIELD_MAP)",
+    );
+    fake.registerModel(clusterModel());
   });
 
   it("never logs the Odoo API key", () => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseFieldMap } from "./odoo-sync/field-map.ts";
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const optionalString = z
@@ -79,14 +80,33 @@ export const ConfigSchema = z.object({
   METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
   /** Odoo bridge; off when ODOO_URL is unset. */
   ODOO_URL: optionalString.pipe(z.string().url().optional()),
+  /** Odoo database name. */
   ODOO_DB: optionalString,
+  /** Login of the Odoo user the bridge acts as. */
   ODOO_LOGIN: optionalString,
+  /** That user's API key. */
   ODOO_API_KEY: optionalString,
+  /** `json2` (Odoo 19+), `jsonrpc` (16–19), or `auto`: asked once per connection. */
   ODOO_PROTOCOL: z.enum(["auto", "jsonrpc", "json2"]).default("auto"),
+  /** Odoo model of the Cluster Registry. */
   ODOO_CLUSTER_MODEL: z.string().min(1).default("vws.cluster"),
   /** JSON object renaming the Odoo fields, e.g. {"state":"x_state"}. */
   ODOO_FIELD_MAP: optionalString,
+  /** Char field of the Cluster Registry carrying the organization's slug; unset = all in the default organization. */
+  ODOO_ORGANIZATION_FIELD: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, "must be an Odoo field name")
+      .optional(),
+  ),
+  /** Interval of the pull of records changed in Odoo. */
   ODOO_SYNC_INTERVAL_SECONDS: seconds(30),
+  /** How far before its cursor each pull reads again: Odoo dates a save by its transaction's start. */
+  ODOO_PULL_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Interval of the full comparison with Odoo (also run at start and after an access error clears). */
+  ODOO_RECONCILE_INTERVAL_SECONDS: seconds(600),
+  /** After a webhook, the record is read again this much later (Odoo 17 posts before its commit). */
+  ODOO_WEBHOOK_REREAD_SECONDS: seconds(5),
   /** Secret that Odoo's webhook URL must carry (?secret=…). */
   ODOO_WEBHOOK_SECRET: optionalString,
   /**
@@ -147,6 +167,13 @@ export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) =>
         path: ["ODOO_FIELD_MAP"],
         message: 'must be a JSON object such as {"state":"x_state"}',
       });
+      return;
+    }
+    try {
+      parseFieldMap(config.ODOO_FIELD_MAP);
+    } catch (error) {
+      const message = error instanceof Error ? error.message.replace(/^ODOO_FIELD_MAP: /, "") : String(error);
+      context.addIssue({ code: "custom", path: ["ODOO_FIELD_MAP"], message });
     }
   }
 });

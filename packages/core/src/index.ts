@@ -32,6 +32,8 @@ export * from "./logger.ts";
 export * from "./notifier.ts";
 export * from "./odoo-sync/field-map.ts";
 export * from "./odoo-sync/odoo-sync.service.ts";
+export * from "./odoo-sync/ownership.ts";
+export * from "./odoo-sync/status.ts";
 export * from "./organizations/organizations.repo.ts";
 export * from "./pagination.ts";
 export * from "./redact.ts";

@@ -61,6 +61,23 @@ describe("config", () => {
     expect(() => loadConfig({ METRICS_PORT: "70000" })).toThrow(/METRICS_PORT/);
   });
 
+  it("refuses a field map naming an unknown field and an organization field that is no field name", () => {
+    const odoo = { ODOO_URL: "http://o", ODOO_DB: "d", ODOO_LOGIN: "l", ODOO_API_KEY: "k" };
+    expect(() => loadConfig({ ...odoo, ODOO_FIELD_MAP: '{"colour":"x_colour"}' })).toThrow(
+      /ODOO_FIELD_MAP: unknown field "colour"/,
+    );
+    expect(() => loadConfig({ ...odoo, ODOO_ORGANIZATION_FIELD: "company_id.slug" })).toThrow(
+      /ODOO_ORGANIZATION_FIELD: must be an Odoo field name/,
+    );
+    const config = loadConfig({ ...odoo, ODOO_FIELD_MAP: '{"sync_error":"x_sync_error"}' });
+    expect(config).toMatchObject({
+      ODOO_PULL_OVERLAP_SECONDS: 300,
+      ODOO_RECONCILE_INTERVAL_SECONDS: 600,
+      ODOO_WEBHOOK_REREAD_SECONDS: 5,
+    });
+    expect(config.ODOO_ORGANIZATION_FIELD).toBeUndefined();
+  });
+
   it("never echoes a secret value back", () => {
     expect(() => loadConfig({ BOOTSTRAP_ADMIN_KEY: "short-secret-value" })).toThrow(/BOOTSTRAP_ADMIN_KEY/);
     try {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type OdooCallEvent, observeCall } from "./call-events.ts";
 import { createCrudHelpers } from "./crud.ts";
-import { OdooError } from "./errors.ts";
+import { OdooError, type OdooErrorKind } from "./errors.ts";
 import type { FetchLike, HttpDeps } from "./http.ts";
 import { fromExecuteKw, type OrmCall, toExecuteKw, toJson2Body } from "./orm-call.ts";
 import { AuthenticateResult, ContextGetResult, majorVersion, OdooVersion } from "./schemas.ts";
@@ -15,6 +15,15 @@ export type OdooProtocolSetting = z.infer<typeof OdooProtocolSetting>;
 
 /** First Odoo major version whose JSON-2 API `auto` uses. */
 export const JSON2_MIN_MAJOR = 19;
+
+/** The protocol in use and, when `auto` asked, the server's version string. */
+export interface DetectedServer {
+  protocol: OdooProtocol;
+  serverVersion: string | undefined;
+}
+
+/** Errors after which the server is asked again which version it runs. */
+const RECONNECT_KINDS = new Set<OdooErrorKind>(["network", "timeout", "protocol", "unknown_database"]);
 
 export interface OdooClientOptions {
   url: string;
@@ -39,6 +48,7 @@ export function createOdooClient(options: OdooClientOptions) {
   };
   let nextRpcId = 1;
   let detected: Promise<OdooProtocol> | undefined;
+  let server: DetectedServer | undefined;
   let uid: Promise<number> | undefined;
 
   const observe = <T>(transport: OdooProtocol, target: string, run: () => Promise<T>) =>
@@ -91,17 +101,53 @@ export function createOdooClient(options: OdooClientOptions) {
     return parsed.success ? parsed.data : invalid("jsonrpc", "common.version", parsed.error);
   }
 
-  /** Which transport calls use; `auto` asks the server once (JSON-2 from Odoo 19). */
+  /**
+   * Which transport calls use; `auto` asks the server once per connection (JSON-2 from Odoo 19)
+   * and again only after a connection or protocol error (see `forgetConnection`).
+   */
   function protocol(): Promise<OdooProtocol> {
     if (setting !== "auto") return Promise.resolve(setting);
     detected ??= version().then(
-      (info) => (majorVersion(info) >= JSON2_MIN_MAJOR ? "json2" : "jsonrpc"),
+      (info) => {
+        const picked: OdooProtocol = majorVersion(info) >= JSON2_MIN_MAJOR ? "json2" : "jsonrpc";
+        server = { protocol: picked, serverVersion: info.server_version };
+        return picked;
+      },
       (error: unknown) => {
         detected = undefined;
-        throw error;
+        throw probeFailed(error);
       },
     );
     return detected;
+  }
+
+  /** An outage met by the probe names /jsonrpc even on a JSON-2 setup: say it was the probe. */
+  function probeFailed(error: unknown): unknown {
+    if (!(error instanceof OdooError)) return error;
+    return new OdooError({
+      transport: error.transport,
+      ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+      kind: error.kind,
+      retryable: error.retryable,
+      message: `detecting the Odoo version (ODOO_PROTOCOL=auto): ${error.message}`,
+      secrets: deps.secrets,
+    });
+  }
+
+  /** What `auto` found, without asking: undefined before the first call of a connection. */
+  function detectedServer(): DetectedServer | undefined {
+    return setting === "auto" ? server : { protocol: setting, serverVersion: undefined };
+  }
+
+  /**
+   * After a connection or protocol error the server may have changed (an upgrade behind the
+   * outage): the next call detects the version again and logs in again.
+   */
+  function forgetConnection(error: unknown) {
+    if (!(error instanceof OdooError) || !RECONNECT_KINDS.has(error.kind)) return;
+    detected = undefined;
+    server = undefined;
+    uid = undefined;
   }
 
   async function authenticateOnce(): Promise<number> {
@@ -136,6 +182,15 @@ export function createOdooClient(options: OdooClientOptions) {
   }
 
   async function invoke(call: OrmCall): Promise<unknown> {
+    try {
+      return await invokeOnce(call);
+    } catch (error) {
+      forgetConnection(error);
+      throw error;
+    }
+  }
+
+  async function invokeOnce(call: OrmCall): Promise<unknown> {
     if ((await protocol()) === "json2") {
       const result = await json2(call);
       // JSON-2 returns `create`'s recordset as ids even for one dict; execute_kw returns the id.
@@ -190,6 +245,7 @@ export function createOdooClient(options: OdooClientOptions) {
   return {
     version,
     protocol,
+    detectedServer,
     authenticate,
     executeKw,
     call,

@@ -1,13 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { callTarget } from "./fake/call-target.ts";
 import { type FakeFailure, failureResponse } from "./fake/failures.ts";
-import { reasonPhrase } from "./fake/faults.ts";
+import { OdooFault, reasonPhrase } from "./fake/faults.ts";
 import type { FakeUser } from "./fake/methods.ts";
 import { builtinModels, type FakeModel, type FakeRow } from "./fake/models.ts";
 import type { FakeOdooOptions, FakeUserInit } from "./fake/options.ts";
 import { routeRequest } from "./fake/routes.ts";
 import type { FakeResponse, FakeState } from "./fake/state.ts";
 import { FakeStore } from "./fake/store.ts";
+import { FakeTransaction, type TransactionHost } from "./fake/transaction.ts";
+import type { FakeAutomation, WebhookDelivery } from "./fake/webhooks.ts";
 
 export type { OdooMajor } from "./fake/dialect.ts";
 export type { FakeFailure } from "./fake/failures.ts";
@@ -15,6 +18,8 @@ export type { FakeUser } from "./fake/methods.ts";
 export type { AclOperation, FakeField, FakeFieldType, FakeModel, FakeRow } from "./fake/models.ts";
 export { clusterModel } from "./fake/models.ts";
 export type { FakeOdooOptions, FakeUserInit } from "./fake/options.ts";
+export type { FakeTransaction } from "./fake/transaction.ts";
+export type { FakeAutomation, WebhookDelivery } from "./fake/webhooks.ts";
 
 export interface FakeRequestRecord {
   method: string;
@@ -28,7 +33,8 @@ export const DEFAULT_FAKE_API_KEY = "fake-odoo-api-key-0000000000000000000000";
 /** A real HTTP server on 127.0.0.1 that answers like Odoo 16–19 (see packages/odoo/test/fixtures/odoo). */
 export async function startFakeOdoo(options: FakeOdooOptions) {
   const version = options.version;
-  const store = new FakeStore(version, options.clock ?? (() => new Date()));
+  const clock = options.clock ?? (() => new Date());
+  const store = new FakeStore(version, clock);
   const omitted = new Set(options.omitModels ?? []);
   for (const model of builtinModels(version)) if (!omitted.has(model.name)) store.register(model);
   for (const model of options.models ?? []) store.register(model);
@@ -44,6 +50,7 @@ export async function startFakeOdoo(options: FakeOdooOptions) {
   const failures: FakeFailure[] = [];
   const requests: FakeRequestRecord[] = [];
   let latencyMs = 0;
+  const transactions: TransactionHost = { version, store, clock, automations: [], deliveries: [] };
 
   function addUser(init: FakeUserInit): FakeUser {
     const user: FakeUser = {
@@ -100,7 +107,9 @@ export async function startFakeOdoo(options: FakeOdooOptions) {
     }
     const response: FakeResponse = failure
       ? failureResponse(state, path, body, failure)
-      : routeRequest(state, { method: req.method ?? "GET", path, headers, body });
+      : await inTransaction(path, body, (store) =>
+          routeRequest({ ...state, store }, { method: req.method ?? "GET", path, headers, body }),
+        );
     if (res.destroyed) return;
     const reason = response.status === 200 ? "OK" : reasonPhrase(response.status).toUpperCase();
     res.writeHead(response.status, reason, {
@@ -108,6 +117,29 @@ export async function startFakeOdoo(options: FakeOdooOptions) {
       "Content-Length": Buffer.byteLength(response.body),
     });
     res.end(response.body);
+  }
+
+  /** Every call is a transaction of its own: its webhooks, then (or before, on 17) its commit. */
+  async function inTransaction(
+    path: string,
+    body: string,
+    run: (draft: FakeStore) => FakeResponse,
+  ): Promise<FakeResponse> {
+    const transaction = new FakeTransaction(transactions);
+    const response = run(transaction.draft);
+    if (!transaction.changed) return response;
+    try {
+      await transaction.commit();
+      return response;
+    } catch (error) {
+      // A constraint broken by a transaction that committed meanwhile: Odoo answers the error.
+      if (!(error instanceof OdooFault)) throw error;
+      return failureResponse(state, path, body, {
+        type: "odoo",
+        name: error.odooName,
+        message: error.message,
+      });
+    }
   }
 
   const server = createServer((req, res) => {
@@ -145,6 +177,36 @@ export async function startFakeOdoo(options: FakeOdooOptions) {
     failNext: (count: number, failure: FakeFailure) => {
       for (let i = 0; i < count; i++) failures.push(failure);
     },
+    /**
+     * A transaction of an Odoo user, e.g. a form save that takes a while: its changes are
+     * stamped now and become visible at `commit()`.
+     */
+    beginTransaction: () => new FakeTransaction(transactions),
+    /** An Odoo user saves a form: one short transaction (webhooks included). */
+    edit: async (model: string, id: number, vals: Record<string, unknown>) => {
+      const transaction = new FakeTransaction(transactions);
+      await transaction.write(model, [id], vals);
+      await transaction.commit();
+    },
+    /** An Odoo user deletes records. */
+    delete: async (model: string, ids: number[]) => {
+      const transaction = new FakeTransaction(transactions);
+      await transaction.unlink(model, ids);
+      await transaction.commit();
+    },
+    /** Adds an automated action "Send Webhook Notification" (Odoo 17+). */
+    addAutomation: (automation: FakeAutomation) => {
+      if (version < 17) throw new Error("Odoo 16 has no webhook actions");
+      transactions.automations.push(automation);
+    },
+    /** Webhooks posted so far, with what the receiver answered. */
+    get webhookDeliveries(): readonly WebhookDelivery[] {
+      return [...transactions.deliveries];
+    },
+    /** What each request asked for: `common.version`, `vws.cluster.write`, ... */
+    calls: (): string[] => requests.flatMap((request) => callTarget(request.path, request.body) ?? []),
+    callCount: (target: string) =>
+      requests.filter((request) => callTarget(request.path, request.body) === target).length,
     /** Delay before every answer, for timeout tests. */
     setLatency: (ms: number) => {
       latencyMs = ms;

@@ -1,6 +1,7 @@
 export { classifyOdooError, type OdooErrorKind } from "./classify.ts";
 export {
   createOdooClient,
+  type DetectedServer,
   JSON2_MIN_MAJOR,
   type OdooCallEvent,
   type OdooClient,

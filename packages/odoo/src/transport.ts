@@ -58,6 +58,31 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
+/**
+ * Real 19.0 answers /json/2 on a database it cannot open with werkzeug's plain 404 page (JSON-RPC
+ * names the database in a psycopg2 error): the same kind, so both setups are handled alike. A
+ * server without JSON-2 (before 19) answers the same page.
+ */
+function unknownDatabase(
+  raw: RawResponse,
+  path: string,
+  db: string | undefined,
+  deps: HttpDeps,
+  target: CallTarget,
+): OdooError {
+  return new OdooError({
+    transport: "json2",
+    httpStatus: raw.status,
+    kind: "unknown_database",
+    retryable: false,
+    message:
+      `HTTP 404 from ${path}: Odoo has no database "${db ?? ""}" (ODOO_DB), ` +
+      "or no JSON-2 API (Odoo 19+; ODOO_PROTOCOL=jsonrpc for older versions)",
+    secrets: deps.secrets,
+    ...target,
+  });
+}
+
 export interface JsonRpcRequest extends CallTarget {
   baseUrl: string;
   service: string;
@@ -128,6 +153,8 @@ export async function callJson2(deps: HttpDeps, request: Json2Request): Promise<
   };
   if (request.db) headers["X-Odoo-Database"] = request.db;
   const raw = await post(deps, `${request.baseUrl}${path}`, headers, JSON.stringify(request.body), target);
+  if (raw.status === 404 && !isJson(raw.contentType))
+    throw unknownDatabase(raw, path, request.db, deps, target);
   if (!isJson(raw.contentType)) throw httpError("json2", raw, path, deps, target);
   const json = parseJson(raw.text);
   if (!json.ok) throw protocolError("json2", raw.status, "body is not JSON", deps, target);

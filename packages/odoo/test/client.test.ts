@@ -76,6 +76,47 @@ describe.each([
     expect(await bot.authenticate()).toBe(BOT_UID);
   });
 
+  it("probes the version once per connection, and again only after a connection error", async () => {
+    fake = await startServer(version);
+    const client = clientFor(fake);
+    expect(client.detectedServer()).toBeUndefined();
+    for (let i = 0; i < 5; i += 1) await client.searchCount("res.partner", []);
+    expect(fake.callCount("common.version")).toBe(1);
+    expect(client.detectedServer()).toEqual({ protocol: transport, serverVersion: `${version}.0` });
+
+    fake.failNext(1, { type: "drop" });
+    expect((await failure(client.searchCount("res.partner", []))).kind).toBe("network");
+    expect(client.detectedServer()).toBeUndefined();
+    for (let i = 0; i < 3; i += 1) await client.searchCount("res.partner", []);
+    expect(fake.callCount("common.version")).toBe(2);
+    // An Odoo error is an answer of the same server: no new probe.
+    await failure(client.write("res.partner", [999_999], { name: "x" }));
+    await client.searchCount("res.partner", []);
+    expect(fake.callCount("common.version")).toBe(2);
+    const fixed = clientFor(fake, { protocol: transport });
+    await fixed.searchCount("res.partner", []);
+    expect(fake.callCount("common.version")).toBe(2);
+    expect(fixed.detectedServer()).toEqual({ protocol: transport, serverVersion: undefined });
+  });
+
+  it("classifies a wrong database the same way on both transports: unknown_database, not retried", async () => {
+    fake = await startServer(version);
+    const client = clientFor(fake, { db: "nosuchdb", protocol: transport });
+    const error = await failure(client.searchCount("res.partner", []));
+    expect(error).toMatchObject({ kind: "unknown_database", retryable: false });
+    expect(error.message).toContain("nosuchdb");
+  });
+
+  it("says that an outage was met while detecting the version", async () => {
+    fake = await startServer(version);
+    fake.failNext(1, { type: "status", status: 502 });
+    const error = await failure(clientFor(fake).searchCount("res.partner", []));
+    expect(error).toMatchObject({ kind: "server", retryable: true, httpStatus: 502 });
+    expect(error.message).toMatch(
+      /^detecting the Odoo version \(ODOO_PROTOCOL=auto\): HTTP 502 from \/jsonrpc/,
+    );
+  });
+
   it("rejects a bad key with a non-retryable access_denied error", async () => {
     fake = await startServer(version);
     const error = await failure(clientFor(fake, { apiKey: "not-the-right-key" }).authenticate());

@@ -14,6 +14,8 @@ export const JOB_CATALOG = {
     "push-cluster": z.object({ clusterId: z.string().uuid() }),
     pull: z.object({}),
     "pull-record": z.object({ odooId: z.number().int().positive() }),
+    /** The full comparison (periodic, at start, after an access error clears). */
+    reconcile: z.object({}),
   },
   /** Repeatable housekeeping: the backstops behind the hot paths. */
   maintenance: {

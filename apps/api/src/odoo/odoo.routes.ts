@@ -1,11 +1,33 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { conflict, DomainError, isoOrNull, SYNC_STATE_ID } from "@vwksp/core";
+import { conflict, DomainError, isoOrNull, readOdooSyncDetails, SYNC_STATE_ID } from "@vwksp/core";
 import { Rfc3339 } from "@vwksp/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { requireScope } from "../auth/admin-auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../http/responses.ts";
+
+const OdooModelSync = z
+  .object({
+    model: z.string(),
+    cursor: z.string().nullable().describe("highest write_date pulled (Odoo's UTC text)"),
+    lastPullAt: Rfc3339.nullable(),
+    lastReconcileAt: Rfc3339.nullable(),
+  })
+  .meta({ id: "OdooModelSync" });
+
+const OdooRecordError = z
+  .object({
+    direction: z
+      .enum(["pull", "push"])
+      .describe("pull: Odoo's record refused here; push: Odoo refused our write"),
+    model: z.string().nullable(),
+    odooId: z.number().int().nullable(),
+    clusterId: z.string().uuid().nullable(),
+    message: z.string(),
+    since: Rfc3339.nullable(),
+  })
+  .meta({ id: "OdooRecordError" });
 
 const OdooStatus = z
   .object({
@@ -15,8 +37,14 @@ const OdooStatus = z
     lastPushAt: Rfc3339.nullable(),
     lastPullAt: Rfc3339.nullable(),
     pending: z.number().int().describe("sync jobs waiting, delayed (backing off) or running"),
-    lastError: z.string().nullable(),
+    lastError: z.string().nullable().describe("the last error that stopped a sync job, until one succeeds"),
     lastErrorAt: Rfc3339.nullable(),
+    models: z.array(OdooModelSync),
+    missingFields: z.array(z.string()).describe("contract fields the Odoo model lacks; left out of the sync"),
+    recordErrors: z
+      .array(OdooRecordError)
+      .describe("records (newest first, up to 100) that do not sync, kept until they do"),
+    recordErrorCount: z.number().int(),
   })
   .meta({ id: "OdooStatus" });
 
@@ -48,11 +76,17 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       preValidation: requireScope(deps, "clusters:read"),
     },
     async () => {
-      const state = await deps.db.odooSyncState.findUnique({ where: { id: SYNC_STATE_ID } });
+      const [state, details] = await Promise.all([
+        deps.db.odooSyncState.findUnique({ where: { id: SYNC_STATE_ID } }),
+        readOdooSyncDetails(deps.db),
+      ]);
       const counts = enabled
         ? await deps.queues.queue("odoo-sync").getJobCounts("waiting", "delayed", "active", "prioritized")
         : {};
       const pending = Object.values(counts).reduce((sum, count) => sum + count, 0);
+      const lastPull = details.cursors
+        .map((row) => row.lastPullAt?.getTime() ?? 0)
+        .reduce((a, b) => Math.max(a, b), 0);
       return {
         enabled,
         protocol:
@@ -60,10 +94,19 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
           (enabled && deps.config.ODOO_PROTOCOL !== "auto" ? deps.config.ODOO_PROTOCOL : null),
         serverVersion: state?.serverVersion ?? null,
         lastPushAt: isoOrNull(state?.lastPushAt),
-        lastPullAt: isoOrNull(state?.lastPullAt),
+        lastPullAt: lastPull > 0 ? new Date(lastPull).toISOString() : null,
         pending,
         lastError: state?.lastError ?? null,
         lastErrorAt: isoOrNull(state?.lastErrorAt),
+        models: details.cursors.map((row) => ({
+          model: row.model,
+          cursor: row.cursor,
+          lastPullAt: isoOrNull(row.lastPullAt),
+          lastReconcileAt: isoOrNull(row.lastReconcileAt),
+        })),
+        missingFields: state?.missingFields ?? [],
+        recordErrors: details.recordErrors.map((row) => ({ ...row, since: isoOrNull(row.since) })),
+        recordErrorCount: details.recordErrorCount,
       };
     },
   );
@@ -97,11 +140,15 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
           `this webhook syncs ${deps.config.ODOO_CLUSTER_MODEL}, not ${request.body._model}`,
         );
       }
+      // Now, and again a little later: Odoo 17 posts before its transaction commits, so the first
+      // read may see the old values (the pull's overlap window catches longer transactions).
+      const retries = { attempts: 10, backoff: { type: "exponential", delay: 1_000 } };
+      await deps.queues.enqueue("odoo-sync", "pull-record", { odooId: request.body._id }, retries);
       await deps.queues.enqueue(
         "odoo-sync",
         "pull-record",
         { odooId: request.body._id },
-        { attempts: 10, backoff: { type: "exponential", delay: 1_000 } },
+        { ...retries, delay: deps.config.ODOO_WEBHOOK_REREAD_SECONDS * 1000 },
       );
       return reply.code(202).send({ queued: true as const });
     },

@@ -21,6 +21,19 @@ interface Deps {
   notifier: ChangeNotifier;
   /** How signing private keys are stored (sealed when SIGNING_KEY_SECRET is set). */
   signingKeys?: SigningKeyVault;
+  /**
+   * Settings Odoo owns while the Odoo bridge is on (setting → Odoo field): an admin's change of
+   * one is refused, since the next pull would revert it (odoo-sync/ownership.ts).
+   */
+  ownedByOdoo?: () => Promise<Partial<Record<keyof UpdateClusterBody, string>>>;
+}
+
+/** Who turns a cluster off or on, and why (the audit entry says). */
+export interface StatusChange {
+  source?: "user" | "system";
+  reason?: string;
+  /** Columns set in the same transaction (the Odoo bridge's bookkeeping). */
+  also?: Prisma.ClusterUpdateInput;
 }
 
 const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
@@ -28,11 +41,18 @@ const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
 const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 
-/** The cluster registry: identities created by admins (or Odoo) before any agent registers. */
 /** The allow-lists: a change makes the worker check the jobs not yet delivered again. */
 const POLICY_FIELDS = ["allowedNamespaces", "allowedCatalogEntries", "allowedOperationTemplates"] as const;
 
-export function createClustersService({ db, clock, audit, notifier, signingKeys = plainSigningKeys }: Deps) {
+/** The cluster registry: identities created by admins (or Odoo) before any agent registers. */
+export function createClustersService({
+  db,
+  clock,
+  audit,
+  notifier,
+  signingKeys = plainSigningKeys,
+  ownedByOdoo,
+}: Deps) {
   async function create(
     actor: Actor,
     input: CreateClusterBody,
@@ -45,6 +65,10 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
       const slug = input.slug ?? slugCandidate(base, attempt);
       try {
         const cluster = await db.$transaction(async (tx) => {
+          if (extra.odooRecordId !== undefined) {
+            const twin = await claimOdooRecord(tx, extra.odooRecordId);
+            if (twin) return twin;
+          }
           const created = await tx.cluster.create({
             data: {
               organizationId: actor.organizationId,
@@ -127,6 +151,7 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
       ),
     );
     if (Object.keys(changed).length === 0) return before;
+    if (source === "user" && ownedByOdoo) refuseOdooOwned(Object.keys(changed), await ownedByOdoo());
     try {
       const cluster = await db.$transaction(async (tx) => {
         const policyChanged = POLICY_FIELDS.some((field) => field in changed);
@@ -165,30 +190,47 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
   }
 
   /** Disables the cluster: its agent gets 403 from now on and its open jobs are cancelled. */
-  async function disable(actor: Actor, id: string) {
+  async function disable(actor: Actor, id: string, change: StatusChange = {}) {
     const before = await get(actor.organizationId, id);
-    if (before.status === "disabled") return before;
+    if (before.status === "disabled") {
+      return change.also ? db.cluster.update({ where: { id }, data: change.also }) : before;
+    }
     const now = clock.now();
     const cluster = await db.$transaction(async (tx) => {
       const updated = await tx.cluster.update({
         where: { id },
-        data: { status: "disabled", disabledAt: now },
+        data: { ...change.also, status: "disabled", disabledAt: now },
       });
       const cancelled = await tx.job.updateMany({
         where: { clusterId: id, state: { in: [...OPEN_JOB_STATES] } },
         data: { state: "cancelled", finishedAt: now, leaseExpiresAt: null, error: "cluster disabled" },
       });
       await audit.record(
-        {
-          source: "user",
-          kind: "ClusterDisabled",
-          actor: actor.id,
-          organizationId: actor.organizationId,
-          clusterId: id,
-          data: { cancelledJobs: cancelled.count },
-        },
+        statusAudit(actor, id, "ClusterDisabled", change, { cancelledJobs: cancelled.count }),
         tx,
       );
+      return updated;
+    });
+    await notifier.clusterAuthChanged(id);
+    await notifier.clusterChanged(id);
+    return cluster;
+  }
+
+  /**
+   * Undoes `disable` (the Odoo bridge, when a record is unarchived): pending until an agent has
+   * registered, disconnected until its next heartbeat otherwise. Its credentials work again.
+   */
+  async function enable(actor: Actor, id: string, change: StatusChange = {}) {
+    const before = await get(actor.organizationId, id);
+    if (before.status !== "disabled") {
+      return change.also ? db.cluster.update({ where: { id }, data: change.also }) : before;
+    }
+    const cluster = await db.$transaction(async (tx) => {
+      const updated = await tx.cluster.update({
+        where: { id },
+        data: { ...change.also, status: before.registeredAt ? "disconnected" : "pending", disabledAt: null },
+      });
+      await audit.record(statusAudit(actor, id, "ClusterEnabled", change), tx);
       return updated;
     });
     await notifier.clusterAuthChanged(id);
@@ -244,7 +286,47 @@ export function createClustersService({ db, clock, audit, notifier, signingKeys 
     }
   }
 
-  return { create, get, list, update, disable, sealSigningKeys };
+  return { create, get, list, update, disable, enable, sealSigningKeys };
 }
 
 export type ClustersService = ReturnType<typeof createClustersService>;
+
+/** Advisory lock space of Odoo records being turned into clusters (see claimOdooRecord). */
+const ODOO_RECORD_LOCK = 0x0d00;
+
+/**
+ * One cluster per Odoo record, however many sync jobs take a new record at once (a webhook's read
+ * and a pull, say): the second waits for the first's commit and gets its cluster back.
+ */
+async function claimOdooRecord(tx: Prisma.TransactionClient, odooRecordId: number) {
+  await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${ODOO_RECORD_LOCK}::int, ${odooRecordId}::int)`;
+  return tx.cluster.findFirst({ where: { odooRecordId, odooRemovedAt: null } });
+}
+
+/** The audit entry of a cluster turned off or on. */
+function statusAudit(
+  actor: Actor,
+  clusterId: string,
+  kind: "ClusterDisabled" | "ClusterEnabled",
+  change: StatusChange,
+  data: Record<string, unknown> = {},
+) {
+  return {
+    source: change.source ?? "user",
+    kind,
+    actor: actor.id,
+    organizationId: actor.organizationId,
+    clusterId,
+    data: change.reason ? { ...data, reason: change.reason } : data,
+  };
+}
+
+/** 409 `owned_by_odoo` naming the first setting the change touches that Odoo owns. */
+function refuseOdooOwned(changedKeys: string[], owned: Partial<Record<string, string>>): void {
+  const setting = changedKeys.find((key) => owned[key] !== undefined);
+  if (setting === undefined) return;
+  throw conflict(
+    "owned_by_odoo",
+    `${setting} is owned by Odoo while the Odoo bridge is on (Odoo field ${owned[setting]}): change it in Odoo's Cluster Registry`,
+  );
+}

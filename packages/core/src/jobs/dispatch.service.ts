@@ -4,7 +4,12 @@ import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { plainSigningKeys, type SigningKeyVault } from "../clusters/signing-keys.ts";
 import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
-import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
+import {
+  catalogEntryAllowed,
+  namespaceAllowed,
+  namespaceRefusal,
+  operationTemplateAllowed,
+} from "./policy.ts";
 import { catalogChartOf, rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
@@ -73,7 +78,7 @@ export function createDispatchService({
       return payload;
     }
     if (!namespaceAllowed(cluster, request.namespace))
-      throw new Rejected(`namespace ${request.namespace} is no longer allowed`);
+      throw new Rejected(`${namespaceRefusal(cluster, request.namespace)} (checked again at dispatch)`);
     switch (request.intent) {
       case ENSURE_APPLICATION_INSTANCE: {
         const deploy = request as DeployRequest;

@@ -13,7 +13,12 @@ import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
 import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
 import { newJobId } from "./job-ids.ts";
-import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
+import {
+  catalogEntryAllowed,
+  namespaceAllowed,
+  namespaceRefusal,
+  operationTemplateAllowed,
+} from "./policy.ts";
 import { catalogChartOf, rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
@@ -147,10 +152,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
 
   function requireNamespace(cluster: TargetCluster, namespace: string) {
     if (!namespaceAllowed(cluster, namespace)) {
-      throw forbiddenBy(
-        "namespace_not_allowed",
-        `namespace "${namespace}" matches none of the cluster's allowedNamespaces (${cluster.allowedNamespaces.join(", ")})`,
-      );
+      throw forbiddenBy("namespace_not_allowed", namespaceRefusal(cluster, namespace));
     }
   }
 

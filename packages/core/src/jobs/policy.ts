@@ -21,6 +21,14 @@ export function globMatch(pattern: string, value: string): boolean {
 export const namespaceAllowed = (cluster: Pick<Cluster, "allowedNamespaces">, namespace: string) =>
   cluster.allowedNamespaces.some((pattern) => globMatch(pattern, namespace));
 
+/** Why `namespace` is refused; an empty allow-list (cleared in Odoo, say) is named as such. */
+export function namespaceRefusal(cluster: Pick<Cluster, "allowedNamespaces">, namespace: string): string {
+  if (cluster.allowedNamespaces.length === 0) {
+    return `namespace "${namespace}" is not allowed: the cluster allows no namespace (its allowedNamespaces is empty)`;
+  }
+  return `namespace "${namespace}" matches none of the cluster's allowedNamespaces (${cluster.allowedNamespaces.join(", ")})`;
+}
+
 export const catalogEntryAllowed = (cluster: Pick<Cluster, "allowedCatalogEntries">, catalogId: string) =>
   cluster.allowedCatalogEntries.some((pattern) => pattern === "*" || pattern === catalogId);
 

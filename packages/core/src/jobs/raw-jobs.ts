@@ -1,7 +1,12 @@
 import type { ChartRef } from "@vwksp/protocol";
 import type { Cluster, Db } from "../db.ts";
 import { badRequest, forbidden } from "../errors.ts";
-import { catalogEntryAllowed, namespaceAllowed, operationTemplateAllowed } from "./policy.ts";
+import {
+  catalogEntryAllowed,
+  namespaceAllowed,
+  namespaceRefusal,
+  operationTemplateAllowed,
+} from "./policy.ts";
 import {
   DELETE_APPLICATION_INSTANCE,
   ENSURE_APPLICATION_INSTANCE,
@@ -197,10 +202,7 @@ const apiVersionOf = (payload: JsonObject) => ({ apiVersion: str(payload.apiVers
 type Policy = Pick<Cluster, "allowedNamespaces" | "allowedCatalogEntries" | "allowedOperationTemplates">;
 
 const namespaceRefused = (cluster: Policy, namespace: string) =>
-  forbidden(
-    "namespace_not_allowed",
-    `namespace "${namespace}" matches none of the cluster's allowedNamespaces (${cluster.allowedNamespaces.join(", ")})`,
-  );
+  forbidden("namespace_not_allowed", namespaceRefusal(cluster, namespace));
 
 /**
  * 403 when the cluster's allow-lists do not cover the scope; nothing when they do. `catalogChart`

@@ -126,6 +126,10 @@ export function wrongContentType(version: OdooMajor, route: string, type: string
   return { status: 400, description: escaped(base) };
 }
 
+export const NOT_FOUND_TEXT =
+  "The requested URL was not found on the server. If you entered the URL manually please check " +
+  "your spelling and try again.";
+
 /** Werkzeug's default HTML error page. */
 export function htmlErrorPage(status: number, reason: string, description: string): string {
   return (

@@ -1,4 +1,4 @@
-import { htmlErrorPage, wrongContentType } from "./dialect.ts";
+import { htmlErrorPage, NOT_FOUND_TEXT, wrongContentType } from "./dialect.ts";
 import { fault, json2Error, OdooFault, reasonPhrase } from "./faults.ts";
 import {
   executeJson2,
@@ -21,6 +21,16 @@ const BEARER = { "WWW-Authenticate": "Bearer " };
 
 /** `/json/2/<model>/<method>` as Odoo 19 serves it (recorded: v19-json2-*). */
 export function handleJson2(state: FakeState, request: Json2Request): FakeResponse {
+  const database = request.headers["x-odoo-database"];
+  if (database !== undefined && database !== state.db) {
+    // Seen on real 19.0: Odoo cannot open that database, routes the request without one, and
+    // /json/2 exists only with a database: werkzeug's plain 404 page.
+    return {
+      status: 404,
+      headers: { "Content-Type": HTML_TYPE },
+      body: htmlErrorPage(404, "Not Found", NOT_FOUND_TEXT),
+    };
+  }
   const mimetype = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (mimetype !== "application/json") {
     const { status, description } = wrongContentType(
@@ -56,10 +66,8 @@ function authenticate(state: FakeState, headers: Record<string, string | undefin
       BEARER,
     );
   }
-  const database = headers["x-odoo-database"];
   const user = userByApiKey(state, match[1].trim());
-  // A key is only valid in its own database; a foreign database name cannot match it.
-  if (!user || (database !== undefined && database !== state.db)) {
+  if (!user) {
     throw fault.http(401, "Invalid apikey", BEARER);
   }
   return user;

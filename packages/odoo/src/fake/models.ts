@@ -46,6 +46,11 @@ export interface FakeModel {
   order?: string;
   /** Groups allowed per operation; missing operation = everybody. Admin users pass. */
   acl?: Partial<Record<AclOperation, readonly string[]>>;
+  /**
+   * The model has record rules for non-superusers (res.partner's multi-company rules). Up to 17
+   * only those make `write` notice a deleted record (see FakeStore.write).
+   */
+  recordRules?: boolean;
   /** SQL unique constraints, reported as ValidationError with their message. */
   unique?: { fields: string[]; message: string }[];
   /** Python constraints: return a ValidationError message for a bad row. */
@@ -107,6 +112,7 @@ export function builtinModels(version: OdooMajor): FakeModel[] {
       },
       // Odoo 19 moved partner creation into its own group (recorded: v19-create-single).
       ...(version >= 19 ? { acl: { create: ["Contact/Creation"] } } : {}),
+      recordRules: true,
       constraints: [
         (row, ctx) =>
           partnerParentChainLoops(row, ctx) ? "You cannot create recursive Partner hierarchies." : undefined,
@@ -161,43 +167,59 @@ export function builtinModels(version: OdooMajor): FakeModel[] {
   ];
 }
 
-/** The model the control plane syncs: configuration owned by Odoo, runtime owned by us. */
-export function clusterModel(): FakeModel {
+/**
+ * The model the control plane syncs, as docs/odoo-integration.md describes it: configuration
+ * owned by Odoo, runtime owned by the control plane, the optional fields included. `extraFields`
+ * adds fields (e.g. the organization field); `without` leaves optional ones out.
+ */
+export function clusterModel(
+  options: { extraFields?: Record<string, FakeField>; without?: string[] } = {},
+): FakeModel {
+  const fields: Record<string, FakeField> = { ...clusterFields(), ...options.extraFields };
+  for (const name of options.without ?? []) delete fields[name];
   return {
     name: "vws.cluster",
     description: "Cluster",
-    fields: {
-      // Not required: admins create records in Odoo first; the control plane writes the UUID back.
-      cluster_id: char("Cluster ID"),
-      slug: char("Slug"),
-      name: char("Name", { required: true }),
-      state: {
-        type: "selection",
-        string: "State",
-        default: "pending",
-        selection: [
-          ["pending", "Pending"],
-          ["connected", "Connected"],
-          ["disconnected", "Disconnected"],
-          ["disabled", "Disabled"],
-        ],
-      },
-      last_heartbeat: { type: "datetime", string: "Last Heartbeat" },
-      operator_version: char("Operator Version"),
-      flux_version: char("Flux Version"),
-      velero_version: char("Velero Version"),
-      connectivity_mode: {
-        type: "selection",
-        string: "Connectivity Mode",
-        default: "pull",
-        selection: [
-          ["pull", "Pull"],
-          ["push", "Push"],
-          ["gitops", "GitOps"],
-        ],
-      },
-      allowed_namespaces: { type: "text", string: "Allowed Namespaces" },
-    },
+    fields,
     unique: [{ fields: ["cluster_id"], message: "The cluster ID must be unique." }],
+  };
+}
+
+function clusterFields(): Record<string, FakeField> {
+  return {
+    // Not required: admins create records in Odoo first; the control plane writes the UUID back.
+    cluster_id: char("Cluster ID"),
+    slug: char("Slug"),
+    name: char("Name", { required: true }),
+    state: {
+      type: "selection",
+      string: "State",
+      default: "pending",
+      selection: [
+        ["pending", "Pending"],
+        ["connected", "Connected"],
+        ["disconnected", "Disconnected"],
+        ["disabled", "Disabled"],
+      ],
+    },
+    last_heartbeat: { type: "datetime", string: "Last Heartbeat" },
+    operator_version: char("Operator Version"),
+    flux_version: char("Flux Version"),
+    velero_version: char("Velero Version"),
+    connectivity_mode: {
+      type: "selection",
+      string: "Connectivity Mode",
+      default: "pull",
+      selection: [
+        ["pull", "Pull"],
+        ["push", "Push"],
+        ["gitops", "GitOps"],
+      ],
+    },
+    allowed_namespaces: { type: "text", string: "Allowed Namespaces" },
+    active: { type: "boolean", string: "Active", default: true },
+    kubernetes_version: char("Kubernetes Version"),
+    last_seen: { type: "datetime", string: "Last Seen" },
+    sync_error: { type: "text", string: "Sync Error" },
   };
 }

@@ -1,4 +1,4 @@
-import { htmlErrorPage, wrongContentType } from "./dialect.ts";
+import { htmlErrorPage, NOT_FOUND_TEXT, wrongContentType } from "./dialect.ts";
 import { reasonPhrase } from "./faults.ts";
 import { handleJson2 } from "./json2.ts";
 import { handleJsonRpc, type JsonRpcRoute } from "./rpc.ts";
@@ -37,12 +37,7 @@ export function routeRequest(state: FakeState, request: IncomingRequest): FakeRe
     });
   }
   const route = jsonRpcRoute(request.path);
-  if (!route) {
-    const text =
-      "The requested URL was not found on the server. If you entered the URL manually please check " +
-      "your spelling and try again.";
-    return html(404, htmlErrorPage(404, "Not Found", text));
-  }
+  if (!route) return html(404, htmlErrorPage(404, "Not Found", NOT_FOUND_TEXT));
   const mimetype = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   if (!JSON_MIMETYPES.has(mimetype)) {
     const type = state.version >= 19 ? "jsonrpc" : "json";

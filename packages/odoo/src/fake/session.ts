@@ -53,7 +53,8 @@ export function sessionInfo(
     name: user.name,
     username: user.login,
     quick_login: true,
-    partner_write_date: partner?.write_date ?? false,
+    // Stored to the microsecond; shown, like every datetime, in whole seconds.
+    partner_write_date: typeof partner?.write_date === "string" ? partner.write_date.slice(0, 19) : false,
     partner_display_name: typeof partnerId === "number" ? store.displayName("res.partner", partnerId) : false,
     partner_id: partnerId,
     "web.base.url": baseUrl,

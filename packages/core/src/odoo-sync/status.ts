@@ -1,0 +1,50 @@
+import type { Db } from "../db.ts";
+
+const LISTED = 100;
+
+/**
+ * Where the bridge stands per model (cursor, last pull and reconciliation) and which records do
+ * not sync and why: Odoo records refused here, clusters whose push Odoo refused. Kept until the
+ * record (or cluster) syncs.
+ */
+export async function readOdooSyncDetails(db: Db) {
+  const [cursors, refusedRecords, refusedPushes, recordErrorCount, pushErrorCount] = await Promise.all([
+    db.odooCursor.findMany({ orderBy: { model: "asc" } }),
+    db.odooRecordState.findMany({
+      where: { error: { not: null } },
+      orderBy: { errorAt: "desc" },
+      take: LISTED,
+    }),
+    db.cluster.findMany({
+      where: { odooSyncError: { not: null } },
+      orderBy: { odooSyncErrorAt: "desc" },
+      take: LISTED,
+      select: { id: true, odooRecordId: true, odooSyncError: true, odooSyncErrorAt: true },
+    }),
+    db.odooRecordState.count({ where: { error: { not: null } } }),
+    db.cluster.count({ where: { odooSyncError: { not: null } } }),
+  ]);
+  const recordErrors = [
+    ...refusedRecords.map((row) => ({
+      direction: "pull" as const,
+      model: row.model,
+      odooId: row.odooId,
+      clusterId: null,
+      message: row.error ?? "",
+      since: row.errorAt,
+    })),
+    ...refusedPushes.map((row) => ({
+      direction: "push" as const,
+      model: null,
+      odooId: row.odooRecordId,
+      clusterId: row.id,
+      message: row.odooSyncError ?? "",
+      since: row.odooSyncErrorAt,
+    })),
+  ].sort((a, b) => (b.since?.getTime() ?? 0) - (a.since?.getTime() ?? 0));
+  return {
+    cursors,
+    recordErrors: recordErrors.slice(0, LISTED),
+    recordErrorCount: recordErrorCount + pushErrorCount,
+  };
+}
