@@ -128,8 +128,15 @@ describe("worker metrics", () => {
     const pulled = new Date("2026-11-27T09:00:00Z");
     await harness.deps.db.odooSyncState.upsert({
       where: { id: "default" },
-      create: { id: "default", lastPullAt: pulled, lastError: "pull: odoo down", lastErrorAt: pulled },
-      update: { lastPullAt: pulled, lastError: "pull: odoo down", lastErrorAt: pulled },
+      create: { id: "default", lastError: "pull: odoo down", lastErrorAt: pulled },
+      update: { lastError: "pull: odoo down", lastErrorAt: pulled },
+    });
+    // Two models pulled at different times: the gauge shows the one pulled least recently.
+    await harness.deps.db.odooCursor.createMany({
+      data: [
+        { model: "vws.cluster", lastPullAt: new Date(pulled.getTime() + 60_000) },
+        { model: "vws.other", lastPullAt: pulled },
+      ],
     });
     const worker = await serve(0, ODOO);
     try {

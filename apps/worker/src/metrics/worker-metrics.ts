@@ -79,11 +79,24 @@ export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues
   );
 
   const odoo = deps.odooEnabled ? registerOdooGauges(registry) : undefined;
-  const readOdoo = cachedRead(() => deps.db.odooSyncState.findUnique({ where: { id: SYNC_STATE_ID } }), {
-    ttlMs: ODOO_CACHE_MS,
-    timeoutMs: READ_TIMEOUT_MS,
-    now,
-  });
+  // Pulls are per Odoo model: the lag that matters is the model pulled least recently.
+  const readOdoo = cachedRead(
+    async () => {
+      const [state, cursors] = await Promise.all([
+        deps.db.odooSyncState.findUnique({ where: { id: SYNC_STATE_ID } }),
+        deps.db.odooCursor.findMany({ select: { lastPullAt: true } }),
+      ]);
+      const pulls = cursors.map((cursor) => cursor.lastPullAt);
+      const lastPullAt =
+        pulls.length === 0 || pulls.includes(null) ? null : (pulls as Date[]).reduce(earliest);
+      return state && { ...state, lastPullAt };
+    },
+    {
+      ttlMs: ODOO_CACHE_MS,
+      timeoutMs: READ_TIMEOUT_MS,
+      now,
+    },
+  );
 
   async function refreshQueues(log: Logger) {
     queueJobs.reset();
@@ -137,11 +150,13 @@ export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues
 }
 
 /** What the Odoo sync state row records; the lag is `time() - …last_pull_timestamp_seconds`. */
+const earliest = (a: Date, b: Date) => (a < b ? a : b);
+
 function registerOdooGauges(registry: Registry) {
   const registers = [registry];
   const lastPull = new Gauge({
     name: "vwksp_odoo_sync_last_pull_timestamp_seconds",
-    help: "When the last pull from Odoo succeeded (Unix seconds; 0: never).",
+    help: "When the Odoo model pulled least recently was last pulled (Unix seconds; 0: never).",
     registers,
   });
   const lastPush = new Gauge({
