@@ -22,6 +22,8 @@ describe("admin API keys", () => {
     const response = await harness.app.inject({ url: "/api/v1/me" });
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({ error: "unauthorized" });
+    // The hint is documentation, not a secret: the redactor leaves it readable.
+    expect(response.json().message).toBe("missing API key (Authorization: Bearer vwksp-key-…)");
   });
 
   it("refuses a wrong key with 401", async () => {
