@@ -17,6 +17,7 @@ import { registerContentTypes } from "./http/content-types.ts";
 import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
 import { metricsRoutes } from "./http/metrics.ts";
 import { registerOpenApi } from "./http/openapi.ts";
+import { refuseUndeclaredAdminInput } from "./http/strict-admin.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
 
@@ -76,6 +77,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   registerErrorHandling(app);
   registerContentTypes(app);
   await registerOpenApi(app);
+  refuseUndeclaredAdminInput(app);
 
   await app.register(metricsRoutes, { deps });
   await app.register(healthRoutes, { deps });
