@@ -1,4 +1,7 @@
+export * from "./api-keys/api-keys.lifecycle.ts";
 export * from "./api-keys/api-keys.service.ts";
+export * from "./api-keys/initial-key.ts";
+export * from "./api-keys/scope-input.ts";
 export * from "./api-keys/scopes.ts";
 export * from "./audit/audit.service.ts";
 export * from "./catalog/catalog.service.ts";
@@ -33,5 +36,6 @@ export * from "./odoo-sync/field-map.ts";
 export * from "./odoo-sync/odoo-sync.service.ts";
 export * from "./organizations/organizations.repo.ts";
 export * from "./pagination.ts";
+export * from "./reachability.ts";
 export * from "./redact.ts";
 export * from "./tokens/registration-tokens.service.ts";

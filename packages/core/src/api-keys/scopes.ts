@@ -7,6 +7,10 @@ export const API_KEY_SCOPES = [
   "catalog:write",
   "audit:read",
   "odoo:sync",
+  /** List the organization's API keys (never their secrets). */
+  "keys:read",
+  /** Create, revoke and rotate API keys, up to the scopes the caller holds itself. */
+  "keys:write",
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const ALL_SCOPES = "*";
