@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit } from "@vwksp/core";
+import { createLogger, displayUrl, loadConfigOrExit, redisUnreachable } from "@vwksp/core";
 import { waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
 import { processorsFor, reconcileQueued, schedulesFor, workerSettingsFor } from "./processors.ts";
@@ -13,7 +13,10 @@ async function main() {
   const processors = processorsFor(deps);
   // Started before Redis (a host reboot, a compose stack coming up), the worker waits for it.
   await waitForRedis(deps.redis, (reason) =>
-    logger.warn({ redis: new URL(config.REDIS_URL).host, reason }, "waiting for Redis"),
+    logger.warn(
+      { redis: displayUrl(config.REDIS_URL), reason },
+      `${redisUnreachable(config.REDIS_URL, reason)} The worker is waiting for Redis before it starts.`,
+    ),
   );
   const runtime = startWorkerRuntime({
     redisUrl: config.REDIS_URL,
