@@ -50,7 +50,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
-      : { logger: loggerOptions(deps.config.LOG_LEVEL, "api") }),
+      : { logger: loggerOptions(deps.config.LOG_LEVEL, "api", deps.config.LOG_FORMAT) }),
     genReqId: requestIds(),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: deps.config.TRUST_PROXY,

@@ -74,7 +74,9 @@ describe("the API's start", () => {
       `Cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:${pgPort}/vwksp (connect ECONNREFUSED 127.0.0.1:${pgPort}). Is the server running and DATABASE_URL right? Requests that need it answer 503 until it is back.`,
     );
     const redisLine = await api.waitFor(/Redis is unreachable at [^"]*/);
-    expect(redisLine[0]).toContain(`Redis is unreachable at redis://127.0.0.1:${redisPort} (connect ECONNREFUSED`);
+    expect(redisLine[0]).toContain(
+      `Redis is unreachable at redis://127.0.0.1:${redisPort} (connect ECONNREFUSED`,
+    );
     expect(api.text()).not.toMatch(/pg-secret|redis-secret/);
 
     await waitForHttp(`${base}/healthz`);

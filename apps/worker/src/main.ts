@@ -8,7 +8,7 @@ import { startWorkerRuntime } from "./runtime.ts";
 // gracefully on SIGTERM (running jobs finish; unfinished ones are picked up by another worker).
 async function main() {
   const config = loadConfigOrExit("worker");
-  const logger = createLogger(config.LOG_LEVEL, "worker");
+  const logger = createLogger(config.LOG_LEVEL, "worker", undefined, config.LOG_FORMAT);
   const deps = createWorkerDeps(config, logger);
   const processors = processorsFor(deps);
   // Started before Redis (a host reboot, a compose stack coming up), the worker waits for it.
