@@ -77,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   if ((command === "revoke" || command === "rotate") && !id)
     throw new UsageError(`${command} needs the key's ID`);
+  if (id && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id))
+    throw new UsageError(`"${id}" is not a key ID (a UUID, as \`list\` shows it)`);
   if (command === "create") {
     if (!values.name || !values.scopes) throw new UsageError("create needs --name and --scopes");
     const { unknown } = parseScopes(values.scopes.split(","));

@@ -102,6 +102,15 @@ describe("pnpm admin:key", () => {
     await eventually(async () => (await me(successor)) === 401, 3_000);
   });
 
+  it("answers a mistyped command or key ID with the usage (exit 2), before touching the database", () => {
+    const run = adminKeyCli(["revoke", "odoo-module"], {
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:1/vwksp",
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('"odoo-module" is not a key ID (a UUID, as `list` shows it)');
+    expect(run.stderr).toContain("usage: pnpm admin:key");
+  });
+
   it("says it cannot connect to PostgreSQL, without a stack trace, when the database is away", () => {
     const run = adminKeyCli(["list"], { DATABASE_URL: "postgresql://postgres:hunter2@127.0.0.1:1/vwksp" });
     expect(run.status).toBe(1);
