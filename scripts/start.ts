@@ -21,7 +21,8 @@ async function main() {
     const child = spawn(tsx, [...(watch ? ["watch"] : []), entry], {
       cwd: root,
       stdio: "inherit",
-      env,
+      // `pnpm dev` is read by a person: pretty lines unless LOG_FORMAT says otherwise.
+      env: watch ? { LOG_FORMAT: "pretty", ...env } : env,
     });
     child.on("exit", (code, signal) => {
       if (!stopping) {

@@ -38,10 +38,12 @@ export function startProcess(
   entry: string,
   args: string[],
   env: Record<string, string>,
+  /** Where to run it from (default: the repository); `entry` is relative to it. */
+  cwd: string = REPO_ROOT,
 ): ServiceProcess {
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
   const child = spawn(process.execPath, [...loader, entry, ...args], {
-    cwd: REPO_ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -16,6 +16,7 @@ import { healthRoutes } from "./health/health.routes.ts";
 import { registerContentTypes } from "./http/content-types.ts";
 import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
 import { registerOpenApi } from "./http/openapi.ts";
+import { refuseUndeclaredAdminInput } from "./http/strict-admin.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { registerRequestMetrics } from "./metrics/request-metrics.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
@@ -49,7 +50,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
-      : { logger: loggerOptions(deps.config.LOG_LEVEL, "api") }),
+      : { logger: loggerOptions(deps.config.LOG_LEVEL, "api", deps.config.LOG_FORMAT) }),
     genReqId: requestIds(),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: deps.config.TRUST_PROXY,
@@ -76,6 +77,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   registerErrorHandling(app);
   registerContentTypes(app);
   await registerOpenApi(app);
+  refuseUndeclaredAdminInput(app);
 
   registerRequestMetrics(app, deps.metrics);
   await app.register(healthRoutes, { deps });

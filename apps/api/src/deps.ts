@@ -2,6 +2,7 @@ import {
   type Clock,
   type Config,
   closeDb,
+  createApiKeyLifecycle,
   createApiKeysService,
   createAuditService,
   createCatalogService,
@@ -39,6 +40,7 @@ export function createApiDeps(
   overrides: { clock?: Clock; db?: Db; reportError?: (error: unknown, context: string) => void } = {},
 ) {
   const clock = overrides.clock ?? systemClock;
+  const reportError = overrides.reportError ?? (() => {});
   const db = overrides.db ?? createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
   const redis: Redis = createRedis(config.REDIS_URL, "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
@@ -50,13 +52,27 @@ export function createApiDeps(
     url: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,
     publisher: redis,
-    onResubscribed: () => invalidateAllLocally(),
+    onResubscribed: () => {
+      invalidateAllLocally();
+      apiKeys.invalidateAll();
+    },
   });
   const audit = createAuditService({ db, clock });
   const metrics = createApiMetrics({ db, clock });
   const apiKeys = createApiKeysService({ db, clock });
-
-  const reportError = overrides.reportError ?? (() => {});
+  const apiKeyLifecycle = createApiKeyLifecycle({
+    db,
+    clock,
+    audit,
+    keys: apiKeys,
+    // This process at once; the others over pub/sub (their cache lasts 5 s should it be lost).
+    keyChanged: async (keyId) => {
+      apiKeys.invalidateKey(keyId);
+      await pubsub
+        .publish("api-key-invalidate", keyId)
+        .catch((error: unknown) => reportError(error, "API key invalidation"));
+    },
+  });
 
   const notifier = createChangeNotifier({
     pubsub,
@@ -143,6 +159,7 @@ export function createApiDeps(
   /** Subscriptions every API process holds: credential invalidations and job wake-ups. */
   async function startRealtime(onJobsReady: (clusterId: string) => void) {
     await pubsub.subscribe("auth-invalidate", (clusterId) => credentials.invalidateCluster(clusterId));
+    await pubsub.subscribe("api-key-invalidate", (keyId) => apiKeys.invalidateKey(keyId));
     await pubsub.subscribe("jobs-ready", (message) => {
       for (const clusterId of parseJobsReady(message)) onJobsReady(clusterId);
     });
@@ -166,6 +183,7 @@ export function createApiDeps(
     notifier,
     audit,
     apiKeys,
+    apiKeyLifecycle,
     credentials,
     clusters,
     registrationTokens,

@@ -2,6 +2,10 @@ import { loadConfigOrExit } from "@vwksp/core";
 import { buildAdminApp } from "./admin/admin-app.ts";
 import { buildApp } from "./app.ts";
 import { createApiDeps } from "./deps.ts";
+import { ensureAdminKey, reportDependencies } from "./startup.ts";
+
+/** How long the start waits for PostgreSQL and Redis before it listens regardless. */
+const STARTUP_WAIT_MS = 3_000;
 
 // Reads config, builds, listens, and closes gracefully on SIGTERM/SIGINT: stop accepting,
 // answer in-flight requests (waiting polls get an empty answer), then close the pools.
@@ -19,11 +23,6 @@ async function main() {
     await deps.close();
   });
 
-  if (config.BOOTSTRAP_ADMIN_KEY) {
-    await deps.apiKeys.ensureBootstrapKey(config.BOOTSTRAP_ADMIN_KEY);
-    app.log.info("bootstrap admin key ensured");
-  }
-
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -39,6 +38,21 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  // The admin key is in place before the port opens when PostgreSQL answers; when a dependency is
+  // away, the API listens anyway (requests that need it answer 503) and finishes this once it is back.
+  const stopChecks = new AbortController();
+  app.addHook("onClose", async () => stopChecks.abort());
+  const prepared = reportDependencies(deps, app.log, stopChecks.signal).then(async () => {
+    if (!stopChecks.signal.aborted) await ensureAdminKey(deps, app.log, (text) => process.stdout.write(text));
+  });
+  prepared.catch((error: unknown) =>
+    app.log.error({ err: error }, "could not set up the admin key; restart to retry"),
+  );
+  await Promise.race([
+    prepared.catch(() => {}),
+    new Promise((resolve) => setTimeout(resolve, STARTUP_WAIT_MS)),
+  ]);
 
   await app.listen({ port: config.PORT, host: config.HOST });
   await admin?.listen({ port: config.METRICS_PORT, host: config.HOST });

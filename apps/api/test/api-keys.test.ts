@@ -1,7 +1,5 @@
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
-import { REPO_ROOT } from "../../../test/support/processes.ts";
 
 const BOOTSTRAP = "vwksp-key-bootstrap-for-tests-0123456789";
 let env: TestEnv;
@@ -22,6 +20,8 @@ describe("admin API keys", () => {
     const response = await harness.app.inject({ url: "/api/v1/me" });
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({ error: "unauthorized" });
+    // The hint is documentation, not a secret: the redactor leaves it readable.
+    expect(response.json().message).toBe("missing API key (Authorization: Bearer vwksp-key-…)");
   });
 
   it("refuses a wrong key with 401", async () => {
@@ -63,52 +63,6 @@ describe("admin API keys", () => {
     });
     expect(response.statusCode).toBe(403);
     expect(response.json()).toMatchObject({ error: "insufficient_scope" });
-  });
-
-  it("pnpm admin:key create prints a new key once; it works and only its hash is stored", () => {
-    const run = spawnSync(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "apps/api/scripts/admin-key.ts",
-        "create",
-        "--name",
-        "odoo-module",
-        "--scopes",
-        "clusters:read,jobs:write",
-      ],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, DATABASE_URL: env.db.url },
-        encoding: "utf8",
-        timeout: 30_000,
-      },
-    );
-    expect(run.status, run.stderr).toBe(0);
-    const key = run.stdout.match(/^vwksp-key-[0-9a-f]{48}$/m)?.[0];
-    expect(key).toBeDefined();
-    expect(run.stdout).toContain('"odoo-module"');
-    return harness.deps.apiKeys.authenticate(key ?? "").then(async (principal) => {
-      expect(principal?.scopes).toEqual(["clusters:read", "jobs:write"]);
-      const stored = await harness.deps.db.apiKey.findMany({ where: { name: "odoo-module" } });
-      expect(JSON.stringify(stored)).not.toContain(key?.slice(10));
-    });
-  });
-
-  it("refuses unknown scopes with a usage message", () => {
-    const run = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "apps/api/scripts/admin-key.ts", "create", "--name", "x", "--scopes", "root"],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, DATABASE_URL: env.db.url },
-        encoding: "utf8",
-        timeout: 30_000,
-      },
-    );
-    expect(run.status).toBe(2);
-    expect(run.stderr).toContain("unknown scope(s): root");
   });
 
   it("serves the OpenAPI document and Swagger UI", async () => {

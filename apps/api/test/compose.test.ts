@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,6 +6,15 @@ import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ConfigSchema } from "../../../packages/core/src/config.ts";
+import {
+  copyFromStage,
+  copySources,
+  dockerfileInstructions,
+  dockerfileStages,
+  dockerignore,
+  type Stage,
+  workspaceManifests,
+} from "../../../test/support/dockerfile.ts";
 
 // Checks the local stack (docker-compose.yml) and the image (Dockerfile) without a Docker engine:
 // the compose file against the official Compose Specification schema, then what the stack needs
@@ -278,8 +287,19 @@ describe("docker-compose.yml", () => {
       // And the environment as a whole, as loadConfig() reads it.
       expect(ConfigSchema.safeParse(env).success, name).toBe(true);
     }
-    // The bootstrap key has a working default, so the admin API is usable on a fresh stack.
-    expect(environmentOf(service("api")).BOOTSTRAP_ADMIN_KEY).toMatch(/^vwksp-key-/);
+  });
+
+  it("ships no admin key: BOOTSTRAP_ADMIN_KEY is empty unless the user sets it (the API then generates one)", () => {
+    // No key-shaped value anywhere in the file, comments included.
+    expect(read("docker-compose.yml")).not.toMatch(/vwksp-key-[A-Za-z0-9_-]/);
+    expect(environmentOf(service("api")).BOOTSTRAP_ADMIN_KEY).toBe("");
+    expect(ConfigSchema.shape.BOOTSTRAP_ADMIN_KEY.parse("")).toBeUndefined();
+    const chosen = "vwksp-key-chosen-by-the-user-0123456789";
+    const withKey = interpolate(rawCompose, { BOOTSTRAP_ADMIN_KEY: chosen }) as ComposeFile;
+    expect(environmentOf(withKey.services.api as Service).BOOTSTRAP_ADMIN_KEY).toBe(chosen);
+    for (const name of ["worker", "migrate", "agent"]) {
+      expect(Object.keys(environmentOf(service(name))), name).not.toContain("BOOTSTRAP_ADMIN_KEY");
+    }
   });
 
   it("publishes postgres and redis on loopback only, where the host-side defaults look for them", () => {
@@ -300,12 +320,22 @@ describe("docker-compose.yml", () => {
     if (db.password === "") expect(pgEnv.POSTGRES_HOST_AUTH_METHOD).toBe("trust");
   });
 
-  it("publishes the API on 8080, the port the API listens on", () => {
+  it("publishes the API on 127.0.0.1:8080, the port the API listens on, unless API_BIND says otherwise", () => {
     const env = environmentOf(service("api"));
     const port = ConfigSchema.shape.PORT.parse(env.PORT);
     expect(port).toBe(8080);
-    expect(portsOf(service("api"))).toContainEqual({ host: undefined, published: 8080, target: port });
+    expect(portsOf(service("api"))).toEqual([{ host: "127.0.0.1", published: 8080, target: port }]);
     expect(words(service("api").healthcheck?.test).join(" ")).toContain(`:${port}/readyz`);
+    const open = interpolate(rawCompose, { API_BIND: "0.0.0.0", API_HOST_PORT: "9090" }) as ComposeFile;
+    expect(portsOf(open.services.api as Service)).toEqual([
+      { host: "0.0.0.0", published: 9090, target: port },
+    ]);
+  });
+
+  it("publishes nothing beyond loopback by default", () => {
+    for (const [name, svc] of Object.entries(services)) {
+      for (const port of portsOf(svc)) expect(port.host, `${name} ${JSON.stringify(port)}`).toBe("127.0.0.1");
+    }
   });
 
   it("starts things in order: postgres → migrate → api and worker, redis before both", () => {
@@ -334,8 +364,20 @@ describe("docker-compose.yml", () => {
 
   it("runs the migration, the API and the worker with commands that exist", () => {
     const rootPackage = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
-    expect(words(service("migrate").command)).toEqual(["pnpm", "db:migrate"]);
-    expect(rootPackage.scripts["db:migrate"]).toBeDefined();
+    // The image has no pnpm: the migration runs the same CLI that `pnpm db:migrate` runs.
+    expect(words(service("migrate").command)).toEqual([
+      "node",
+      "--import",
+      "tsx",
+      "tools/prisma-migrate/src/cli.ts",
+      "migrate",
+    ]);
+    expect(rootPackage.scripts["db:migrate"]).toBe("pnpm --filter @vwksp/prisma-tool run migrate");
+    const toolPackage = JSON.parse(read("tools/prisma-migrate/package.json")) as {
+      scripts: Record<string, string>;
+    };
+    expect(toolPackage.scripts.migrate).toBe("tsx src/cli.ts migrate");
+    expect(existsSync(join(root, "tools/prisma-migrate/src/cli.ts"))).toBe(true);
     for (const [name, entry] of [
       ["api", "apps/api/src/server.ts"],
       ["worker", "apps/worker/src/main.ts"],
@@ -349,115 +391,41 @@ describe("docker-compose.yml", () => {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** Dockerfile instructions in order, line continuations joined, comments dropped. */
-function dockerfileInstructions(text: string): Instruction[] {
-  const logical: string[] = [];
-  let pending = "";
-  for (const line of text.split("\n")) {
-    const trimmed = line.trim();
-    if (pending === "" && (trimmed === "" || trimmed.startsWith("#"))) continue;
-    if (pending !== "" && trimmed.startsWith("#")) continue;
-    if (trimmed.endsWith("\\")) {
-      pending += `${trimmed.slice(0, -1)} `;
-      continue;
-    }
-    logical.push(pending + trimmed);
-    pending = "";
-  }
-  if (pending.trim() !== "") logical.push(pending);
-  return logical.map((line) => {
-    const match = /^(\S+)\s*(.*)$/.exec(line);
-    return { keyword: (match?.[1] ?? "").toUpperCase(), args: match?.[2] ?? "" };
-  });
-}
-
-/** A COPY's sources (JSON or shell form), or null for COPY --from (files of another stage). */
-function copySources(args: string): string[] | null {
-  const tokens: string[] = [];
-  let rest = args.trim();
-  while (rest.startsWith("--")) {
-    const [flag = "", ...others] = rest.split(/\s+/);
-    if (flag.startsWith("--from")) return null;
-    rest = others.join(" ");
-  }
-  if (rest.startsWith("[")) tokens.push(...(JSON.parse(rest) as string[]));
-  else tokens.push(...rest.split(/\s+/));
-  return tokens.slice(0, -1);
-}
-
-/** .dockerignore patterns as matchers (Docker semantics: a match excludes the path and what is under it). */
-function dockerignore(text: string): (path: string) => boolean {
-  const rules = text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#"))
-    .map((line) => {
-      const negate = line.startsWith("!");
-      const pattern = (negate ? line.slice(1) : line).replace(/^\/+|\/+$/g, "");
-      const source = pattern
-        .split(/(\*\*\/?|\*|\?)/)
-        .map((part) => {
-          if (part === "**/") return "(?:.*/)?";
-          if (part === "**") return ".*";
-          if (part === "*") return "[^/]*";
-          if (part === "?") return "[^/]";
-          return part.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-        })
-        .join("");
-      return { negate, regex: new RegExp(`^${source}$`) };
-    });
-  return (path: string) => {
-    const parts = path.replace(/^\.\/|\/$/g, "").split("/");
-    let excluded = false;
-    for (const rule of rules) {
-      for (let i = 1; i <= parts.length; i++) {
-        if (rule.regex.test(parts.slice(0, i).join("/"))) {
-          excluded = !rule.negate;
-          break;
-        }
-      }
-    }
-    return excluded;
-  };
-}
-
-function workspaceManifests(): string[] {
-  const manifests: string[] = [];
-  for (const group of ["apps", "packages", "tools"]) {
-    for (const entry of readdirSync(join(root, group), { withFileTypes: true })) {
-      const manifest = `${group}/${entry.name}/package.json`;
-      if (entry.isDirectory() && existsSync(join(root, manifest))) manifests.push(manifest);
-    }
-  }
-  return manifests;
-}
-
 describe("Dockerfile", () => {
-  const path = join(root, "Dockerfile");
+  const text = read("Dockerfile");
+  const instructions = dockerfileInstructions(text);
+  const stages = dockerfileStages(text);
+  const stage = (name: string) => {
+    const found = stages.find((candidate) => candidate.name === name);
+    if (!found) throw new Error(`the Dockerfile has no stage "${name}"`);
+    return found;
+  };
+  const runtime = stages.at(-1) as Stage;
+  const installIn = (name: string) =>
+    stage(name).instructions.find((i) => i.keyword === "RUN" && /\bpnpm install\b/.test(i.args))?.args ?? "";
+  /** What a stage has from the context before its install, its parents' included. */
+  const copiedBefore = (name: string): string[] => {
+    const own = stage(name);
+    const until = own.instructions.findIndex((i) => i.keyword === "RUN" && /\bpnpm install\b/.test(i.args));
+    const sources = own.instructions
+      .slice(0, until === -1 ? undefined : until)
+      .filter((i) => i.keyword === "COPY")
+      .flatMap((i) => copySources(i.args) ?? [])
+      .map((source) => source.replace(/\/$/, ""));
+    const parent = stages.find((candidate) => candidate.name === own.from);
+    return parent ? [...copiedBefore(parent.name), ...sources] : sources;
+  };
 
-  it("exists next to docker-compose.yml", () => {
-    expect(existsSync(path)).toBe(true);
-  });
-
-  const instructions = existsSync(path) ? dockerfileInstructions(readFileSync(path, "utf8")) : [];
-  const stages: Instruction[][] = [];
-  for (const instruction of instructions) {
-    if (instruction.keyword === "FROM") stages.push([]);
-    stages.at(-1)?.push(instruction);
-  }
-
-  it("is multi-stage", () => {
-    expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[0]?.[0]?.args).toMatch(/^node:20[.-]/);
+  it("runs on the Node LTS line in support (24), in every stage", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    for (const { name, from } of stages) {
+      if (stages.some((other) => other.name === from)) continue;
+      expect(from, name).toMatch(/^node:24[.-]/);
+    }
   });
 
   it("copies only files that exist and that .dockerignore lets through", () => {
-    const ignored = dockerignore(existsSync(join(root, ".dockerignore")) ? read(".dockerignore") : "");
+    const ignored = dockerignore(read(".dockerignore"));
     const copies = instructions.filter((i) => i.keyword === "COPY" || i.keyword === "ADD");
     expect(copies.length).toBeGreaterThan(0);
     for (const copy of copies) {
@@ -467,43 +435,98 @@ describe("Dockerfile", () => {
         expect(ignored(source), `COPY ${source} is excluded by .dockerignore`).toBe(false);
       }
     }
+    for (const excluded of [
+      "node_modules",
+      "apps/api/node_modules",
+      ".git",
+      "packages/core/src/generated",
+      "apps/api/test",
+    ]) {
+      expect(ignored(excluded), excluded).toBe(true);
+    }
   });
 
-  it("installs with every workspace manifest, the lockfile and what the postinstall needs in place", () => {
-    const install = instructions.findIndex((i) => i.keyword === "RUN" && /pnpm install\b/.test(i.args));
-    expect(install).toBeGreaterThan(-1);
-    expect(instructions[install]?.args).toContain("--frozen-lockfile");
-    const copiedBefore = instructions
-      .slice(0, install)
-      .filter((i) => i.keyword === "COPY")
-      .flatMap((i) => copySources(i.args) ?? [])
-      .map((source) => source.replace(/\/$/, ""));
+  it("generates the Prisma client in a stage with every dependency, from the lockfile it was made with", () => {
+    expect(installIn("build")).toMatch(/^pnpm install --frozen-lockfile$/);
+    const copied = copiedBefore("build");
     const required = [
       "package.json",
       "pnpm-lock.yaml",
       "pnpm-workspace.yaml",
+      ".pnpmfile.cjs",
       "prisma.config.ts",
       "prisma",
       "scripts",
-      ...workspaceManifests(),
+      ...workspaceManifests(root),
     ];
     for (const file of required)
-      expect(copiedBefore, `${file} is copied before pnpm install`).toContain(file);
-    // The whole tree follows the install (node_modules and the generated client stay out of it).
-    expect(
-      instructions.slice(install + 1).some((i) => i.keyword === "COPY" && /^\.\s+\.\/?$/.test(i.args)),
-    ).toBe(true);
-    const ignored = dockerignore(read(".dockerignore"));
-    for (const excluded of ["node_modules", "apps/api/node_modules", ".git", "packages/core/src/generated"]) {
-      expect(ignored(excluded), excluded).toBe(true);
-    }
-    for (const kept of [
-      "apps/api/src/server.ts",
-      "prisma/schema.prisma",
+      expect(copied, `${file} is copied before the build stage's install`).toContain(file);
+  });
+
+  it("installs production dependencies only for the runtime, with the same lockfile and pnpmfile", () => {
+    const install = installIn("prod-deps");
+    expect(install).toContain("--prod");
+    expect(install).toContain("--frozen-lockfile");
+    // The root postinstall needs the Prisma CLI, a dev dependency.
+    expect(install).toContain("--ignore-scripts");
+    const copied = copiedBefore("prod-deps");
+    for (const file of [
+      "package.json",
       "pnpm-lock.yaml",
+      "pnpm-workspace.yaml",
+      ".pnpmfile.cjs",
+      ...workspaceManifests(root),
+    ]) {
+      expect(copied, `${file} is copied before the production install`).toContain(file);
+    }
+  });
+
+  it("gives the runtime stage no dev dependency: node_modules come from the production install only", () => {
+    expect(runtime.from).toMatch(/^node:24[.-]/); // a fresh image, not a stage with a full install
+    expect(runtime.instructions.some((i) => i.keyword === "RUN" && /\b(pnpm|npm)\b/.test(i.args))).toBe(
+      false,
+    );
+    const fromStages = runtime.instructions
+      .filter((i) => i.keyword === "COPY")
+      .map((i) => copyFromStage(i.args))
+      .filter((copy) => copy !== null);
+    expect(fromStages.map((copy) => copy.from).sort()).toEqual(["build", "prod-deps"]);
+    for (const copy of fromStages) {
+      if (copy.from === "build") {
+        // Only what `prisma generate` wrote, nothing of the full install.
+        expect(copy.sources).toEqual(["/app/packages/core/src/generated/"]);
+      }
+    }
+    // The runtime needs tsx, so it must be a production dependency of the root.
+    const rootPackage = JSON.parse(read("package.json")) as {
+      dependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
+    };
+    expect(rootPackage.dependencies?.tsx).toBeDefined();
+    expect(rootPackage.devDependencies?.tsx).toBeUndefined();
+  });
+
+  it("copies every file the runtime needs: the entry points, their packages, the migrations and the client", () => {
+    const ignored = dockerignore(read(".dockerignore"));
+    const copied = runtime.instructions
+      .filter((i) => i.keyword === "COPY" && copyFromStage(i.args) === null)
+      .flatMap((i) => copySources(i.args) ?? [])
+      .map((source) => source.replace(/\/$/, ""));
+    const covered = (path: string) =>
+      copied.some((source) => path === source || path.startsWith(`${source}/`));
+    for (const needed of [
+      "apps/api/src/server.ts",
+      "apps/api/scripts/admin-key.ts",
+      "apps/worker/src/main.ts",
+      "tools/prisma-migrate/src/cli.ts",
+      "packages/agent/bin/vwksp-agent.mjs",
+      "packages/core/src/index.ts",
+      "prisma/schema.prisma",
+      "prisma/migrations/migration_lock.toml",
       "tsconfig.base.json",
     ]) {
-      expect(ignored(kept), kept).toBe(false);
+      expect(covered(needed), `${needed} reaches the runtime stage`).toBe(true);
+      expect(ignored(needed), `${needed} is not excluded by .dockerignore`).toBe(false);
     }
   });
 
@@ -514,15 +537,20 @@ describe("Dockerfile", () => {
     expect(arg?.args).toBe(`PNPM_VERSION=${pinned}`);
   });
 
-  it("runs the API as a non-root user in production mode, with port and health check", () => {
-    const runtime = stages.at(-1) ?? [];
-    const users = runtime.filter((i) => i.keyword === "USER").map((i) => i.args.trim());
+  it("runs as a non-root user in production mode, with port and health check", () => {
+    const users = runtime.instructions.filter((i) => i.keyword === "USER").map((i) => i.args.trim());
     expect(users.at(-1)).toBeDefined();
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
-    expect(runtime.some((i) => i.keyword === "ENV" && /\bNODE_ENV=production\b/.test(i.args))).toBe(true);
-    expect(runtime.find((i) => i.keyword === "EXPOSE")?.args).toBe("8080");
-    expect(runtime.find((i) => i.keyword === "HEALTHCHECK")?.args).toContain("/healthz");
-    const cmd = runtime.find((i) => i.keyword === "CMD")?.args ?? "";
-    expect(JSON.parse(cmd)).toContain("apps/api/src/server.ts");
+    // Nothing after USER runs as root again, and the code itself stays root-owned (read-only to it).
+    const userAt = runtime.instructions.findIndex((i) => i.keyword === "USER");
+    expect(runtime.instructions.slice(userAt + 1).some((i) => i.keyword === "RUN")).toBe(false);
+    expect(runtime.instructions.some((i) => i.keyword === "COPY" && /--chown/.test(i.args))).toBe(false);
+    expect(
+      runtime.instructions.some((i) => i.keyword === "ENV" && /\bNODE_ENV=production\b/.test(i.args)),
+    ).toBe(true);
+    expect(runtime.instructions.find((i) => i.keyword === "EXPOSE")?.args).toBe("8080");
+    expect(runtime.instructions.find((i) => i.keyword === "HEALTHCHECK")?.args).toContain("/healthz");
+    const cmd = runtime.instructions.find((i) => i.keyword === "CMD")?.args ?? "";
+    expect(JSON.parse(cmd)).toEqual(["node", "--import", "tsx", "apps/api/src/server.ts"]);
   });
 });

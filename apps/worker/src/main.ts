@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit } from "@vwksp/core";
+import { createLogger, displayUrl, loadConfigOrExit, redisUnreachable } from "@vwksp/core";
 import { waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
 import { startMetricsServer } from "./metrics/metrics-server.ts";
@@ -9,7 +9,7 @@ import { startWorkerRuntime } from "./runtime.ts";
 // gracefully on SIGTERM (running jobs finish; unfinished ones are picked up by another worker).
 async function main() {
   const config = loadConfigOrExit("worker");
-  const logger = createLogger(config.LOG_LEVEL, "worker");
+  const logger = createLogger(config.LOG_LEVEL, "worker", undefined, config.LOG_FORMAT);
   const deps = createWorkerDeps(config, logger);
   const processors = processorsFor(deps);
   // Up before Redis is: a liveness probe must not kill a worker that waits for Redis.
@@ -24,7 +24,10 @@ async function main() {
         });
   // Started before Redis (a host reboot, a compose stack coming up), the worker waits for it.
   await waitForRedis(deps.redis, (reason) =>
-    logger.warn({ redis: new URL(config.REDIS_URL).host, reason }, "waiting for Redis"),
+    logger.warn(
+      { redis: displayUrl(config.REDIS_URL), reason },
+      `${redisUnreachable(config.REDIS_URL, reason)} The worker is waiting for Redis before it starts.`,
+    ),
   );
   const runtime = startWorkerRuntime({
     redisUrl: config.REDIS_URL,

@@ -12,7 +12,10 @@ const USAGE = `usage:
 
   ${ROTATE_USAGE}
 
-  vwksp-agent version`;
+  vwksp-agent version
+
+Every flag can also be given as an environment variable (VWKSP_…);
+vwksp-agent <command> --help lists them.`;
 
 const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   register: registerCommand,

@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentHeaders } from "../../../test/support/agent.ts";
+import { freePort } from "../../../test/support/processes.ts";
 import { main } from "../src/cli.ts";
+import { storeFlags } from "../src/commands/common.ts";
+import { envName } from "../src/commands/flags.ts";
+import { REGISTER_FLAGS } from "../src/commands/register.ts";
+import { RUN_FLAGS } from "../src/commands/run.ts";
 import { createKube, loadKubeConfig } from "../src/kube/kube.ts";
 import { type ControlPlane, captureOutput, startControlPlane } from "./support/control-plane.ts";
 import { type FakeKube, startFakeKube } from "./support/fake-kube.ts";
@@ -257,5 +262,89 @@ describe("vwksp-agent rotate", () => {
     const result = await cli(["rotate", "--credentials-file", join(dir, "missing.json")]);
     expect(result).toMatchObject({ code: 1, requests: 0 });
     expect(result.stderr).toContain('run "vwksp-agent register" first');
+  });
+});
+
+describe("vwksp-agent explains itself", () => {
+  const commands = { register: REGISTER_FLAGS, run: RUN_FLAGS, rotate: storeFlags };
+
+  it("prints each command's usage for --help (and -h) with every flag's variable, and exits 0", async () => {
+    for (const [command, flags] of Object.entries(commands)) {
+      for (const help of ["--help", "-h"]) {
+        const result = await cli([command, help]);
+        expect(result, `${command} ${help}`).toMatchObject({ code: 0, stderr: "", requests: 0 });
+        expect(result.stdout).toContain(`usage: vwksp-agent ${command}`);
+        for (const [flag, spec] of Object.entries(flags)) {
+          expect(result.stdout, `${command} --${flag}`).toContain(`--${flag}`);
+          expect(result.stdout, `${command} $${spec.env}`).toContain(`$${spec.env}`);
+        }
+      }
+    }
+    const top = await cli(["--help"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain("vwksp-agent <command> --help");
+  });
+
+  it("reads every flag from VWKSP_<FLAG> (the token from VWKSP_REGISTRATION_TOKEN)", () => {
+    for (const flags of Object.values(commands)) {
+      for (const [flag, spec] of Object.entries(flags)) {
+        expect(spec.env, flag).toBe(flag === "token" ? "VWKSP_REGISTRATION_TOKEN" : envName(flag));
+      }
+    }
+  });
+
+  it("registers from the environment alone, and a flag given wins over its variable", async () => {
+    const { token } = await cp.newCluster();
+    const file = join(dir, "from-env", "credentials.json");
+    const result = await cli(["register"], {
+      VWKSP_CONTROL_PLANE_ENDPOINT: cp.url,
+      VWKSP_REGISTRATION_TOKEN: token,
+      VWKSP_CREDENTIALS_FILE: file,
+      VWKSP_DISPLAY_NAME: "from the environment",
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(await readFile(file, "utf8"))).toMatchObject({ baseUrl: cp.url });
+
+    const flagWins = await cli(["run", "--credentials-file", file, "--backend", "local", "--wait", "500"], {
+      VWKSP_WAIT: "5",
+    });
+    expect(flagWins).toMatchObject({ code: 2, requests: 0 });
+    expect(flagWins.stderr).toContain('--wait must be an integer from 0 to 300, got "500"');
+    const fromEnv = await cli(["run"], {
+      VWKSP_CREDENTIALS_FILE: file,
+      VWKSP_BACKEND: "local",
+      VWKSP_REQUIRE_SIGNATURES: "perhaps",
+    });
+    expect(fromEnv).toMatchObject({ code: 2, requests: 0 });
+    expect(fromEnv.stderr).toContain('$VWKSP_REQUIRE_SIGNATURES must be true or false, got "perhaps"');
+  });
+
+  it("names the URL and the likely cause for a wrong port or a wrong scheme", async () => {
+    const { token } = await cp.newCluster();
+    const port = await freePort();
+    const wrongPort = await cli(
+      [
+        "register",
+        "--control-plane-endpoint",
+        `http://127.0.0.1:${port}`,
+        "--credentials-file",
+        join(dir, "x.json"),
+      ],
+      { VWKSP_REGISTRATION_TOKEN: token },
+    );
+    expect(wrongPort.code).toBe(1);
+    expect(wrongPort.stderr).toContain(
+      `cannot reach the control plane at http://127.0.0.1:${port} (ECONNREFUSED): nothing listens there; check the port and that the control plane is running`,
+    );
+
+    const httpsToHttp = cp.url.replace(/^http:/, "https:");
+    const wrongScheme = await cli(
+      ["register", "--control-plane-endpoint", httpsToHttp, "--credentials-file", join(dir, "y.json")],
+      { VWKSP_REGISTRATION_TOKEN: token },
+    );
+    expect(wrongScheme.code).toBe(1);
+    expect(wrongScheme.stderr).toContain(
+      `cannot reach the control plane at ${httpsToHttp} (ERR_SSL_WRONG_VERSION_NUMBER): the server there does not speak TLS; use http:// for that port`,
+    );
   });
 });

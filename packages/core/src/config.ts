@@ -42,6 +42,8 @@ export const ConfigSchema = z.object({
   REDIS_PREFIX: z.string().min(1).max(64).default("vwksp"),
   /** pino log level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Log lines as JSON (for machines; the default) or pretty for a person at a terminal (`pnpm dev`). */
+  LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
   /** When set, an all-scope API key with this value exists in the default organization. */
   BOOTSTRAP_ADMIN_KEY: optionalString.pipe(
     z

@@ -1,4 +1,7 @@
+export * from "./api-keys/api-keys.lifecycle.ts";
 export * from "./api-keys/api-keys.service.ts";
+export * from "./api-keys/initial-key.ts";
+export * from "./api-keys/scope-input.ts";
 export * from "./api-keys/scopes.ts";
 export * from "./audit/audit.service.ts";
 export * from "./cached-read.ts";
@@ -36,5 +39,6 @@ export * from "./odoo-sync/ownership.ts";
 export * from "./odoo-sync/status.ts";
 export * from "./organizations/organizations.repo.ts";
 export * from "./pagination.ts";
+export * from "./reachability.ts";
 export * from "./redact.ts";
 export * from "./tokens/registration-tokens.service.ts";

@@ -1,5 +1,9 @@
-/** Every secret this service issues starts with one of these prefixes (see the architecture doc). */
-const TOKEN_SHAPED = /vwksp-(reg|agt|key)-[A-Za-z0-9_-]*/g;
+/**
+ * Every secret this service issues starts with one of these prefixes (docs/architecture.md).
+ * At least one secret character must follow: a bare prefix is documentation ("Bearer vwksp-key-…"
+ * in a 401 hint), not a secret, and must reach the reader intact.
+ */
+const TOKEN_SHAPED = /vwksp-(reg|agt|key)-[A-Za-z0-9_-]+/g;
 // Stops at a quote too: it runs on finished JSON log lines as well as on plain strings.
 const SECRET_QUERY = /([?&](?:secret|token|key)=)[^&#\s"\\]*/gi;
 

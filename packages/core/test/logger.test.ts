@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createLogCapture } from "../../../test/support/app.ts";
 import { createLogger } from "../src/logger.ts";
+import { redactString } from "../src/redact.ts";
 
 describe("logger", () => {
   it("keeps every token-shaped value and secret query parameter out of the written line", () => {
@@ -20,5 +21,16 @@ describe("logger", () => {
     expect(text).toContain("vwksp-agt-[REDACTED]");
     expect(text).toContain("?secret=[REDACTED]&x=1");
     for (const line of logs.lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it("redacts secrets, not documentation: a bare prefix in a hint stays readable", () => {
+    const logs = createLogCapture();
+    const logger = createLogger("info", "test", logs.stream);
+    const hint = "missing API key (Authorization: Bearer vwksp-key-…); tokens look like vwksp-reg-<64 hex>";
+    logger.warn({ reason: hint }, "request refused");
+    expect(JSON.parse(logs.lines[0] ?? "{}").reason).toBe(hint);
+    expect(redactString("use vwksp-agt-0123abcd, not vwksp-agt-…")).toBe(
+      "use vwksp-agt-[REDACTED], not vwksp-agt-…",
+    );
   });
 });

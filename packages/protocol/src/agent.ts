@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Condition, ObjectRef, Rfc3339 } from "./common.ts";
 
-// The agent wire protocol (shared/design/agent-protocol.md). Unknown request fields are tolerated
+// The agent wire protocol (docs/agent-protocol.md). Unknown request fields are tolerated
 // (zod strips them); only documented constraints are enforced.
 
 // No length limits of our own on these (the 1 MiB body limit bounds them): the contract answers a

@@ -51,7 +51,12 @@ export const DnsLabel = z
 /** Opaque pagination cursor. */
 export const Cursor = z.string().max(200);
 
-export const PageQuery = z.object({
+/**
+ * Admin request bodies and queries are strict: an unknown field is a 400 naming it, so a typo
+ * (`allowedNamespace`) is never silently ignored. (The agent API stays tolerant: the Go client
+ * adds fields across versions.) Queries built on PageQuery inherit this through `.extend`.
+ */
+export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: Cursor.optional(),
 });

@@ -1,3 +1,4 @@
+export * from "./admin/api-keys.ts";
 export * from "./admin/catalog.ts";
 export * from "./admin/clusters.ts";
 export * from "./admin/jobs.ts";

@@ -58,16 +58,46 @@ export function connectInBackground(redis: Redis): Redis {
  */
 export async function waitForRedis(redis: Redis, onWaiting: (reason: string) => void, everyMs = 10_000) {
   let lastReported = 0;
-  for (;;) {
-    try {
-      await pingWithin(redis, 2_000);
-      return;
-    } catch (error) {
-      if (Date.now() - lastReported >= everyMs) {
-        lastReported = Date.now();
-        onWaiting(error instanceof Error ? error.message : String(error));
+  // The command's own error only says it gave up ("Reached the max retries per request limit");
+  // the connection's last error says why (connect ECONNREFUSED 127.0.0.1:6379, WRONGPASS, …).
+  let connectionError: Error | undefined;
+  const remember = (error: Error) => {
+    connectionError = error;
+  };
+  redis.on("error", remember);
+  try {
+    for (;;) {
+      try {
+        await pingWithin(redis, 2_000);
+        return;
+      } catch (error) {
+        if (Date.now() - lastReported >= everyMs) {
+          lastReported = Date.now();
+          const reason = connectionError ?? (error instanceof Error ? error : new Error(String(error)));
+          onWaiting(reason.message.split("\n")[0] ?? reason.message);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
     }
+  } finally {
+    redis.off("error", remember);
+  }
+}
+
+/** The reason Redis at `url` cannot be used, or null when it answers PING. */
+export async function probeRedis(url: string, timeoutMs = 2_000): Promise<string | null> {
+  let connectionError: Error | undefined;
+  const redis = createRedis(url, "commands", { retryStrategy: () => null, connectTimeout: timeoutMs });
+  redis.on("error", (error: Error) => {
+    connectionError = error;
+  });
+  try {
+    await pingWithin(redis, timeoutMs);
+    return null;
+  } catch (error) {
+    const reason = connectionError ?? (error as Error);
+    return reason.message.split("\n")[0] ?? reason.message;
+  } finally {
+    redis.disconnect();
   }
 }

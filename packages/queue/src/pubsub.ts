@@ -4,6 +4,8 @@ import { createRedis } from "./connection.ts";
 export type Topic =
   /** A cluster's credentials changed: drop cached credentials (message: cluster id). */
   | "auth-invalidate"
+  /** An admin API key was revoked or rotated: drop it from the key cache (message: key id). */
+  | "api-key-invalidate"
   /** Jobs became ready for a cluster: wake its waiting polls (message: cluster id). */
   | "jobs-ready";
 

@@ -2,6 +2,7 @@ import { DomainError, redactString, sqlStateOf } from "@vwksp/core";
 import { AGENT_MEDIA_TYPE } from "@vwksp/protocol";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+import { describeUnknownFields } from "./unknown-fields.ts";
 
 interface Envelope {
   status: number;
@@ -50,16 +51,26 @@ function isDataException(error: unknown): boolean {
   return /^22[0-9A-Z]{3}$/.test(sqlStateOf(error) ?? "");
 }
 
-function describeValidation(error: FastifyError): string {
-  const issues = (error.validation ?? []).slice(0, 5).map((issue) => {
-    const where = (issue.instancePath || "").replace(/^\//, "").replaceAll("/", ".");
-    const context = error.validationContext ?? "body";
-    return `${context}${where ? `.${where}` : ""}: ${issue.message ?? "invalid"}`;
+function describeValidation(error: FastifyError, request?: FastifyRequest): string {
+  const context = error.validationContext ?? "body";
+  // Unknown fields first: with strict admin schemas they are the likeliest mistake (a typo).
+  const ordered = [...(error.validation ?? [])].sort(
+    (a, b) => Number(b.keyword === "unrecognized_keys") - Number(a.keyword === "unrecognized_keys"),
+  );
+  const issues = ordered.slice(0, 5).map((issue) => {
+    const segments = (issue.instancePath || "").split("/").filter(Boolean);
+    const where = `${context}${segments.length > 0 ? `.${segments.join(".")}` : ""}`;
+    const keys = (issue.params as { keys?: unknown } | undefined)?.keys;
+    if (issue.keyword === "unrecognized_keys" && Array.isArray(keys)) {
+      const schema = (request?.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
+      return `${where}: ${describeUnknownFields(keys.map(String), segments, schema)}`;
+    }
+    return `${where}: ${issue.message ?? "invalid"}`;
   });
   return issues.length > 0 ? issues.join("; ") : "request does not match the schema";
 }
 
-export function toEnvelope(error: FastifyError | DomainError | Error): Envelope {
+export function toEnvelope(error: FastifyError | DomainError | Error, request?: FastifyRequest): Envelope {
   if (error instanceof DomainError) {
     return {
       status: error.statusCode,
@@ -70,10 +81,10 @@ export function toEnvelope(error: FastifyError | DomainError | Error): Envelope 
   }
   const fastifyError = error as FastifyError;
   if (hasZodFastifySchemaValidationErrors(error)) {
-    return { status: 400, code: "invalid_request", message: describeValidation(fastifyError) };
+    return { status: 400, code: "invalid_request", message: describeValidation(fastifyError, request) };
   }
   if (fastifyError.validation) {
-    return { status: 400, code: "invalid_request", message: describeValidation(fastifyError) };
+    return { status: 400, code: "invalid_request", message: describeValidation(fastifyError, request) };
   }
   const known = fastifyError.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
   if (known) return { ...known, message: fastifyError.message };
@@ -143,7 +154,7 @@ export function answerUnroutableUrl(error: FastifyError, request: FastifyRequest
 /** Every 4xx/5xx leaves as `{error, message, requestId}`; 5xx internals stay in the log. */
 export function registerErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const envelope = toEnvelope(error);
+    const envelope = toEnvelope(error, request);
     if (envelope.status >= 500) {
       request.log.error({ err: error }, "request failed");
     } else {

@@ -48,7 +48,10 @@ const OdooStatus = z
   })
   .meta({ id: "OdooStatus" });
 
-/** Odoo 17+ "Send Webhook Notification" body; Odoo adds the record's fields, we need its id. */
+/**
+ * Odoo 17+ "Send Webhook Notification" body; Odoo adds the record's fields, we need its id. The
+ * one admin-side body that stays loose: Odoo decides what else it sends, not the caller.
+ */
 const WebhookBody = z.looseObject({
   _model: z.string().max(200).optional(),
   _id: z.number().int().positive(),
@@ -118,7 +121,7 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         operationId: "odooWebhook",
         tags: ["odoo"],
         summary: "Odoo's Send Webhook Notification (the secret travels in the URL): pulls that record now",
-        querystring: z.object({ secret: z.string().max(500).optional() }),
+        querystring: z.strictObject({ secret: z.string().max(500).optional() }),
         body: WebhookBody,
         response: { 202: z.object({ queued: z.literal(true) }), ...errorResponses(400, 401, 409) },
       },

@@ -1,6 +1,7 @@
 import { AGENT_MEDIA_TYPE, ErrorEnvelope } from "@vwksp/protocol";
 import { AgentApiError, TransportError } from "../errors.ts";
 import { parseRetryAfter } from "../retry.ts";
+import { describeTransportFailure } from "./transport-errors.ts";
 
 export type Fetch = typeof fetch;
 
@@ -56,7 +57,9 @@ export async function agentRequest(
     text = await response.text();
   } catch (error) {
     if (request.signal?.aborted) throw error;
-    const reason = timeout.aborted ? "timed out" : describeFetchError(error);
+    const reason = timeout.aborted
+      ? `no answer from ${new URL(url).origin} within ${Math.round((request.timeoutMs ?? CALL_TIMEOUT_MS) / 1000)} s`
+      : describeTransportFailure(url, error);
     throw new TransportError(`${request.method} ${request.path}: ${reason}`, { cause: error });
   }
 
@@ -80,13 +83,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** undici hides the useful part ("ECONNREFUSED") in `cause`. */
-function describeFetchError(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause as { code?: string; message?: string } | undefined;
-    return cause?.code ?? cause?.message ?? error.message;
-  }
-  return String(error);
 }

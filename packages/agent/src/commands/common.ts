@@ -6,6 +6,7 @@ import { createFileStore } from "../credentials/file-store.ts";
 import { createSecretStore, parseSecretRef } from "../credentials/secret-store.ts";
 import { createKube, type Kube, loadKubeConfig } from "../kube/kube.ts";
 import type { Output } from "../log.ts";
+import type { FlagSpecs } from "./flags.ts";
 
 /** Everything the CLI touches of the outside world, so tests run it in-process. */
 export interface CliIo {
@@ -30,11 +31,27 @@ export interface StoreFlags {
   kubeconfig?: string | undefined;
 }
 
-export const storeOptions = {
-  "credentials-file": { type: "string" },
-  "credentials-secret": { type: "string" },
-  kubeconfig: { type: "string" },
-} as const;
+/** Where the credential lives: the flags every command shares. */
+export const storeFlags = {
+  "credentials-file": {
+    type: "string",
+    env: "VWKSP_CREDENTIALS_FILE",
+    placeholder: "PATH",
+    description: "the credential as a file (mode 0600)",
+  },
+  "credentials-secret": {
+    type: "string",
+    env: "VWKSP_CREDENTIALS_SECRET",
+    placeholder: "NAMESPACE/NAME",
+    description: "the credential as a Kubernetes Secret (instead of a file)",
+  },
+  kubeconfig: {
+    type: "string",
+    env: "VWKSP_KUBECONFIG",
+    placeholder: "PATH",
+    description: "kubeconfig for the Secret and the kubernetes backend (else $KUBECONFIG, then in-cluster)",
+  },
+} as const satisfies FlagSpecs;
 
 /** One Kubernetes client per command, made only when something needs the cluster. */
 export function lazyKube(io: CliIo, path: string | undefined): () => Kube {

@@ -1,35 +1,54 @@
-import { parseArgs } from "node:util";
 import { parseRegistrationToken } from "@vwksp/protocol";
 import { exchangeRegistrationToken } from "../client/register.ts";
 import { AgentApiError, errorMessage } from "../errors.ts";
-import {
-  type CliIo,
-  displayUrl,
-  lazyKube,
-  println,
-  resolveStore,
-  storeOptions,
-  UsageError,
-} from "./common.ts";
+import { type CliIo, displayUrl, lazyKube, println, resolveStore, storeFlags, UsageError } from "./common.ts";
+import { commandHelp, type FlagSpecs, parseFlags } from "./flags.ts";
 
-export const REGISTER_USAGE = `vwksp-agent register --control-plane-endpoint URL --token TOKEN [--cluster-id ID]
-                     [--display-name NAME] (--credentials-file PATH | --credentials-secret NAMESPACE/NAME)
-                     [--kubeconfig PATH]
-  The token may also come from $VWKSP_REGISTRATION_TOKEN (keeps it out of the process list).`;
+export const REGISTER_USAGE = `vwksp-agent register --control-plane-endpoint URL --token TOKEN
+                     (--credentials-file PATH | --credentials-secret NAMESPACE/NAME) [flags]`;
+
+export const REGISTER_FLAGS = {
+  "control-plane-endpoint": {
+    type: "string",
+    env: "VWKSP_CONTROL_PLANE_ENDPOINT",
+    placeholder: "URL",
+    description: "base URL of the control plane, e.g. https://cp.example",
+  },
+  token: {
+    type: "string",
+    env: "VWKSP_REGISTRATION_TOKEN",
+    placeholder: "TOKEN",
+    description:
+      "the one-time registration token vwksp-reg-… (the variable keeps it out of the process list)",
+  },
+  "cluster-id": {
+    type: "string",
+    env: "VWKSP_CLUSTER_ID",
+    placeholder: "ID",
+    description: "the cluster id the token was issued for (default: the one it is bound to)",
+  },
+  "display-name": {
+    type: "string",
+    env: "VWKSP_DISPLAY_NAME",
+    placeholder: "NAME",
+    description: "a display name sent along",
+  },
+  ...storeFlags,
+} as const satisfies FlagSpecs;
+
+export const REGISTER_HELP = commandHelp(
+  REGISTER_USAGE,
+  REGISTER_FLAGS,
+  "Exchanges a one-time registration token for the agent's credential and stores it; prints no secret.",
+);
 
 /** Exchanges a one-time registration token and persists the credential; prints no secret. */
 export async function registerCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      "control-plane-endpoint": { type: "string" },
-      token: { type: "string" },
-      "cluster-id": { type: "string" },
-      "display-name": { type: "string" },
-      ...storeOptions,
-    },
-  });
+  const { values, help } = parseFlags(args, REGISTER_FLAGS, io.env);
+  if (help) {
+    println(io.stdout, REGISTER_HELP);
+    return 0;
+  }
   const endpoint = values["control-plane-endpoint"];
   if (!endpoint) throw new UsageError("--control-plane-endpoint URL is required");
   let url: URL;
@@ -41,7 +60,7 @@ export async function registerCommand(args: string[], io: CliIo): Promise<number
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new UsageError("--control-plane-endpoint must be an http(s) URL");
   }
-  const token = (values.token ?? io.env.VWKSP_REGISTRATION_TOKEN ?? "").trim();
+  const token = (values.token ?? "").trim();
   if (!token) throw new UsageError("--token TOKEN (or $VWKSP_REGISTRATION_TOKEN) is required");
   // Checked here so a typo never reaches the server (where it would count as a failed attempt).
   if (!parseRegistrationToken(token)) {

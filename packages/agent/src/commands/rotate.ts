@@ -1,15 +1,26 @@
-import { parseArgs } from "node:util";
 import { createAgentClient } from "../client/agent-client.ts";
 import { AgentApiError, errorMessage } from "../errors.ts";
-import { type CliIo, lazyKube, println, resolveStore, storeOptions } from "./common.ts";
+import { type CliIo, lazyKube, println, resolveStore, storeFlags } from "./common.ts";
+import { commandHelp, parseFlags } from "./flags.ts";
 
-export const ROTATE_USAGE = `vwksp-agent rotate (--credentials-file PATH | --credentials-secret NAMESPACE/NAME) [--kubeconfig PATH]
-  A running agent picks the new credential up from the store at its next 401; the old one
-  keeps working for the server's grace period (24 h by default).`;
+export const ROTATE_USAGE =
+  "vwksp-agent rotate (--credentials-file PATH | --credentials-secret NAMESPACE/NAME) [flags]";
+
+export const ROTATE_HELP = commandHelp(
+  ROTATE_USAGE,
+  storeFlags,
+  `Rotates the agent credential and stores the new one in place of the old. A running agent picks
+it up from the store at its next 401; the old one keeps working for the server's grace period
+(24 h by default).`,
+);
 
 /** Rotates the agent credential on request and persists the new one in place of the old. */
 export async function rotateCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: storeOptions });
+  const { values, help } = parseFlags(args, storeFlags, io.env);
+  if (help) {
+    println(io.stdout, ROTATE_HELP);
+    return 0;
+  }
   const warn = (message: string) => println(io.stderr, `vwksp-agent: warning: ${message}`);
   const store = resolveStore(values, lazyKube(io, values.kubeconfig), warn);
   let credentials: Awaited<ReturnType<typeof store.load>>;

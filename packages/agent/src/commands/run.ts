@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import type { ClusterBackend } from "../backends/backend.ts";
 import { createKubernetesBackend } from "../backends/kubernetes.ts";
 import { createLocalBackend } from "../backends/local.ts";
@@ -13,43 +12,95 @@ import {
   parseInteger,
   println,
   resolveStore,
-  storeOptions,
+  storeFlags,
   UsageError,
 } from "./common.ts";
+import { commandHelp, type FlagSpecs, parseFlags } from "./flags.ts";
 
 export const RUN_USAGE = `vwksp-agent run (--credentials-file PATH | --credentials-secret NAMESPACE/NAME)
-                --backend kubernetes|local [--state-dir DIR] [--wait 30] [--heartbeat-interval 30s]
-                [--kubeconfig PATH] [--require-signatures] [--local-ready-after 1s] [--local-apply-delay 2s] [--stop-timeout 25s]
-  Runs until SIGTERM or SIGINT, then finishes the job in hand, flushes events and exits 0.
-  Exits 1 when the control plane refuses the credential (401 after one rotation try) or the cluster (403).`;
+                --backend kubernetes|local [flags]`;
+
+export const RUN_FLAGS = {
+  ...storeFlags,
+  backend: {
+    type: "string",
+    env: "VWKSP_BACKEND",
+    placeholder: "kubernetes|local",
+    description: "where jobs are applied: the cluster (server-side apply) or a local directory",
+  },
+  "state-dir": {
+    type: "string",
+    env: "VWKSP_STATE_DIR",
+    placeholder: "DIR",
+    default: "vwksp-agent-state",
+    description: "the local backend's directory",
+  },
+  wait: {
+    type: "string",
+    env: "VWKSP_WAIT",
+    placeholder: "SECONDS",
+    default: "30",
+    description: "how long one long-poll waits for jobs (0–300)",
+  },
+  "heartbeat-interval": {
+    type: "string",
+    env: "VWKSP_HEARTBEAT_INTERVAL",
+    placeholder: "DURATION",
+    default: "30s",
+    description: "time between heartbeats",
+  },
+  "require-signatures": {
+    type: "boolean",
+    env: "VWKSP_REQUIRE_SIGNATURES",
+    description: "refuse unsigned jobs (on anyway when the control plane signs this cluster's jobs)",
+  },
+  "local-ready-after": {
+    type: "string",
+    env: "VWKSP_LOCAL_READY_AFTER",
+    placeholder: "DURATION",
+    default: "1s",
+    description: "local backend: when an ApplicationInstance turns Ready=True after it is applied",
+  },
+  "local-apply-delay": {
+    type: "string",
+    env: "VWKSP_LOCAL_APPLY_DELAY",
+    placeholder: "DURATION",
+    description: "local backend: how long an apply takes (default none)",
+  },
+  "stop-timeout": {
+    type: "string",
+    env: "VWKSP_STOP_TIMEOUT",
+    placeholder: "DURATION",
+    default: "25s",
+    description: "on SIGTERM, how long the job in hand may take to finish",
+  },
+} as const satisfies FlagSpecs;
+
+export const RUN_HELP = commandHelp(
+  RUN_USAGE,
+  RUN_FLAGS,
+  `Runs until SIGTERM or SIGINT, then finishes the job in hand, flushes events and exits 0.
+Exits 1 when the control plane refuses the credential (401 after one rotation try) or the cluster (403).
+Durations: 500ms, 30s, 1m, 2h or a number of seconds.`,
+);
 
 /** The long-running agent. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      ...storeOptions,
-      backend: { type: "string" },
-      "state-dir": { type: "string" },
-      wait: { type: "string", default: "30" },
-      "heartbeat-interval": { type: "string", default: "30s" },
-      "require-signatures": { type: "boolean", default: false },
-      "local-ready-after": { type: "string", default: "1s" },
-      "local-apply-delay": { type: "string" },
-      "stop-timeout": { type: "string", default: "25s" },
-    },
-  });
+  const { values, help } = parseFlags(args, RUN_FLAGS, io.env);
+  if (help) {
+    println(io.stdout, RUN_HELP);
+    return 0;
+  }
   const backendName = values.backend;
   if (backendName !== "kubernetes" && backendName !== "local") {
     throw new UsageError("--backend kubernetes|local is required");
   }
-  const waitSeconds = parseInteger(values.wait, "--wait", 0, 300);
-  const heartbeatIntervalMs = parseDuration(values["heartbeat-interval"], "--heartbeat-interval");
-  const readyAfterMs = parseDuration(values["local-ready-after"], "--local-ready-after");
+  const waitSeconds = parseInteger(values.wait ?? "30", "--wait", 0, 300);
+  const heartbeatIntervalMs = parseDuration(values["heartbeat-interval"] ?? "30s", "--heartbeat-interval");
+  const readyAfterMs = parseDuration(values["local-ready-after"] ?? "1s", "--local-ready-after");
   const applyDelay = values["local-apply-delay"];
   const applyDelayMs = applyDelay === undefined ? 0 : parseDuration(applyDelay, "--local-apply-delay");
-  const stopTimeoutMs = parseDuration(values["stop-timeout"], "--stop-timeout");
+  const stopTimeoutMs = parseDuration(values["stop-timeout"] ?? "25s", "--stop-timeout");
   const timing = io.timing ?? systemTiming;
   const log = createLogger(io.stdout, timing.clock);
   const kube = lazyKube(io, values.kubeconfig);

@@ -9,6 +9,10 @@ export const API_KEY_SCOPES = [
   "odoo:sync",
   /** The queue dashboard (Bull Board) on the metrics port, read-only. */
   "queues:read",
+  /** List the organization's API keys (never their secrets). */
+  "keys:read",
+  /** Create, revoke and rotate API keys, up to the scopes the caller holds itself. */
+  "keys:write",
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const ALL_SCOPES = "*";

@@ -8,7 +8,7 @@ export const CatalogId = z
 
 /** Where a Helm chart comes from; `oci` URLs start with oci://, `helm` URLs are repositories. */
 export const ChartRef = z
-  .object({
+  .strictObject({
     sourceType: z.enum(["oci", "helm"]),
     url: z
       .string()
@@ -24,7 +24,7 @@ export type ChartRef = z.infer<typeof ChartRef>;
 const JsonObject = z.record(z.string(), z.unknown());
 
 export const CatalogEntryBody = z
-  .object({
+  .strictObject({
     name: z.string().trim().min(1).max(200),
     chart: ChartRef,
     defaultValues: JsonObject.default({}),

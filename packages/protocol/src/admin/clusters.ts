@@ -43,7 +43,7 @@ const ClusterSettings = {
 };
 
 export const CreateClusterBody = z
-  .object({
+  .strictObject({
     displayName: ClusterSettings.displayName,
     slug: DnsLabel.optional(),
     connectivityMode: ClusterSettings.connectivityMode.default("pull"),
@@ -56,7 +56,7 @@ export const CreateClusterBody = z
 export type CreateClusterBody = z.infer<typeof CreateClusterBody>;
 
 export const UpdateClusterBody = z
-  .object({
+  .strictObject({
     displayName: ClusterSettings.displayName.optional(),
     slug: DnsLabel.optional(),
     connectivityMode: ClusterSettings.connectivityMode.optional(),
@@ -106,7 +106,7 @@ export const ClusterPage = z
   .meta({ id: "ClusterPage" });
 
 export const IssueTokenBody = z
-  .object({ ttlSeconds: z.number().int().min(1).max(604_800).default(86_400) })
+  .strictObject({ ttlSeconds: z.number().int().min(1).max(604_800).default(86_400) })
   .meta({ id: "IssueTokenBody" });
 
 export const IssuedToken = z

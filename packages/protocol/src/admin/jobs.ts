@@ -30,7 +30,7 @@ const Hostname = z
   );
 
 export const DeployApplicationBody = z
-  .object({
+  .strictObject({
     catalogId: CatalogId,
     namespace: DnsLabel,
     name: DnsLabel,
@@ -49,7 +49,7 @@ export const ApplicationParams = z.object({
 });
 
 export const RequestOperationBody = z
-  .object({
+  .strictObject({
     template: z.string().min(1).max(100),
     namespace: DnsLabel,
     /** The ApplicationInstance the operation acts on (also the stem of the Operation's name). */
@@ -61,7 +61,7 @@ export const RequestOperationBody = z
 export type RequestOperationBody = z.infer<typeof RequestOperationBody>;
 
 export const CreateJobBody = z
-  .object({
+  .strictObject({
     kind: JobKind,
     payload: JsonObject,
     idempotencyKey: z.string().min(1).max(500).optional(),
