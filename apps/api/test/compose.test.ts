@@ -324,11 +324,15 @@ describe("docker-compose.yml", () => {
     const env = environmentOf(service("api"));
     const port = ConfigSchema.shape.PORT.parse(env.PORT);
     expect(port).toBe(8080);
-    expect(portsOf(service("api"))).toEqual([{ host: "127.0.0.1", published: 8080, target: port }]);
+    const metricsPort = ConfigSchema.shape.METRICS_PORT.parse(env.METRICS_PORT);
+    // The agents' port, and the internal metrics port on loopback whatever API_BIND says.
+    const metrics = { host: "127.0.0.1", published: 9464, target: metricsPort };
+    expect(portsOf(service("api"))).toEqual([{ host: "127.0.0.1", published: 8080, target: port }, metrics]);
     expect(words(service("api").healthcheck?.test).join(" ")).toContain(`:${port}/readyz`);
     const open = interpolate(rawCompose, { API_BIND: "0.0.0.0", API_HOST_PORT: "9090" }) as ComposeFile;
     expect(portsOf(open.services.api as Service)).toEqual([
       { host: "0.0.0.0", published: 9090, target: port },
+      metrics,
     ]);
   });
 
