@@ -13,6 +13,7 @@ import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.t
 import type { ApiDeps } from "./deps.ts";
 import { observabilityRoutes } from "./events/observability.routes.ts";
 import { healthRoutes } from "./health/health.routes.ts";
+import { trustProxyOption } from "./http/client-address.ts";
 import { registerContentTypes } from "./http/content-types.ts";
 import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
 import { metricsRoutes } from "./http/metrics.ts";
@@ -52,7 +53,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
       : { logger: loggerOptions(deps.config.LOG_LEVEL, "api") }),
     genReqId: requestIds(),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: deps.config.TRUST_PROXY,
+    trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
     // Long-polls hold requests for up to 300 s; the server's own timeouts must allow that.
     requestTimeout: 0,
     connectionTimeout: 0,

@@ -35,3 +35,4 @@ export * from "./organizations/organizations.repo.ts";
 export * from "./pagination.ts";
 export * from "./redact.ts";
 export * from "./tokens/registration-tokens.service.ts";
+export * from "./trust-proxy.ts";
