@@ -1,4 +1,5 @@
 import {
+  type Argon2Pool,
   type Clock,
   type Config,
   closeDb,
@@ -33,7 +34,13 @@ import { createFailureLimiter } from "./auth/failure-limiter.ts";
 /** Everything the HTTP layer needs, built once per process (tests build their own). */
 export function createApiDeps(
   config: Config,
-  overrides: { clock?: Clock; db?: Db; reportError?: (error: unknown, context: string) => void } = {},
+  overrides: {
+    clock?: Clock;
+    db?: Db;
+    /** argon2 with other bounds than the process's pool (tests of its shedding). */
+    argon2?: Argon2Pool;
+    reportError?: (error: unknown, context: string) => void;
+  } = {},
 ) {
   const clock = overrides.clock ?? systemClock;
   const db = overrides.db ?? createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
@@ -72,7 +79,14 @@ export function createApiDeps(
   invalidateLocally = credentials.invalidateCluster;
   invalidateAllLocally = credentials.invalidateAll;
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys: signingKeysFor(config) });
-  const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
+  const registrationTokens = createRegistrationTokensService({
+    db,
+    clock,
+    audit,
+    credentials,
+    notifier,
+    ...(overrides.argon2 ? { argon2: overrides.argon2 } : {}),
+  });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
   const jobs = createJobsService({
     db,
@@ -105,20 +119,18 @@ export function createApiDeps(
     notifier,
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
   });
-  const failureLimiter = createFailureLimiter({
-    redis,
-    prefix: config.REDIS_PREFIX,
-    limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
-    clock,
-  });
-  // Admin keys are counted apart: someone guessing keys on /api/v1 from behind the same address
-  // (a proxy without TRUST_PROXY) must not lock the agents out, nor the other way round.
-  const adminFailureLimiter = createFailureLimiter({
-    redis,
-    prefix: `${config.REDIS_PREFIX}:admin`,
-    limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
-    clock,
-  });
+  // One limiter per kind of secret: guessed admin keys or webhook secrets must not change how
+  // agents' failures are answered, nor the other way round.
+  const failureLimiter = (kind: string) =>
+    createFailureLimiter({
+      redis,
+      prefix: `${config.REDIS_PREFIX}:authfail:${kind}`,
+      limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
+      clock,
+    });
+  const agentFailures = failureLimiter("agent");
+  const adminFailures = failureLimiter("admin");
+  const webhookFailures = failureLimiter("webhook");
 
   /** Subscriptions every API process holds: credential invalidations and job wake-ups. */
   async function startRealtime(onJobsReady: (clusterId: string) => void) {
@@ -157,8 +169,9 @@ export function createApiDeps(
     events,
     eventQueries,
     health,
-    failureLimiter,
-    adminFailureLimiter,
+    agentFailures,
+    adminFailures,
+    webhookFailures,
     startRealtime,
     close,
   };

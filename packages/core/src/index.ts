@@ -34,5 +34,6 @@ export * from "./odoo-sync/odoo-sync.service.ts";
 export * from "./organizations/organizations.repo.ts";
 export * from "./pagination.ts";
 export * from "./redact.ts";
+export * from "./tokens/argon2.ts";
 export * from "./tokens/registration-tokens.service.ts";
 export * from "./trust-proxy.ts";

@@ -67,15 +67,17 @@ interface CredentialRow {
   awaitingFirstUse: boolean;
 }
 
-/** An authentication failure the rate limiter must count. */
-export class AuthenticationRefused extends DomainError {}
+/**
+ * An authentication failure the rate limiter must count; `clusterId` names the cluster of a
+ * credential that exists but no longer works (its failures count against that cluster too).
+ */
+export class AuthenticationRefused extends DomainError {
+  constructor(readonly clusterId?: string) {
+    super(401, "unauthorized", "agent credential is missing, malformed, expired, revoked or unknown");
+  }
+}
 
-const refused = () =>
-  new AuthenticationRefused(
-    401,
-    "unauthorized",
-    "agent credential is missing, malformed, expired, revoked or unknown",
-  );
+const refused = (clusterId?: string) => new AuthenticationRefused(clusterId);
 
 type Tx = Pick<Db, "agentCredential">;
 
@@ -206,7 +208,7 @@ export function createCredentialsService({
       remember(hash, loaded);
       entry = loaded;
     }
-    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused();
+    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused(entry.clusterId);
     if (entry.clusterDisabled) throw forbidden("cluster_disabled", "this cluster is disabled");
     return {
       clusterId: entry.clusterId,
@@ -308,7 +310,15 @@ export function createCredentialsService({
     await notifier.clusterAuthChanged(clusterId);
   }
 
-  return { issue, authenticate, rotate, revokeAll, invalidateCluster, invalidateAll, onInvalidate };
+  return {
+    issue,
+    authenticate,
+    rotate,
+    revokeAll,
+    invalidateCluster,
+    invalidateAll,
+    onInvalidate,
+  };
 }
 
 export type CredentialsService = ReturnType<typeof createCredentialsService>;
