@@ -36,7 +36,10 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
           const identity = error.lookupId ? `registration-token:${error.lookupId}` : undefined;
           throw await deps.agentFailures.refuse({ address: request.ip, identity }, error, request.log);
         });
-      request.log.info({ clusterId: result.clusterId }, "registration token exchanged");
+      request.log.info(
+        { clusterId: result.clusterId, reregistered: result.reregistered },
+        result.reregistered ? "cluster re-registered" : "registration token exchanged",
+      );
       return {
         clusterId: result.clusterId,
         token: result.token,

@@ -7,6 +7,7 @@ import { type Db, type Prisma, prepared } from "../db.ts";
 import { conflict, DomainError, forbidden, notFound } from "../errors.ts";
 import { randomHex, sha256Hex } from "../hashing.ts";
 import type { ChangeNotifier } from "../notifier.ts";
+import { supersedeCredentials } from "./supersede.ts";
 
 export interface AgentPrincipal {
   clusterId: string;
@@ -282,6 +283,17 @@ export function createCredentialsService({
     return issued;
   }
 
+  /**
+   * A registration issued `replacementId` to a cluster that had credentials: they keep working
+   * for the rotation grace period, then stop. The caller commits, then tells every process.
+   */
+  async function supersedeOthers(clusterId: string, replacementId: string, tx: Prisma.TransactionClient) {
+    const now = clock.now();
+    const validUntil = new Date(now.getTime() + rotationGraceSeconds * 1000);
+    const ids = await supersedeCredentials(tx, { clusterId, replacementId, now, validUntil });
+    return { ids, validUntil };
+  }
+
   /** Admin revocation: every credential of the cluster stops working at once. */
   async function revokeAll(actor: Actor, clusterId: string) {
     const cluster = await db.cluster.findFirst({
@@ -314,6 +326,7 @@ export function createCredentialsService({
     issue,
     authenticate,
     rotate,
+    supersedeOthers,
     revokeAll,
     invalidateCluster,
     invalidateAll,

@@ -41,6 +41,11 @@ export function createRegistrationTokensService({
     secrets: createSecretChecker(argon2),
   });
 
+  /**
+   * A new token for the cluster, which revokes the cluster's older unused ones: at most one token
+   * per cluster is live, so a token handed out earlier (and perhaps mislaid) stops working the
+   * moment its replacement exists.
+   */
   async function issue(actor: Actor, clusterId: string, ttlSeconds: number) {
     const cluster = await db.cluster.findFirst({
       where: { id: clusterId, organizationId: actor.organizationId },
@@ -53,6 +58,19 @@ export function createRegistrationTokensService({
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
     const secretHash = await argon2.hashSecret(secret);
     await db.$transaction(async (tx) => {
+      // Concurrent issues for one cluster take turns, so they cannot each leave a live token.
+      await tx.$queryRaw`SELECT id FROM "Cluster" WHERE id = ${clusterId}::uuid FOR NO KEY UPDATE`;
+      const older = await tx.registrationToken.findMany({
+        where: { clusterId, consumedAt: null, revokedAt: null, expiresAt: { gt: now } },
+        select: { id: true },
+      });
+      const revokedTokenIds = older.map((token) => token.id);
+      if (revokedTokenIds.length > 0) {
+        await tx.registrationToken.updateMany({
+          where: { id: { in: revokedTokenIds }, consumedAt: null, revokedAt: null },
+          data: { revokedAt: now },
+        });
+      }
       await tx.registrationToken.create({
         data: {
           id: lookupId,
@@ -75,6 +93,7 @@ export function createRegistrationTokensService({
             tokenId: lookupId,
             apiKeyId: actor.id,
             expiresAt: expiresAt.toISOString(),
+            ...(revokedTokenIds.length > 0 ? { revokedTokenIds } : {}),
           },
         },
         tx,

@@ -49,6 +49,11 @@ interface Deps {
  * before the database is touched; the secret by its tag, then argon2 (secret-check.ts), the same
  * way for an id that is not live. The token is consumed by one atomic conditional UPDATE, so
  * however many exchanges race, one wins.
+ *
+ * A cluster that had credentials is re-registered: they are superseded (working for the rotation
+ * grace period, then not), audited as `ClusterReregistered` with the caller's address. That is how
+ * a cluster whose credential was lost, or whose admin asked the operator to rotate credentials
+ * with a fresh token, recovers.
  */
 export function createTokenExchange({ db, clock, audit, credentials, notifier, secrets }: Deps) {
   return async function exchange(input: {
@@ -85,24 +90,38 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       });
       if (consumed.count !== 1) return null;
       const credential = await credentials.issue(live.clusterId, tx);
+      const superseded = await credentials.supersedeOthers(live.clusterId, credential.id, tx);
       await tx.cluster.update({
         where: { id: live.clusterId },
         data: { status: "connected", registeredAt: now, lastSeenAt: now },
       });
-      await audit.record(
-        {
-          source: "agent",
-          kind: "RegistrationTokenExchanged",
-          actor: live.clusterId,
-          organizationId: live.cluster.organizationId,
-          clusterId: live.clusterId,
-          data: { tokenId: live.id, clientAddress: input.clientAddress, credentialId: credential.id },
-        },
-        tx,
-      );
-      return { credential };
+      const entry = {
+        source: "agent" as const,
+        actor: live.clusterId,
+        organizationId: live.cluster.organizationId,
+        clusterId: live.clusterId,
+      };
+      const data = { tokenId: live.id, clientAddress: input.clientAddress, credentialId: credential.id };
+      await audit.record({ ...entry, kind: "RegistrationTokenExchanged", data }, tx);
+      if (superseded.ids.length > 0) {
+        await audit.record(
+          {
+            ...entry,
+            kind: "ClusterReregistered",
+            data: {
+              ...data,
+              supersededCredentialIds: superseded.ids,
+              supersededValidUntil: superseded.validUntil.toISOString(),
+            },
+          },
+          tx,
+        );
+      }
+      return { credential, reregistered: superseded.ids.length > 0 };
     });
     if (!issued) throw notUsable(live.id);
+    // Other processes hold the superseded credentials in their caches without an expiry.
+    if (issued.reregistered) await notifier.clusterAuthChanged(live.clusterId);
     await notifier.clusterChanged(live.clusterId);
     return {
       clusterId: live.clusterId,
@@ -110,6 +129,7 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       expiresAt: issued.credential.expiresAt,
       signingPublicKey: live.cluster.signingPublicKey,
       signPayloads: live.cluster.signPayloads,
+      reregistered: issued.reregistered,
     };
   };
 }
