@@ -64,14 +64,9 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
     const parsed = parseRegistrationToken(input.token);
     if (!parsed) throw new RegistrationRefused("registration token is malformed");
 
-    const record = await db.registrationToken.findUnique({
-      where: { id: parsed.lookupId },
-      include: {
-        cluster: {
-          select: { organizationId: true, status: true, signingPublicKey: true, signPayloads: true },
-        },
-      },
-    });
+    // One statement whether the id exists or not (an included relation would add a second one
+    // for a known id only, and the time taken would tell).
+    const record = await db.registrationToken.findUnique({ where: { id: parsed.lookupId } });
     const now = clock.now();
     const live = record && tokenStatus(record, now) === "active" ? record : null;
     // Checked also when the id is not live (against a dummy): the time taken must not tell.
@@ -81,7 +76,11 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
     if (input.clusterId && input.clusterId !== live.clusterId) {
       throw forbidden("cluster_mismatch", "the registration token is bound to another cluster identity");
     }
-    if (live.cluster.status === "disabled") throw forbidden("cluster_disabled", "cluster is disabled");
+    const cluster = await db.cluster.findUniqueOrThrow({
+      where: { id: live.clusterId },
+      select: { organizationId: true, status: true, signingPublicKey: true, signPayloads: true },
+    });
+    if (cluster.status === "disabled") throw forbidden("cluster_disabled", "cluster is disabled");
 
     const issued = await db.$transaction(async (tx) => {
       const consumed = await tx.registrationToken.updateMany({
@@ -98,7 +97,7 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       const entry = {
         source: "agent" as const,
         actor: live.clusterId,
-        organizationId: live.cluster.organizationId,
+        organizationId: cluster.organizationId,
         clusterId: live.clusterId,
       };
       const data = { tokenId: live.id, clientAddress: input.clientAddress, credentialId: credential.id };
@@ -127,8 +126,8 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       clusterId: live.clusterId,
       token: issued.credential.token,
       expiresAt: issued.credential.expiresAt,
-      signingPublicKey: live.cluster.signingPublicKey,
-      signPayloads: live.cluster.signPayloads,
+      signingPublicKey: cluster.signingPublicKey,
+      signPayloads: cluster.signPayloads,
       reregistered: issued.reregistered,
     };
   };
