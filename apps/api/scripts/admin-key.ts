@@ -3,21 +3,19 @@
 import { parseArgs } from "node:util";
 import {
   API_KEY_SCOPES,
-  ConfigError,
-  closeDb,
   createApiKeysService,
-  createDb,
   DEFAULT_ORGANIZATION_SLUG,
   ensureDefaultOrganization,
   isKnownScope,
-  loadConfig,
   systemClock,
 } from "@vwksp/core";
+import { runScript } from "./lib/run-script.ts";
 
 const usage = `usage: pnpm admin:key create --name NAME --scopes SCOPE[,SCOPE…] [--organization SLUG]
-scopes: * (all), ${API_KEY_SCOPES.join(", ")}`;
+scopes: * (all), ${API_KEY_SCOPES.join(", ")}
+platform:admin (and *) act beyond the key's organization: give them to the platform's operators only`;
 
-async function main() {
+runScript("admin:key", async (connect) => {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
@@ -39,40 +37,25 @@ async function main() {
     console.error(`unknown scope(s): ${unknown.join(", ") || "(none given)"}\n${usage}`);
     return 2;
   }
-  const config = loadConfig();
-  const db = createDb(config.DATABASE_URL);
-  try {
-    const organization =
-      values.organization === DEFAULT_ORGANIZATION_SLUG
-        ? await ensureDefaultOrganization(db)
-        : await db.organization.findUnique({ where: { slug: values.organization } });
-    if (!organization) {
-      console.error(`no organization with slug "${values.organization}"`);
-      return 1;
-    }
-    const service = createApiKeysService({ db, clock: systemClock });
-    const { key, record } = await service.create({
-      organizationId: organization.id,
-      name: values.name,
-      scopes,
-    });
-    console.log(
-      `created API key ${record.id} "${record.name}" in ${organization.slug} with scopes ${scopes.join(",")}`,
-    );
-    console.log("store it now, it is not shown again:");
-    console.log(key);
-    return 0;
-  } finally {
-    await closeDb(db);
+  const db = connect();
+  const organization =
+    values.organization === DEFAULT_ORGANIZATION_SLUG
+      ? await ensureDefaultOrganization(db)
+      : await db.organization.findUnique({ where: { slug: values.organization } });
+  if (!organization) {
+    console.error(`no organization with slug "${values.organization}" (pnpm admin:org create makes one)`);
+    return 1;
   }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message =
-      error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error);
-    console.error(`admin:key: ${message}`);
-    process.exit(1);
-  },
-);
+  const service = createApiKeysService({ db, clock: systemClock });
+  const { key, record } = await service.create({
+    organizationId: organization.id,
+    name: values.name,
+    scopes,
+  });
+  console.log(
+    `created API key ${record.id} "${record.name}" in ${organization.slug} with scopes ${scopes.join(",")}`,
+  );
+  console.log("store it now, it is not shown again:");
+  console.log(key);
+  return 0;
+});

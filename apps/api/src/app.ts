@@ -20,6 +20,7 @@ import { metricsRoutes } from "./http/metrics.ts";
 import { registerOpenApi } from "./http/openapi.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
+import { organizationRoutes } from "./organizations/organizations.routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 5_000;
@@ -98,6 +99,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   await app.register(agentEventRoutes, { deps });
   await app.register(observabilityRoutes, { deps });
   await app.register(odooRoutes, { deps });
+  await app.register(organizationRoutes, { deps });
   deps.heartbeats.start();
 
   // Waiting polls are answered with {"jobs": []} before the server stops accepting.

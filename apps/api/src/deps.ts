@@ -15,6 +15,7 @@ import {
   createHealthService,
   createHeartbeatCoalescer,
   createJobsService,
+  createOrganizationsService,
   createRegistrationTokensService,
   type Db,
   signingKeysFor,
@@ -103,6 +104,7 @@ export function createApiDeps(
     maxDeliveries: config.JOB_MAX_DELIVERIES,
   });
   const catalog = createCatalogService({ db, clock, audit });
+  const organizations = createOrganizationsService({ db, clock, audit });
   const heartbeats = createHeartbeatCoalescer({
     db,
     clock,
@@ -165,6 +167,7 @@ export function createApiDeps(
     jobs,
     delivery,
     catalog,
+    organizations,
     heartbeats,
     events,
     eventQueries,

@@ -32,6 +32,7 @@ export * from "./notifier.ts";
 export * from "./odoo-sync/field-map.ts";
 export * from "./odoo-sync/odoo-sync.service.ts";
 export * from "./organizations/organizations.repo.ts";
+export * from "./organizations/organizations.service.ts";
 export * from "./pagination.ts";
 export * from "./redact.ts";
 export * from "./tokens/argon2.ts";

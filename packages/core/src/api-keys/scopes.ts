@@ -1,4 +1,8 @@
-/** What an admin API key may do. `*` grants everything. */
+/**
+ * What an admin API key may do. `*` grants everything. `platform:admin` acts beyond the key's own
+ * organization (organizations, the shared base catalog): for the platform's operators, never for
+ * an organization's keys.
+ */
 export const API_KEY_SCOPES = [
   "clusters:read",
   "clusters:write",
@@ -7,6 +11,7 @@ export const API_KEY_SCOPES = [
   "catalog:write",
   "audit:read",
   "odoo:sync",
+  "platform:admin",
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const ALL_SCOPES = "*";
