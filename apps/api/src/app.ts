@@ -8,6 +8,7 @@ import { createLongPollHub } from "./agent/long-poll.ts";
 import { registrationRoutes } from "./agent/registration.routes.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { catalogRoutes } from "./catalog/catalog.routes.ts";
+import { sharedCatalogRoutes } from "./catalog/shared-catalog.routes.ts";
 import { clusterRoutes } from "./clusters/clusters.routes.ts";
 import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -96,6 +97,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   app.decorate("longPollStats", longPoll.stats);
   await app.register(jobRoutes, { deps });
   await app.register(catalogRoutes, { deps });
+  await app.register(sharedCatalogRoutes, { deps });
   await app.register(agentEventRoutes, { deps });
   await app.register(observabilityRoutes, { deps });
   await app.register(odooRoutes, { deps });

@@ -2,6 +2,7 @@ export * from "./api-keys/api-keys.service.ts";
 export * from "./api-keys/scopes.ts";
 export * from "./audit/audit.service.ts";
 export * from "./catalog/catalog.service.ts";
+export * from "./catalog/catalog-resolution.ts";
 export * from "./clock.ts";
 export * from "./clusters/clusters.dto.ts";
 export * from "./clusters/clusters.service.ts";
