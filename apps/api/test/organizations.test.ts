@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { API_KEY_SCOPES } from "@vwksp/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
@@ -68,15 +69,7 @@ describe("GET/POST /api/v1/organizations", () => {
     const { key } = await harness.deps.apiKeys.create({
       organizationId: organization.id,
       name: "org-admin",
-      scopes: [
-        "clusters:read",
-        "clusters:write",
-        "jobs:read",
-        "jobs:write",
-        "catalog:write",
-        "audit:read",
-        "odoo:sync",
-      ],
+      scopes: API_KEY_SCOPES.filter((scope) => scope !== "platform:admin"),
     });
     for (const response of [
       await listOrganizations(key),

@@ -1,24 +1,14 @@
 import { formatRegistrationToken } from "@vwksp/protocol";
-import type { AuditService } from "../audit/audit.service.ts";
-import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
-import type { CredentialsService } from "../credentials/credentials.service.ts";
-import type { Db } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
-import type { ChangeNotifier } from "../notifier.ts";
 import { type Argon2Pool, argon2Pool } from "./argon2.ts";
 import { createSecretChecker, secretTagOf } from "./secret-check.ts";
-import { createTokenExchange, tokenStatus } from "./token-exchange.ts";
+import { createTokenExchange, type TokenExchangeDeps, tokenStatus } from "./token-exchange.ts";
 
 export { RegistrationRefused, type TokenStatus, tokenStatus } from "./token-exchange.ts";
 
-interface Deps {
-  db: Db;
-  clock: Clock;
-  audit: AuditService;
-  credentials: CredentialsService;
-  notifier: ChangeNotifier;
+interface Deps extends Omit<TokenExchangeDeps, "secrets"> {
   /** argon2 with its bounds; the process-wide pool unless a test brings its own. */
   argon2?: Argon2Pool;
 }
@@ -60,17 +50,12 @@ export function createRegistrationTokensService({
     await db.$transaction(async (tx) => {
       // Concurrent issues for one cluster take turns, so they cannot each leave a live token.
       await tx.$queryRaw`SELECT id FROM "Cluster" WHERE id = ${clusterId}::uuid FOR NO KEY UPDATE`;
-      const older = await tx.registrationToken.findMany({
+      const revoked = await tx.registrationToken.updateManyAndReturn({
         where: { clusterId, consumedAt: null, revokedAt: null, expiresAt: { gt: now } },
+        data: { revokedAt: now },
         select: { id: true },
       });
-      const revokedTokenIds = older.map((token) => token.id);
-      if (revokedTokenIds.length > 0) {
-        await tx.registrationToken.updateMany({
-          where: { id: { in: revokedTokenIds }, consumedAt: null, revokedAt: null },
-          data: { revokedAt: now },
-        });
-      }
+      const revokedTokenIds = revoked.map((token) => token.id);
       await tx.registrationToken.create({
         data: {
           id: lookupId,

@@ -35,7 +35,7 @@ export class RegistrationRefused extends DomainError {
 const notUsable = (lookupId: string) =>
   new RegistrationRefused("registration token is unknown, expired, revoked or already used", lookupId);
 
-interface Deps {
+export interface TokenExchangeDeps {
   db: Db;
   clock: Clock;
   audit: AuditService;
@@ -55,7 +55,7 @@ interface Deps {
  * a cluster whose credential was lost, or whose admin asked the operator to rotate credentials
  * with a fresh token, recovers.
  */
-export function createTokenExchange({ db, clock, audit, credentials, notifier, secrets }: Deps) {
+export function createTokenExchange({ db, clock, audit, credentials, notifier, secrets }: TokenExchangeDeps) {
   return async function exchange(input: {
     token: string;
     clusterId?: string | undefined;
