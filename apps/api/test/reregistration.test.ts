@@ -81,6 +81,20 @@ describe("re-registering a cluster that has credentials", () => {
     expect(await auditOf(cluster.id, "RegistrationTokenExchanged")).toHaveLength(1);
   });
 
+  it("records a re-registration after an admin revocation too, with nothing left to supersede", async () => {
+    const { cluster } = await registeredCluster(harness, key);
+    const revoked = await harness.app.inject({
+      method: "POST",
+      url: `/api/v1/clusters/${cluster.id}/credentials/revoke`,
+      headers: adminHeaders(key),
+    });
+    expect(revoked.statusCode).toBe(204);
+    const { token } = await issueToken(harness, key, cluster.id);
+    expect((await register(harness, token, cluster.id, "198.51.100.24")).statusCode).toBe(200);
+    const [entry] = await auditOf(cluster.id, "ClusterReregistered");
+    expect(entry?.data).toMatchObject({ clientAddress: "198.51.100.24", supersededCredentialIds: [] });
+  });
+
   it("reaches every API process at once, not only when their credential caches run out", async () => {
     // Registers with a grace period shorter than the 30 s the other process caches a credential.
     const other = await createTestApp({

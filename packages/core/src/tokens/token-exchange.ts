@@ -50,8 +50,8 @@ export interface TokenExchangeDeps {
  * way for an id that is not live. The token is consumed by one atomic conditional UPDATE, so
  * however many exchanges race, one wins.
  *
- * A cluster that had credentials is re-registered: they are superseded (working for the rotation
- * grace period, then not), audited as `ClusterReregistered` with the caller's address. That is how
+ * A cluster that registered before is re-registered: its credentials are superseded (working for
+ * the rotation grace period, then not), audited as `ClusterReregistered` with the caller's address. That is how
  * a cluster whose credential was lost, or whose admin asked the operator to rotate credentials
  * with a fresh token, recovers.
  */
@@ -78,7 +78,13 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
     }
     const cluster = await db.cluster.findUniqueOrThrow({
       where: { id: live.clusterId },
-      select: { organizationId: true, status: true, signingPublicKey: true, signPayloads: true },
+      select: {
+        organizationId: true,
+        status: true,
+        signingPublicKey: true,
+        signPayloads: true,
+        registeredAt: true,
+      },
     });
     if (cluster.status === "disabled") throw forbidden("cluster_disabled", "cluster is disabled");
 
@@ -102,7 +108,8 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       };
       const data = { tokenId: live.id, clientAddress: input.clientAddress, credentialId: credential.id };
       await audit.record({ ...entry, kind: "RegistrationTokenExchanged", data }, tx);
-      if (superseded.ids.length > 0) {
+      // Registered before: its credentials (if any still work) are superseded, and the trail says so.
+      if (cluster.registeredAt) {
         await audit.record(
           {
             ...entry,
@@ -116,11 +123,11 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
           tx,
         );
       }
-      return { credential, reregistered: superseded.ids.length > 0 };
+      return { credential, superseded: superseded.ids.length };
     });
     if (!issued) throw notUsable(live.id);
     // Other processes hold the superseded credentials in their caches without an expiry.
-    if (issued.reregistered) await notifier.clusterAuthChanged(live.clusterId);
+    if (issued.superseded > 0) await notifier.clusterAuthChanged(live.clusterId);
     await notifier.clusterChanged(live.clusterId);
     return {
       clusterId: live.clusterId,
@@ -128,7 +135,7 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       expiresAt: issued.credential.expiresAt,
       signingPublicKey: cluster.signingPublicKey,
       signPayloads: cluster.signPayloads,
-      reregistered: issued.reregistered,
+      reregistered: cluster.registeredAt !== null,
     };
   };
 }
