@@ -20,16 +20,13 @@ let platformKey: string;
 let keyA: string;
 let keyB: string;
 
+/** An organization (made directly: the organizations API has its own tests) and an admin key of it. */
 async function organizationKey(slug: string) {
-  const created = await harness.app.inject({
-    method: "POST",
-    url: "/api/v1/organizations",
-    headers: adminHeaders(platformKey),
-    payload: { slug, name: `Organization ${slug}` },
+  const organization = await harness.deps.db.organization.create({
+    data: { slug, name: `Organization ${slug}` },
   });
-  expect(created.statusCode, created.body).toBe(201);
   const { key } = await harness.deps.apiKeys.create({
-    organizationId: created.json().id,
+    organizationId: organization.id,
     name: `${slug}-admin`,
     scopes: ORG_SCOPES,
   });
@@ -81,16 +78,15 @@ describe("catalog isolation between organizations", () => {
   it("an organization's catalog:write overrides a shared entry for itself only", async () => {
     const override = await call("PUT", "/api/v1/catalog/vaultwarden", keyB, entry(ATTACKER_CHART));
     expect(override.statusCode, override.body).toBe(200);
-    expect(override.json()).toMatchObject({ source: "organization", overridesShared: true });
 
-    // Organization A still sees and deploys the shared chart.
+    // Organization A's next deploy renders the shared chart, not B's; B deploys its own.
+    expect((await deployedChart(keyA, "vaultwarden")).url).toBe(SHARED_URL);
+    expect((await deployedChart(keyB, "vaultwarden")).url).toBe(ATTACKER_CHART.url);
+    expect(override.json()).toMatchObject({ source: "organization", overridesShared: true });
     expect((await call("GET", "/api/v1/catalog/vaultwarden", keyA)).json()).toMatchObject({
       source: "shared",
       chart: { url: SHARED_URL },
     });
-    expect((await deployedChart(keyA, "vaultwarden")).url).toBe(SHARED_URL);
-    // Organization B deploys its own.
-    expect((await deployedChart(keyB, "vaultwarden")).url).toBe(ATTACKER_CHART.url);
   });
 
   it("holds raw jobs to the chart of the organization's own resolution", async () => {
