@@ -1,7 +1,13 @@
 import { Writable } from "node:stream";
 import { buildApp } from "../../apps/api/src/app.ts";
 import { createApiDeps } from "../../apps/api/src/deps.ts";
-import { type Clock, type Config, createLogger, loadConfig } from "../../packages/core/src/index.ts";
+import {
+  type Argon2Pool,
+  type Clock,
+  type Config,
+  createLogger,
+  loadConfig,
+} from "../../packages/core/src/index.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import { createTestRedisPrefix } from "./redis.ts";
 
@@ -54,13 +60,15 @@ export interface TestAppOptions {
   /** Runs before `ready`, e.g. to add a route that exercises the error handler. */
   beforeReady?: (app: Awaited<ReturnType<typeof buildApp>>) => void;
   longPollRecheckMs?: number;
+  /** An argon2 pool of the test's own (to count or bound its work). */
+  argon2?: Argon2Pool;
 }
 
 /** The real app on the test file's database and Redis prefix, driven with `app.inject`. */
 export async function createTestApp(options: TestAppOptions) {
-  const { env, clock, configOverrides = {}, captureLogs, beforeReady, longPollRecheckMs } = options;
+  const { env, clock, configOverrides = {}, captureLogs, beforeReady, longPollRecheckMs, argon2 } = options;
   const config = env.config(configOverrides);
-  const deps = createApiDeps(config, clock ? { clock } : {});
+  const deps = createApiDeps(config, { ...(clock ? { clock } : {}), ...(argon2 ? { argon2 } : {}) });
   const logger = captureLogs
     ? createLogger(configOverrides.LOG_LEVEL ?? "trace", "api", captureLogs.stream)
     : undefined;

@@ -39,6 +39,8 @@ commands:
 options:
   --organization SLUG   the organization of the keys (default: ${DEFAULT_ORGANIZATION_SLUG})
   --scopes SCOPES       comma-separated: ${VALID_SCOPES_TEXT}
+                        (platform:admin, and * which includes it, act beyond the key's
+                        organization: give them to the platform's operators only)
   --expires-at TIME     RFC 3339, e.g. 2027-06-30T00:00:00Z (default: no expiry)
   -h, --help            this text
 

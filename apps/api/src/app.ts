@@ -8,11 +8,13 @@ import { createLongPollHub } from "./agent/long-poll.ts";
 import { registrationRoutes } from "./agent/registration.routes.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { catalogRoutes } from "./catalog/catalog.routes.ts";
+import { sharedCatalogRoutes } from "./catalog/shared-catalog.routes.ts";
 import { clusterRoutes } from "./clusters/clusters.routes.ts";
 import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.ts";
 import type { ApiDeps } from "./deps.ts";
 import { observabilityRoutes } from "./events/observability.routes.ts";
 import { healthRoutes } from "./health/health.routes.ts";
+import { trustProxyOption } from "./http/client-address.ts";
 import { registerContentTypes } from "./http/content-types.ts";
 import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
 import { registerOpenApi } from "./http/openapi.ts";
@@ -20,6 +22,7 @@ import { refuseUndeclaredAdminInput } from "./http/strict-admin.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { registerRequestMetrics } from "./metrics/request-metrics.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
+import { organizationRoutes } from "./organizations/organizations.routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 5_000;
@@ -53,7 +56,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
       : { logger: loggerOptions(deps.config.LOG_LEVEL, "api", deps.config.LOG_FORMAT) }),
     genReqId: requestIds(),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: deps.config.TRUST_PROXY,
+    trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
     // Long-polls hold requests for up to 300 s; the server's own timeouts must allow that.
     requestTimeout: 0,
     connectionTimeout: 0,
@@ -97,9 +100,11 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   deps.metrics.trackLongPoll(longPoll.stats);
   await app.register(jobRoutes, { deps });
   await app.register(catalogRoutes, { deps });
+  await app.register(sharedCatalogRoutes, { deps });
   await app.register(agentEventRoutes, { deps });
   await app.register(observabilityRoutes, { deps });
   await app.register(odooRoutes, { deps });
+  await app.register(organizationRoutes, { deps });
   deps.heartbeats.start();
 
   // Waiting polls are answered with {"jobs": []} before the server stops accepting.

@@ -1,4 +1,5 @@
 import {
+  type Argon2Pool,
   type Clock,
   type Config,
   closeDb,
@@ -16,6 +17,7 @@ import {
   createHeartbeatCoalescer,
   createJobsService,
   createOdooOwnership,
+  createOrganizationsService,
   createRegistrationTokensService,
   type Db,
   parseFieldMap,
@@ -37,7 +39,13 @@ import { createApiMetrics } from "./metrics/api-metrics.ts";
 /** Everything the HTTP layer needs, built once per process (tests build their own). */
 export function createApiDeps(
   config: Config,
-  overrides: { clock?: Clock; db?: Db; reportError?: (error: unknown, context: string) => void } = {},
+  overrides: {
+    clock?: Clock;
+    db?: Db;
+    /** argon2 with other bounds than the process's pool (tests of its shedding). */
+    argon2?: Argon2Pool;
+    reportError?: (error: unknown, context: string) => void;
+  } = {},
 ) {
   const clock = overrides.clock ?? systemClock;
   const reportError = overrides.reportError ?? (() => {});
@@ -107,7 +115,14 @@ export function createApiDeps(
         }
       : {}),
   });
-  const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
+  const registrationTokens = createRegistrationTokensService({
+    db,
+    clock,
+    audit,
+    credentials,
+    notifier,
+    ...(overrides.argon2 ? { argon2: overrides.argon2 } : {}),
+  });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
   const jobs = createJobsService({
     db,
@@ -125,6 +140,7 @@ export function createApiDeps(
     onClaimed: metrics.jobsClaimed,
   });
   const catalog = createCatalogService({ db, clock, audit });
+  const organizations = createOrganizationsService({ db, clock, audit });
   const heartbeats = createHeartbeatCoalescer({
     db,
     clock,
@@ -141,20 +157,18 @@ export function createApiDeps(
     notifier,
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
   });
-  const failureLimiter = createFailureLimiter({
-    redis,
-    prefix: config.REDIS_PREFIX,
-    limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
-    clock,
-  });
-  // Admin keys are counted apart: someone guessing keys on /api/v1 from behind the same address
-  // (a proxy without TRUST_PROXY) must not lock the agents out, nor the other way round.
-  const adminFailureLimiter = createFailureLimiter({
-    redis,
-    prefix: `${config.REDIS_PREFIX}:admin`,
-    limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
-    clock,
-  });
+  // One limiter per kind of secret: guessed admin keys or webhook secrets must not change how
+  // agents' failures are answered, nor the other way round.
+  const failureLimiter = (kind: string) =>
+    createFailureLimiter({
+      redis,
+      prefix: `${config.REDIS_PREFIX}:authfail:${kind}`,
+      limitPerMinute: config.AUTH_FAILURE_LIMIT_PER_MINUTE,
+      clock,
+    });
+  const agentFailures = failureLimiter("agent");
+  const adminFailures = failureLimiter("admin");
+  const webhookFailures = failureLimiter("webhook");
 
   /** Subscriptions every API process holds: credential invalidations and job wake-ups. */
   async function startRealtime(onJobsReady: (clusterId: string) => void) {
@@ -191,13 +205,15 @@ export function createApiDeps(
     jobs,
     delivery,
     catalog,
+    organizations,
     heartbeats,
     events,
     eventQueries,
     health,
-    failureLimiter,
-    adminFailureLimiter,
     metrics,
+    agentFailures,
+    adminFailures,
+    webhookFailures,
     startRealtime,
     close,
   };

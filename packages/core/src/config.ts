@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseFieldMap } from "./odoo-sync/field-map.ts";
+import { TrustProxySetting } from "./trust-proxy.ts";
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const optionalString = z
@@ -63,17 +64,14 @@ export const ConfigSchema = z.object({
   CREDENTIAL_TTL_SECONDS: z.coerce.number().int().positive().optional(),
   /** How long a rotated-away credential keeps working. */
   CREDENTIAL_ROTATION_GRACE_SECONDS: seconds(86_400),
-  /** Failed registrations/authentications allowed per client address per minute. */
+  /** Failed registrations/authentications allowed per minute per client address and per presented identity. */
   AUTH_FAILURE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(20),
   /** A cluster not heard from for this long is `disconnected`. */
   HEARTBEAT_TIMEOUT_SECONDS: seconds(90),
   /** Agent events older than this are pruned; audit entries are kept. */
   EVENT_RETENTION_DAYS: seconds(30),
-  /** Trust X-Forwarded-For from a proxy in front (the client address feeds the rate limit). */
-  TRUST_PROXY: z
-    .enum(["true", "false"])
-    .default("false")
-    .transform((value) => value === "true"),
+  /** Proxies in front whose X-Forwarded-For entries count: false, a hop count, or their CIDR ranges. */
+  TRUST_PROXY: TrustProxySetting,
   /**
    * Port of the internal listener (API and worker): Prometheus `GET /metrics` without
    * authentication, plus the API's queue dashboard behind an admin key. Unset: no listener. Never

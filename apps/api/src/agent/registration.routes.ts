@@ -17,32 +17,36 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         summary: "Exchange a one-time registration token for an agent credential",
         security: [{ agentToken: [] }],
         body: RegisterBody.nullish(),
-        response: { 200: RegisterResponse, ...errorResponses(400, 401, 403, 429) },
+        response: { 200: RegisterResponse, ...errorResponses(400, 401, 403, 429, 503) },
       },
     },
     async (request) => {
-      deps.failureLimiter.check(request.ip);
       // The body repeats the header's token; an empty body token means "use the header's".
       const token = request.body?.registrationToken?.trim() || bearerToken(request) || "";
-      try {
-        const result = await deps.registrationTokens.exchange({
+      // The token is checked before anything is counted: a valid one is served whatever its
+      // address did; a refused one counts against the address and the token's lookup id.
+      const result = await deps.registrationTokens
+        .exchange({
           token,
           clusterId: request.body?.clusterId?.trim() || undefined,
           clientAddress: request.ip,
+        })
+        .catch(async (error: unknown) => {
+          if (!(error instanceof RegistrationRefused)) throw error;
+          const identity = error.lookupId ? `registration-token:${error.lookupId}` : undefined;
+          throw await deps.agentFailures.refuse({ address: request.ip, identity }, error, request.log);
         });
-        request.log.info({ clusterId: result.clusterId }, "registration token exchanged");
-        return {
-          clusterId: result.clusterId,
-          token: result.token,
-          ...(result.expiresAt ? { expiresAt: result.expiresAt.toISOString() } : {}),
-          ...(result.signingPublicKey ? { signingPublicKey: result.signingPublicKey } : {}),
-          signPayloads: result.signPayloads,
-        };
-      } catch (error) {
-        if (error instanceof RegistrationRefused)
-          await deps.failureLimiter.recordFailure(request.ip, request.log);
-        throw error;
-      }
+      request.log.info(
+        { clusterId: result.clusterId, reregistered: result.reregistered },
+        result.reregistered ? "cluster re-registered" : "registration token exchanged",
+      );
+      return {
+        clusterId: result.clusterId,
+        token: result.token,
+        ...(result.expiresAt ? { expiresAt: result.expiresAt.toISOString() } : {}),
+        ...(result.signingPublicKey ? { signingPublicKey: result.signingPublicKey } : {}),
+        signPayloads: result.signPayloads,
+      };
     },
   );
 

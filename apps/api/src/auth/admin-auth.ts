@@ -1,4 +1,11 @@
-import { type ApiKeyPrincipal, type ApiKeyScope, DomainError, hasScope, unauthorized } from "@vwksp/core";
+import {
+  type ApiKeyPrincipal,
+  type ApiKeyScope,
+  apiKeyFailureIdentity,
+  DomainError,
+  hasScope,
+  unauthorized,
+} from "@vwksp/core";
 import type { FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
 import { basicPassword, bearerToken } from "./bearer.ts";
@@ -17,20 +24,21 @@ function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * preHandler factory: the request must carry a live API key holding `scope`. A missing or
- * unknown key counts toward the address's limit of failed admin authentications (kept apart from
- * the agents' count): guessing keys gets 429 as guessing tokens does.
+ * preHandler factory: the request must carry a live API key holding `scope`. The key is checked
+ * first, so a live key is served whatever its address did; a missing or unknown key counts toward
+ * the limit of failed admin authentications of its address and key prefix (kept apart from the
+ * agents' counts), and past it the answer is 429 instead of 401.
  */
 export function requireScope(deps: ApiDeps, scope: ApiKeyScope) {
   return async (request: FastifyRequest) => {
-    deps.adminFailureLimiter.check(request.ip);
     const key = presentedKey(request);
     const principal = key ? await deps.apiKeys.authenticate(key) : null;
     if (!principal) {
-      await deps.adminFailureLimiter.recordFailure(request.ip, request.log);
-      throw key
+      const refusal = key
         ? unauthorized("invalid or revoked API key")
         : unauthorized("missing API key (Authorization: Bearer vwksp-key-…)");
+      const identity = key ? apiKeyFailureIdentity(key) : undefined;
+      throw await deps.adminFailures.refuse({ address: request.ip, identity }, refusal, request.log);
     }
     if (!hasScope(principal.scopes, scope)) {
       throw new DomainError(403, "insufficient_scope", `this API key lacks the scope ${scope}`);

@@ -9,18 +9,20 @@ declare module "fastify" {
   }
 }
 
-/** preHandler: the request carries a live agent credential (401/403/429 otherwise). */
+/**
+ * preHandler: the request carries a live agent credential (401/403/429 otherwise). The credential
+ * is checked before anything is counted, so a live one is served whatever its address did.
+ */
 export function authenticateAgent(deps: ApiDeps) {
   return async (request: FastifyRequest) => {
-    deps.failureLimiter.check(request.ip);
     try {
       request.agent = await deps.credentials.authenticate(bearerToken(request));
-      deps.heartbeats.seen(request.agent.clusterId);
     } catch (error) {
-      if (error instanceof AuthenticationRefused)
-        await deps.failureLimiter.recordFailure(request.ip, request.log);
-      throw error;
+      if (!(error instanceof AuthenticationRefused)) throw error;
+      const identity = error.clusterId ? `cluster:${error.clusterId}` : undefined;
+      throw await deps.agentFailures.refuse({ address: request.ip, identity }, error, request.log);
     }
+    deps.heartbeats.seen(request.agent.clusterId);
   };
 }
 

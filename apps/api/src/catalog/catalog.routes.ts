@@ -4,8 +4,13 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { actorOf, principalOf, requireScope } from "../auth/admin-auth.ts";
 import type { ApiDeps } from "../deps.ts";
-import { errorResponses } from "../http/responses.ts";
+import { errorResponses, NoContent } from "../http/responses.ts";
 
+/**
+ * The catalog as the caller's organization sees it (its own entries, else the shared ones), and
+ * its own entries: `catalog:write` adds or overrides entries for that organization only. The
+ * shared base catalog is changed through /api/v1/shared-catalog.
+ */
 export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const read = requireScope(deps, "clusters:read");
   const write = requireScope(deps, "catalog:write");
@@ -19,12 +24,14 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         operationId: "listCatalog",
         tags,
         security,
-        summary: "Deployable applications",
+        summary: "Deployable applications: the organization's own entries, else the shared ones",
         response: { 200: z.object({ items: z.array(CatalogEntry) }), ...errorResponses(401, 403) },
       },
       preValidation: read,
     },
-    async () => ({ items: (await deps.catalog.list()).map(toCatalogEntryDto) }),
+    async (request) => ({
+      items: (await deps.catalog.list(principalOf(request).organizationId)).map(toCatalogEntryDto),
+    }),
   );
 
   app.get(
@@ -39,7 +46,8 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
       preValidation: read,
     },
-    async (request) => toCatalogEntryDto(await deps.catalog.get(request.params.id)),
+    async (request) =>
+      toCatalogEntryDto(await deps.catalog.get(principalOf(request).organizationId, request.params.id)),
   );
 
   app.post(
@@ -49,13 +57,14 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         operationId: "createCatalogEntry",
         tags,
         security,
+        summary: "Add an entry of the organization's own (409 when the id exists, shared ones included)",
         body: CreateCatalogEntryBody,
         response: { 201: CatalogEntry, ...errorResponses(400, 401, 403, 409) },
       },
       preValidation: write,
     },
     async (request, reply) => {
-      const entry = await deps.catalog.create(actorOf(principalOf(request)), request.body);
+      const entry = await deps.catalog.create(actorOf(principalOf(request)), "organization", request.body);
       return reply.code(201).send(toCatalogEntryDto(entry));
     },
   );
@@ -67,7 +76,8 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         operationId: "putCatalogEntry",
         tags,
         security,
-        summary: "Create or replace a catalog entry",
+        summary:
+          "Create or replace the organization's own entry; over a shared id it overrides it for this organization",
         params: CatalogIdParams,
         body: CatalogEntryBody,
         response: { 200: CatalogEntry, ...errorResponses(400, 401, 403) },
@@ -76,7 +86,31 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     },
     async (request) =>
       toCatalogEntryDto(
-        await deps.catalog.put(actorOf(principalOf(request)), request.params.id, request.body),
+        await deps.catalog.put(
+          actorOf(principalOf(request)),
+          "organization",
+          request.params.id,
+          request.body,
+        ),
       ),
+  );
+
+  app.delete(
+    "/api/v1/catalog/:id",
+    {
+      schema: {
+        operationId: "deleteCatalogEntry",
+        tags,
+        security,
+        summary: "Remove the organization's own entry (a shared entry it overrode applies again)",
+        params: CatalogIdParams,
+        response: { 204: NoContent, ...errorResponses(400, 401, 403, 404) },
+      },
+      preValidation: write,
+    },
+    async (request, reply) => {
+      await deps.catalog.removeOwn(actorOf(principalOf(request)), request.params.id);
+      return reply.code(204).send(null);
+    },
   );
 };

@@ -123,15 +123,22 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         summary: "Odoo's Send Webhook Notification (the secret travels in the URL): pulls that record now",
         querystring: z.strictObject({ secret: z.string().max(500).optional() }),
         body: WebhookBody,
-        response: { 202: z.object({ queued: z.literal(true) }), ...errorResponses(400, 401, 409) },
+        response: { 202: z.object({ queued: z.literal(true) }), ...errorResponses(400, 401, 409, 429) },
       },
       // Checked before the body: a caller without the secret learns nothing about the payload rules.
       preValidation: async (request) => {
         const secret = deps.config.ODOO_WEBHOOK_SECRET;
         const given = (request.query as { secret?: unknown }).secret;
+        // Counted per address and for the one secret there is, so many addresses cannot share out the guessing.
+        const subjects = { address: request.ip, identity: "odoo-webhook" };
         if (!secret || typeof given !== "string" || !sameSecret(given, secret)) {
-          throw new DomainError(401, "unauthorized", "missing or wrong webhook secret");
+          const refusal = new DomainError(401, "unauthorized", "missing or wrong webhook secret");
+          throw await deps.webhookFailures.refuse(subjects, refusal, request.log);
         }
+        // A person chose this secret, so it may be guessable: past the limit even the right one
+        // waits, or a guesser would learn it from the one answer that is not a 429. The webhook
+        // only hurries a pull that runs every ODOO_SYNC_INTERVAL_SECONDS anyway.
+        await deps.webhookFailures.requireUnderLimit(subjects, request.log);
       },
     },
     async (request, reply) => {

@@ -34,6 +34,16 @@ export const API_KEY_FIELDS = {
   replacedById: true,
 } as const;
 
+/**
+ * What a presented key's failures count against besides the address: its first characters, the
+ * same for every presentation of one key (a revoked key retried from many addresses) and never
+ * enough to find the key by.
+ */
+export function apiKeyFailureIdentity(key: string): string | undefined {
+  if (!KEY_SHAPE.test(key)) return undefined;
+  return `key:${key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + 8)}`;
+}
+
 /** Admin/Odoo API keys: stored as SHA-256, shown once at creation. */
 export function createApiKeysService({ db, clock, cacheTtlMs = 5_000 }: Deps) {
   const cache = new Map<string, { principal: ApiKeyPrincipal | null; until: number }>();

@@ -1,4 +1,8 @@
-/** What an admin API key may do. `*` grants everything. */
+/**
+ * What an admin API key may do. `*` grants everything. `platform:admin` acts beyond the key's own
+ * organization (organizations, the shared base catalog): for the platform's operators, never for
+ * an organization's keys.
+ */
 export const API_KEY_SCOPES = [
   "clusters:read",
   "clusters:write",
@@ -13,6 +17,7 @@ export const API_KEY_SCOPES = [
   "keys:read",
   /** Create, revoke and rotate API keys, up to the scopes the caller holds itself. */
   "keys:write",
+  "platform:admin",
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const ALL_SCOPES = "*";

@@ -7,6 +7,7 @@ import { type Db, type Prisma, prepared } from "../db.ts";
 import { conflict, DomainError, forbidden, notFound } from "../errors.ts";
 import { randomHex, sha256Hex } from "../hashing.ts";
 import type { ChangeNotifier } from "../notifier.ts";
+import { supersedeCredentials } from "./supersede.ts";
 
 export interface AgentPrincipal {
   clusterId: string;
@@ -67,15 +68,17 @@ interface CredentialRow {
   awaitingFirstUse: boolean;
 }
 
-/** An authentication failure the rate limiter must count. */
-export class AuthenticationRefused extends DomainError {}
+/**
+ * An authentication failure the rate limiter must count; `clusterId` names the cluster of a
+ * credential that exists but no longer works (its failures count against that cluster too).
+ */
+export class AuthenticationRefused extends DomainError {
+  constructor(readonly clusterId?: string) {
+    super(401, "unauthorized", "agent credential is missing, malformed, expired, revoked or unknown");
+  }
+}
 
-const refused = () =>
-  new AuthenticationRefused(
-    401,
-    "unauthorized",
-    "agent credential is missing, malformed, expired, revoked or unknown",
-  );
+const refused = (clusterId?: string) => new AuthenticationRefused(clusterId);
 
 type Tx = Pick<Db, "agentCredential">;
 
@@ -206,7 +209,7 @@ export function createCredentialsService({
       remember(hash, loaded);
       entry = loaded;
     }
-    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused();
+    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused(entry.clusterId);
     if (entry.clusterDisabled) throw forbidden("cluster_disabled", "this cluster is disabled");
     return {
       clusterId: entry.clusterId,
@@ -280,6 +283,17 @@ export function createCredentialsService({
     return issued;
   }
 
+  /**
+   * A registration issued `replacementId` to a cluster that had credentials: they keep working
+   * for the rotation grace period, then stop. The caller commits, then tells every process.
+   */
+  async function supersedeOthers(clusterId: string, replacementId: string, tx: Prisma.TransactionClient) {
+    const now = clock.now();
+    const validUntil = new Date(now.getTime() + rotationGraceSeconds * 1000);
+    const ids = await supersedeCredentials(tx, { clusterId, replacementId, now, validUntil });
+    return { ids, validUntil };
+  }
+
   /** Admin revocation: every credential of the cluster stops working at once. */
   async function revokeAll(actor: Actor, clusterId: string) {
     const cluster = await db.cluster.findFirst({
@@ -308,7 +322,16 @@ export function createCredentialsService({
     await notifier.clusterAuthChanged(clusterId);
   }
 
-  return { issue, authenticate, rotate, revokeAll, invalidateCluster, invalidateAll, onInvalidate };
+  return {
+    issue,
+    authenticate,
+    rotate,
+    supersedeOthers,
+    revokeAll,
+    invalidateCluster,
+    invalidateAll,
+    onInvalidate,
+  };
 }
 
 export type CredentialsService = ReturnType<typeof createCredentialsService>;

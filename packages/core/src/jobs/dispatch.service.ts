@@ -1,6 +1,7 @@
 import type { ChartRef } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
+import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
 import type { Clock } from "../clock.ts";
 import { plainSigningKeys, type SigningKeyVault } from "../clusters/signing-keys.ts";
 import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
@@ -69,7 +70,7 @@ export function createDispatchService({
       const payload = job.payload as Record<string, unknown>;
       try {
         const scope = rawJobScope(job.kind, payload);
-        requireRawJobAllowed(cluster, scope, await catalogChartOf(db, scope));
+        requireRawJobAllowed(cluster, scope, await catalogChartOf(db, cluster.organizationId, scope));
       } catch (error) {
         throw new Rejected(
           `${error instanceof Error ? error.message : String(error)} (checked again at dispatch)`,
@@ -84,11 +85,12 @@ export function createDispatchService({
         const deploy = request as DeployRequest;
         if (!catalogEntryAllowed(cluster, deploy.catalogId))
           throw new Rejected(`catalog entry ${deploy.catalogId} is no longer allowed`);
-        const entry = await db.catalogEntry.findUnique({ where: { id: deploy.catalogId } });
-        if (!entry) throw new Rejected(`catalog entry ${deploy.catalogId} no longer exists`);
+        // The cluster's organization's own entry, else the shared one: never another organization's.
+        const resolved = await resolveCatalogEntry(db, cluster.organizationId, deploy.catalogId);
+        if (!resolved) throw new Rejected(`catalog entry ${deploy.catalogId} no longer exists`);
         return renderApplicationInstance(cluster.id, deploy, {
-          chart: entry.chart as ChartRef,
-          defaultValues: entry.defaultValues as Record<string, unknown>,
+          chart: resolved.entry.chart as ChartRef,
+          defaultValues: resolved.entry.defaultValues as Record<string, unknown>,
         });
       }
       case REQUEST_OPERATION:

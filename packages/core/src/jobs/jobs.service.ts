@@ -6,6 +6,7 @@ import {
 } from "@vwksp/protocol";
 import { type AuditService, auditRow } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
+import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
@@ -212,7 +213,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   async function requestDeploy(actor: Actor, clusterId: string, body: DeployApplicationBody) {
     const cluster = await deliverableCluster(actor, clusterId);
     requireNamespace(cluster, body.namespace);
-    const entry = await db.catalogEntry.findUnique({ where: { id: body.catalogId }, select: { id: true } });
+    const entry = await resolveCatalogEntry(db, actor.organizationId, body.catalogId);
     if (!entry) throw badRequest("unknown_catalog_entry", `catalog entry "${body.catalogId}" does not exist`);
     if (!catalogEntryAllowed(cluster, body.catalogId)) {
       throw forbiddenBy(
@@ -353,7 +354,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
   async function createRaw(actor: Actor, clusterId: string, body: CreateJobBody) {
     const cluster = await deliverableCluster(actor, clusterId);
     const target = rawJobScope(body.kind, body.payload);
-    requireRawJobAllowed(cluster, target, await catalogChartOf(db, target));
+    requireRawJobAllowed(cluster, target, await catalogChartOf(db, actor.organizationId, target));
     const job: NewJob = {
       cluster,
       kind: body.kind,

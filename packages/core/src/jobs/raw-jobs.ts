@@ -1,4 +1,5 @@
 import type { ChartRef } from "@vwksp/protocol";
+import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
 import type { Cluster, Db } from "../db.ts";
 import { badRequest, forbidden } from "../errors.ts";
 import {
@@ -263,9 +264,16 @@ export function requireRawJobAllowed(
   }
 }
 
-/** The chart of the scope's catalog entry (null when the entry does not exist), if it names one. */
-export async function catalogChartOf(db: Pick<Db, "catalogEntry">, scope: RawJobScope) {
+/**
+ * The chart of the scope's catalog entry as the cluster's organization resolves it (null when
+ * there is no such entry), if the scope names one.
+ */
+export async function catalogChartOf(
+  db: Pick<Db, "catalogEntry" | "organizationCatalogEntry">,
+  organizationId: string,
+  scope: RawJobScope,
+) {
   if (scope.catalogId === undefined) return undefined;
-  const entry = await db.catalogEntry.findUnique({ where: { id: scope.catalogId }, select: { chart: true } });
-  return entry ? (entry.chart as ChartRef) : null;
+  const resolved = await resolveCatalogEntry(db, organizationId, scope.catalogId);
+  return resolved ? (resolved.entry.chart as ChartRef) : null;
 }

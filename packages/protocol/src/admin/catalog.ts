@@ -37,12 +37,22 @@ export const CreateCatalogEntryBody = CatalogEntryBody.extend({ id: CatalogId })
 });
 export type CreateCatalogEntryBody = z.infer<typeof CreateCatalogEntryBody>;
 
+export const CatalogSource = z
+  .enum(["shared", "organization"])
+  .describe(
+    "shared: the base catalog every organization sees; organization: the caller's organization's own",
+  );
+
 export const CatalogEntry = z
   .object({
     id: z.string(),
     name: z.string(),
     chart: ChartRef,
     defaultValues: JsonObject,
+    source: CatalogSource,
+    overridesShared: z
+      .boolean()
+      .describe("an organization's own entry that stands in for the shared entry with the same id"),
     createdAt: Rfc3339,
     updatedAt: Rfc3339,
   })

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "RegistrationToken" ADD COLUMN     "secretTag" TEXT;
