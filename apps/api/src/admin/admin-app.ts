@@ -1,6 +1,7 @@
 import { loggerOptions } from "@vwksp/core";
 import Fastify, { type FastifyServerOptions } from "fastify";
 import type { ApiDeps } from "../deps.ts";
+import { trustProxyOption } from "../http/client-address.ts";
 import { registerErrorHandling } from "../http/errors.ts";
 import { registerQueueBoard } from "./queue-board.ts";
 
@@ -17,7 +18,7 @@ export async function buildAdminApp(
     ...(options.logger
       ? { loggerInstance: options.logger }
       : { logger: loggerOptions(deps.config.LOG_LEVEL, "api-admin") }),
-    trustProxy: deps.config.TRUST_PROXY,
+    trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
     exposeHeadRoutes: false,
   });
   registerErrorHandling(app);

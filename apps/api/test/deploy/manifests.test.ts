@@ -14,8 +14,8 @@ import {
 } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
-import { REGISTER_USAGE } from "../../../../packages/agent/src/commands/register.ts";
-import { RUN_USAGE } from "../../../../packages/agent/src/commands/run.ts";
+import { REGISTER_FLAGS, REGISTER_HELP } from "../../../../packages/agent/src/commands/register.ts";
+import { RUN_FLAGS, RUN_HELP } from "../../../../packages/agent/src/commands/run.ts";
 import { ConfigSchema, loadConfig } from "../../../../packages/core/src/config.ts";
 import { MAX_HOLD_SECONDS } from "../../../../packages/protocol/src/index.ts";
 import { BODY_LIMIT_BYTES } from "../../src/app.ts";
@@ -310,14 +310,15 @@ describe("deploy/kubernetes", () => {
     }
   });
 
-  it("runs the agent with the flags its commands take, and the one environment variable it reads", () => {
+  it("runs the agent with the flags its commands take, and environment variables they read", () => {
     const manifests = rendered.agent as Manifest[];
     const register = podOf(find(manifests, "Job", "vworkspace-agent-register")).containers[0] as Container;
     const run = podOf(find(manifests, "Deployment", "vworkspace-agent")).containers[0] as Container;
-    for (const [container, usage] of [
-      [register, REGISTER_USAGE],
-      [run, RUN_USAGE],
+    for (const [container, usage, flags] of [
+      [register, REGISTER_HELP, REGISTER_FLAGS],
+      [run, RUN_HELP, RUN_FLAGS],
     ] as const) {
+      const variables: string[] = Object.values(flags).map((flag) => flag.env);
       expect(container.command).toEqual(["node", "packages/agent/bin/vwksp-agent.mjs"]);
       for (const flag of (container.args ?? []).filter((arg) => arg.startsWith("--")))
         expect(usage).toContain(flag);
@@ -325,10 +326,10 @@ describe("deploy/kubernetes", () => {
         [...arg.matchAll(/\$\((\w+)\)/g)].map((m) => m[1]),
       );
       for (const { name } of container.env ?? []) {
-        expect(name === "VWKSP_REGISTRATION_TOKEN" || substituted.includes(name), name).toBe(true);
+        expect(variables.includes(name) || substituted.includes(name), name).toBe(true);
       }
     }
-    expect(REGISTER_USAGE).toContain("$VWKSP_REGISTRATION_TOKEN");
+    expect(REGISTER_HELP).toContain("$VWKSP_REGISTRATION_TOKEN");
     expect(run.args).toEqual(expect.arrayContaining(["run", "--backend", "kubernetes"]));
     const secret = find(manifests, "Secret", "vworkspace-agent-credentials");
     for (const container of [register, run]) {

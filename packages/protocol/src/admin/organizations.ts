@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DnsLabel, Rfc3339 } from "../common.ts";
 
 export const CreateOrganizationBody = z
-  .object({
+  .strictObject({
     slug: DnsLabel.describe("unique, e.g. acme"),
     name: z.string().trim().min(1).max(200),
   })
