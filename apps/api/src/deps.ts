@@ -96,7 +96,7 @@ export function createApiDeps(
     notifier,
     onError: (error) => reportError(error, "heartbeat flush"),
   });
-  const events = createEventsService({ db, clock, audit, heartbeats });
+  const events = createEventsService({ db, clock, audit, heartbeats, notifier });
   const eventQueries = createEventQueries({ db });
   const health = createHealthService({
     db,

@@ -1,4 +1,4 @@
-import { isoOrNull } from "@vwksp/core";
+import { clusterHealthOf, isoOrNull } from "@vwksp/core";
 import {
   ApplicationView,
   AuditPage,
@@ -150,7 +150,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         status: cluster.status,
         lastHeartbeatAt: isoOrNull(cluster.lastHeartbeatAt),
         lastSeenAt: isoOrNull(cluster.lastSeenAt),
-        conditions: (cluster.conditions as z.infer<typeof ClusterHealth>["conditions"] | null) ?? [],
+        ...clusterHealthOf(cluster),
         versions: {
           operator: cluster.operatorVersion,
           flux: cluster.fluxVersion,

@@ -1,6 +1,7 @@
 import type { Cluster as ClusterDto } from "@vwksp/protocol";
 import { isoOrNull } from "../clock.ts";
 import type { Cluster } from "../db.ts";
+import { clusterHealthOf } from "../health/cluster-health.ts";
 
 /** The admin API's view of a cluster (never the private signing key). */
 export function toClusterDto(row: Cluster): ClusterDto {
@@ -25,5 +26,6 @@ export function toClusterDto(row: Cluster): ClusterDto {
     fluxVersion: row.fluxVersion,
     veleroVersion: row.veleroVersion,
     kubernetesVersion: row.kubernetesVersion,
+    ...clusterHealthOf(row),
   };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Condition, ObjectRef, PageQuery, Rfc3339 } from "../common.ts";
-import { ClusterStatus } from "./clusters.ts";
+import { ClusterHealthFields, ClusterResourceRef, ClusterStatus } from "./clusters.ts";
 
 const Since = Rfc3339.describe("only entries at or after this time (RFC 3339)");
 
@@ -60,7 +60,8 @@ export const ClusterHealth = z
     status: ClusterStatus,
     lastHeartbeatAt: Rfc3339.nullable(),
     lastSeenAt: Rfc3339.nullable(),
-    conditions: z.array(Condition),
+    clusterResource: ClusterResourceRef.nullable(),
+    ...ClusterHealthFields,
     versions: z.object({
       operator: z.string().nullable(),
       flux: z.string().nullable(),
