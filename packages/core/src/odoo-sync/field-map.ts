@@ -18,12 +18,20 @@ export const RUNTIME_FIELDS = [
   "operator_version",
   "flux_version",
   "velero_version",
+  "health_message",
 ] as const;
 export const LOGICAL_FIELDS = ["cluster_id", ...CONFIG_FIELDS, ...RUNTIME_FIELDS] as const;
 export type LogicalField = (typeof LOGICAL_FIELDS)[number];
 
-/** Catalog entries and operation templates are synced only when ODOO_FIELD_MAP names a field for them. */
-const OPTIONAL_FIELDS = new Set<LogicalField>(["allowed_catalog_entries", "allowed_operation_templates"]);
+/**
+ * Synced only when ODOO_FIELD_MAP names a field for them: catalog entries, operation templates,
+ * and the health message (a model without that field would refuse every push).
+ */
+const OPTIONAL_FIELDS = new Set<LogicalField>([
+  "allowed_catalog_entries",
+  "allowed_operation_templates",
+  "health_message",
+]);
 
 export type FieldMap = Partial<Record<LogicalField, string>>;
 

@@ -3,6 +3,7 @@ import { CreateClusterBody, UpdateClusterBody } from "@vwksp/protocol";
 import type { Clock } from "../clock.ts";
 import type { ClustersService } from "../clusters/clusters.service.ts";
 import type { Cluster, Db } from "../db.ts";
+import { clusterHealthOf } from "../health/cluster-health.ts";
 import { ensureDefaultOrganization } from "../organizations/organizations.repo.ts";
 import { type FieldMap, listToText, textToList } from "./field-map.ts";
 
@@ -79,6 +80,7 @@ export function createOdooSyncService({ db, clock, clusters, client, model, fiel
     put("operator_version", cluster.operatorVersion ?? false);
     put("flux_version", cluster.fluxVersion ?? false);
     put("velero_version", cluster.veleroVersion ?? false);
+    put("health_message", clusterHealthOf(cluster).healthMessage ?? false);
     return values;
   }
 
