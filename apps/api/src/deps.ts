@@ -3,6 +3,7 @@ import {
   type Config,
   closeDb,
   createApiKeysService,
+  createApplicationsService,
   createAuditService,
   createCatalogService,
   createClustersService,
@@ -74,11 +75,13 @@ export function createApiDeps(
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys: signingKeysFor(config) });
   const registrationTokens = createRegistrationTokensService({ db, clock, audit, credentials, notifier });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
+  const applications = createApplicationsService({ db, clock, audit });
   const jobs = createJobsService({
     db,
     clock,
     audit,
     signals,
+    applications,
     defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
   });
   const delivery = createDeliveryService({
@@ -96,7 +99,7 @@ export function createApiDeps(
     notifier,
     onError: (error) => reportError(error, "heartbeat flush"),
   });
-  const events = createEventsService({ db, clock, audit, heartbeats, notifier });
+  const events = createEventsService({ db, clock, audit, heartbeats, notifier, applications });
   const eventQueries = createEventQueries({ db });
   const health = createHealthService({
     db,
@@ -150,6 +153,7 @@ export function createApiDeps(
     clusters,
     registrationTokens,
     signals,
+    applications,
     jobs,
     delivery,
     catalog,

@@ -1,5 +1,7 @@
 export * from "./api-keys/api-keys.service.ts";
 export * from "./api-keys/scopes.ts";
+export * from "./applications/application-states.ts";
+export * from "./applications/applications.service.ts";
 export * from "./audit/audit.service.ts";
 export * from "./catalog/catalog.service.ts";
 export * from "./clock.ts";
@@ -16,6 +18,7 @@ export * from "./events/conditions.ts";
 export * from "./events/events.queries.ts";
 export * from "./events/events.service.ts";
 export * from "./events/heartbeats.ts";
+export * from "./events/resource-projection.ts";
 export * from "./hashing.ts";
 export * from "./health/cluster-health.ts";
 export * from "./health/health.service.ts";

@@ -20,6 +20,7 @@ export const JOB_CATALOG = {
     "sweep-jobs": z.object({}),
     "reconcile-queued": z.object({}),
     "check-heartbeats": z.object({}),
+    "settle-applications": z.object({}),
     "prune-events": z.object({}),
   },
 } as const;

@@ -204,7 +204,21 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
       preValidation: authenticate,
     },
     async (request, reply) => {
-      await deps.delivery.result(agentOf(request).clusterId, request.params.jobId, request.body);
+      const { jobId } = request.params;
+      const { settlesApplication } = await deps.delivery.result(
+        agentOf(request).clusterId,
+        jobId,
+        request.body,
+      );
+      // The result is recorded whatever happens next; the maintenance backstop settles the
+      // application later should this fail.
+      if (settlesApplication) {
+        await deps.applications
+          .jobsClosed([jobId])
+          .catch((error: unknown) =>
+            request.log.warn({ err: error, jobId }, "could not settle the application yet"),
+          );
+      }
       return reply.code(204).send(null);
     },
   );

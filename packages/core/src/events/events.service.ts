@@ -1,14 +1,15 @@
-import { type AgentEvent, type Condition, HEARTBEAT_KIND, MAX_EVENTS_PER_REQUEST } from "@vwksp/protocol";
+import { type AgentEvent, HEARTBEAT_KIND, MAX_EVENTS_PER_REQUEST } from "@vwksp/protocol";
+import type { ApplicationsService } from "../applications/applications.service.ts";
 import type { AuditInput, AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { AgentPrincipal } from "../credentials/credentials.service.ts";
-import type { Db, Prisma } from "../db.ts";
+import type { Db } from "../db.ts";
 import { badRequest, DomainError } from "../errors.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { isClusterResourceEvent, projectClusterResource } from "./cluster-resource.ts";
-import { conditionIs, DIRECT_AUDIT_KINDS, isHighSignal } from "./conditions.ts";
+import { DIRECT_AUDIT_KINDS, isHighSignal } from "./conditions.ts";
 import type { HeartbeatCoalescer } from "./heartbeats.ts";
-import { type ProjectedResource, projectResources } from "./resource-projection.ts";
+import { projectResources } from "./resource-projection.ts";
 
 export const CLUSTER_API_VERSION = "ops.vworkspace.io/v1alpha1";
 export const CONDITION_TRANSITION = "ConditionTransition";
@@ -24,6 +25,7 @@ interface Deps {
   audit: AuditService;
   heartbeats: HeartbeatCoalescer;
   notifier: ChangeNotifier;
+  applications: ApplicationsService;
 }
 
 /**
@@ -43,45 +45,8 @@ function latestPerKey(events: AgentEvent[]): AgentEvent[] {
   return events.filter((event, index) => !event.eventKey || chosen.get(event.eventKey) === index);
 }
 
-/** Ready=True marks the application deployed; Degraded=True or Ready=False say why it is not. */
-function applicationState(conditions: Condition[]): { state: string; reason: string | null } | undefined {
-  const explain = (condition: Condition | undefined) =>
-    condition
-      ? `${condition.type}=${condition.status}${condition.reason ? ` ${condition.reason}` : ""}${condition.message ? `: ${condition.message}` : ""}`
-      : null;
-  const find = (type: string) => conditions.find((condition) => condition.type === type);
-  if (conditionIs(conditions, "Degraded", "True"))
-    return { state: "degraded", reason: explain(find("Degraded")) };
-  if (conditionIs(conditions, "Ready", "True")) return { state: "deployed", reason: explain(find("Ready")) };
-  if (conditionIs(conditions, "Ready", "False"))
-    return { state: "not_ready", reason: explain(find("Ready")) };
-  return undefined;
-}
-
-async function updateApplications(
-  tx: Prisma.TransactionClient,
-  clusterId: string,
-  projected: ProjectedResource[],
-  now: Date,
-) {
-  const applications = projected.flatMap(({ ref, status }) => {
-    if (ref.apiVersion !== "apps.vworkspace.io/v1alpha1" || ref.kind !== "ApplicationInstance") return [];
-    const state = applicationState(status.conditions);
-    return state ? [{ namespace: ref.namespace ?? "", name: ref.name, ...state }] : [];
-  });
-  if (applications.length === 0) return;
-  await tx.$executeRaw`
-    UPDATE "Application" a SET state = i.state, "stateReason" = i.reason, "updatedAt" = ${now.toISOString()}::timestamp,
-      "deployedAt" = CASE WHEN i.state = 'deployed' THEN ${now.toISOString()}::timestamp ELSE a."deployedAt" END
-    FROM unnest(${applications.map((app) => app.namespace)}::text[], ${applications.map((app) => app.name)}::text[],
-                ${applications.map((app) => app.state)}::text[], ${applications.map((app) => app.reason)}::text[])
-      AS i(namespace, name, state, reason)
-    WHERE a."clusterId" = ${clusterId}::uuid AND a.namespace = i.namespace AND a.name = i.name
-      AND a.state NOT IN ('deleting', 'deleted')`;
-}
-
 /** Ingests agent events: de-duplicated storage, status projection, audit trail, heartbeats. */
-export function createEventsService({ db, clock, audit, heartbeats, notifier }: Deps) {
+export function createEventsService({ db, clock, audit, heartbeats, notifier, applications }: Deps) {
   const skipped = new Map<SkipReason, number>();
   const skip = (reason: SkipReason) => skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
 
@@ -193,7 +158,7 @@ export function createEventsService({ db, clock, audit, heartbeats, notifier }: 
       const fresh = unique.filter((event) => !event.eventKey || writtenKeys.has(event.eventKey));
       const { clusterEvents, resourceEvents } = route(fresh);
       const projected = await projectResources(tx, agent.clusterId, resourceEvents, now);
-      await updateApplications(tx, agent.clusterId, projected, now);
+      await applications.resourcesObserved(tx, agent.clusterId, projected);
       const cluster = await projectClusterResource(tx, agent.clusterId, clusterEvents);
       await audit.recordMany(auditEntries(agent, fresh), tx);
       return { fresh, healthChanged: cluster.conditionsChanged };

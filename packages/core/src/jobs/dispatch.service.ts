@@ -1,4 +1,5 @@
 import type { ChartRef } from "@vwksp/protocol";
+import type { ApplicationsService } from "../applications/applications.service.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
@@ -48,12 +49,15 @@ export function createDispatchService({
   clock,
   audit,
   signals,
+  applications,
   signingKeys = plainSigningKeys,
 }: {
   db: Db;
   clock: Clock;
   audit: AuditService;
   signals: JobSignals;
+  /** Settles the application of a request closed here (rejected, expired, cancelled). */
+  applications: ApplicationsService;
   /** Opens the clusters' signing keys (sealed when SIGNING_KEY_SECRET is set). */
   signingKeys?: SigningKeyVault;
 }) {
@@ -115,6 +119,7 @@ export function createDispatchService({
         );
       }
     });
+    if (job.request) await applications.jobsClosed([job.id]);
   }
 
   /**
