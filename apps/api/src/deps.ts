@@ -107,6 +107,7 @@ export function createApiDeps(
     audit,
     notifier,
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+    jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
   });
   const failureLimiter = createFailureLimiter({
     redis,

@@ -394,6 +394,7 @@ describe("cluster health", () => {
       audit: createAuditService({ db: harness.deps.db, clock }),
       notifier: silentNotifier,
       heartbeatTimeoutSeconds: 90,
+      jobChannelStaleSeconds: 640,
     });
     await postEvents(credential, goHeartbeat(cluster.id));
     await harness.deps.heartbeats.flush();

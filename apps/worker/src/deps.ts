@@ -51,6 +51,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     audit,
     notifier,
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+    jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
   });
 
   async function close() {

@@ -37,6 +37,8 @@ beforeAll(async () => {
     ODOO_API_KEY: DEFAULT_FAKE_API_KEY,
     ODOO_SYNC_INTERVAL_SECONDS: "3600",
     ODOO_FIELD_MAP: JSON.stringify({ health_message: "x_health" }),
+    // A second without a poll is a broken job channel here (production: 640 s).
+    JOB_CHANNEL_STALE_SECONDS: "1",
   };
   harness = await createTestApp({ env, configOverrides: odooConfig });
   worker = createTestWorker({ env, configOverrides: odooConfig, odooBackoffBaseMs: 50 });
@@ -89,5 +91,19 @@ describe("health_message in Odoo", () => {
     const fixed = goCondition("ControllerMissing", "False", "AllPresent", "", "2026-12-01T10:05:00Z");
     await postEvents(credential, [goTransition(cr, fixed, "2026-12-01T10:05:00.000000001Z")]);
     await eventually(async () => odooRecord(cluster.id)?.x_health === false);
+  });
+
+  it("carries a broken job channel once the worker judged it", async () => {
+    const { cluster } = await registeredCluster(harness, key, { displayName: "Never polls" });
+    await eventually(async () => odooRecord(cluster.id)?.state === "connected");
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await worker.processors.maintenance?.["check-job-channels"]?.({}, undefined as never);
+    const message = await eventually(async () => {
+      const value = odooRecord(cluster.id)?.x_health;
+      return typeof value === "string" ? value : undefined;
+    });
+    expect(message).toMatch(
+      /^JobChannelHealthy=False \(NoRecentPoll\): heartbeats arrive but no job poll succeeded since registration/,
+    );
   });
 });

@@ -22,6 +22,7 @@ export * from "./events/resource-projection.ts";
 export * from "./hashing.ts";
 export * from "./health/cluster-health.ts";
 export * from "./health/health.service.ts";
+export * from "./health/job-channel.ts";
 export * from "./jobs/delivery.service.ts";
 export * from "./jobs/dispatch.service.ts";
 export * from "./jobs/job-ids.ts";

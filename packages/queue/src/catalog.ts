@@ -21,6 +21,7 @@ export const JOB_CATALOG = {
     "reconcile-queued": z.object({}),
     "check-heartbeats": z.object({}),
     "settle-applications": z.object({}),
+    "check-job-channels": z.object({}),
     "prune-events": z.object({}),
   },
 } as const;

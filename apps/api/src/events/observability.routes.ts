@@ -1,4 +1,4 @@
-import { clusterHealthOf, isoOrNull } from "@vwksp/core";
+import { clusterHealthOf, isoOrNull, type PollAuthFailures, type RefusedCredentialState } from "@vwksp/core";
 import {
   type ApplicationState,
   ApplicationView,
@@ -157,6 +157,14 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         lastHeartbeatAt: isoOrNull(cluster.lastHeartbeatAt),
         lastSeenAt: isoOrNull(cluster.lastSeenAt),
         ...clusterHealthOf(cluster),
+        jobChannel: {
+          lastPollAt: isoOrNull(cluster.lastPollAt),
+          staleAfterSeconds: deps.config.JOB_CHANNEL_STALE_SECONDS,
+          pollAuthFailures: Object.entries((cluster.pollAuthFailures ?? {}) as PollAuthFailures).flatMap(
+            ([credentialState, refusal]) =>
+              refusal ? [{ credentialState: credentialState as RefusedCredentialState, ...refusal }] : [],
+          ),
+        },
         versions: {
           operator: cluster.operatorVersion,
           flux: cluster.fluxVersion,

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiDeps } from "../deps.ts";
+import { renderAgentCounters } from "./agent-metrics.ts";
 
 /**
  * Prometheus `GET /metrics` in the text exposition format 0.0.4, written by hand (no client
@@ -22,12 +23,20 @@ export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 /** The open job states: the only ones counted (the index on Job(state, …) finds them). */
 const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
 const CLUSTER_STATUSES = ["pending", "connected", "disconnected", "disabled"] as const;
+/** JobChannelHealthy=False reasons (health/job-channel.ts), listed even at 0. */
+const JOB_CHANNEL_REASONS = [
+  "NoRecentPoll",
+  "PollingWithRotatedCredential",
+  "PollingWithRevokedCredential",
+  "PollingWithExpiredCredential",
+  "JobsUndelivered",
+] as const;
 /** How long the database gauges are reused: a scrape every few seconds costs one query per 10 s. */
 const DB_CACHE_MS = 10_000;
 const DB_TIMEOUT_MS = 2_000;
 
 /**
- * Both counts in one round trip. `state IN (…open…)` reads the index on Job(state, leaseExpiresAt)
+ * The counts in one round trip. `state IN (…open…)` reads the index on Job(state, leaseExpiresAt)
  * rather than the whole table (terminal jobs pile up by the million, open ones do not); the
  * Cluster table is small.
  */
@@ -35,7 +44,10 @@ const DB_GAUGES_SQL = `
   SELECT 'job' AS kind, state::text AS label, count(*)::float8 AS n
     FROM "Job" WHERE state IN (${OPEN_JOB_STATES.map((state) => `'${state}'`).join(", ")}) GROUP BY state
   UNION ALL
-  SELECT 'cluster' AS kind, status::text AS label, count(*)::float8 AS n FROM "Cluster" GROUP BY status`;
+  SELECT 'cluster' AS kind, status::text AS label, count(*)::float8 AS n FROM "Cluster" GROUP BY status
+  UNION ALL
+  SELECT 'job_channel' AS kind, "jobChannel"->>'reason' AS label, count(*)::float8 AS n
+    FROM "Cluster" WHERE "jobChannel"->>'status' = 'False' GROUP BY 2`;
 
 const STANDARD_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
@@ -61,7 +73,7 @@ function labelsOf(labels: Record<string, string>): string {
 }
 
 /** Collects one exposition document: families are written whole, HELP and TYPE first. */
-class Exposition {
+export class Exposition {
   private readonly lines: string[] = [];
 
   family(name: string, type: "counter" | "gauge" | "histogram", help: string) {
@@ -167,7 +179,11 @@ export function createHttpMetrics(buckets: readonly number[] = DURATION_BUCKETS)
   return { observe, render };
 }
 
-type DbGauges = { jobs: Map<string, number>; clusters: Map<string, number> };
+type DbGauges = {
+  jobs: Map<string, number>;
+  clusters: Map<string, number>;
+  jobChannels: Map<string, number>;
+};
 
 /**
  * Open jobs and clusters by state, read at most once per DB_CACHE_MS (by the deps' clock) and
@@ -186,8 +202,14 @@ function createDbGauges(deps: ApiDeps) {
     ]);
     const jobs = new Map<string, number>(OPEN_JOB_STATES.map((state) => [state, 0]));
     const clusters = new Map<string, number>(CLUSTER_STATUSES.map((status) => [status, 0]));
-    for (const row of rows) (row.kind === "job" ? jobs : clusters).set(row.label, Number(row.n));
-    return { jobs, clusters };
+    const jobChannels = new Map<string, number>(JOB_CHANNEL_REASONS.map((reason) => [reason, 0]));
+    const byKind: Record<string, Map<string, number>> = {
+      job: jobs,
+      cluster: clusters,
+      job_channel: jobChannels,
+    };
+    for (const row of rows) byKind[row.kind]?.set(row.label, Number(row.n));
+    return { jobs, clusters, jobChannels };
   }
 
   async function read(log: FastifyRequest["log"]): Promise<DbGauges | undefined> {
@@ -230,6 +252,13 @@ function renderDbGauges(out: Exposition, gauges: DbGauges | undefined, errors: n
   for (const [state, count] of gauges.jobs) out.sample("vwksp_jobs", count, { state });
   out.family("vwksp_clusters", "gauge", "Clusters by status; cached up to 10 s.");
   for (const [status, count] of gauges.clusters) out.sample("vwksp_clusters", count, { status });
+  out.family(
+    "vwksp_clusters_job_channel_unhealthy",
+    "gauge",
+    "Clusters whose job channel is broken (JobChannelHealthy=False), by reason; cached up to 10 s.",
+  );
+  for (const [reason, count] of gauges.jobChannels)
+    out.sample("vwksp_clusters_job_channel_unhealthy", count, { reason });
 }
 
 function createProcessMetrics() {
@@ -316,6 +345,7 @@ async function metricsPlugin(app: FastifyInstance, { deps }: { deps: ApiDeps }) 
     );
     out.sample("vwksp_long_poll_clusters", stats.clusters);
     renderDbGauges(out, gauges, db.errors());
+    renderAgentCounters(out, deps);
     processMetrics.render(out);
     return reply
       .header("content-type", METRICS_CONTENT_TYPE)

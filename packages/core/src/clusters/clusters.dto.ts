@@ -22,6 +22,7 @@ export function toClusterDto(row: Cluster): ClusterDto {
     registeredAt: isoOrNull(row.registeredAt),
     lastHeartbeatAt: isoOrNull(row.lastHeartbeatAt),
     lastSeenAt: isoOrNull(row.lastSeenAt),
+    lastPollAt: isoOrNull(row.lastPollAt),
     operatorVersion: row.operatorVersion,
     fluxVersion: row.fluxVersion,
     veleroVersion: row.veleroVersion,

@@ -18,6 +18,8 @@ export interface AgentPrincipal {
 
 interface CachedCredential extends AgentPrincipal {
   revoked: boolean;
+  /** Replaced by a rotation: once expired, its grace period is over. */
+  rotated: boolean;
   clusterDisabled: boolean;
   cachedUntil: number;
 }
@@ -43,7 +45,7 @@ interface Deps {
 const CREDENTIALS_BY_HASH_SQL = `
   SELECT a."tokenHash" AS hash, a.id::text AS id, a."clusterId"::text AS "clusterId",
          c."organizationId"::text AS "organizationId", a."expiresAt", a."revokedAt", c.status::text AS status,
-         a."awaitingFirstUse" AS "awaitingFirstUse"
+         a."awaitingFirstUse" AS "awaitingFirstUse", a."rotatedAt" IS NOT NULL AS rotated
   FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
   WHERE a."tokenHash" = ANY($1::text[])`;
 
@@ -65,17 +67,33 @@ interface CredentialRow {
   revokedAt: Date | null;
   status: string;
   awaitingFirstUse: boolean;
+  rotated: boolean;
 }
 
-/** An authentication failure the rate limiter must count. */
-export class AuthenticationRefused extends DomainError {}
+/** Why a credential this service knows no longer works. */
+export type RefusedCredentialState = "rotated" | "revoked" | "expired";
 
-const refused = () =>
-  new AuthenticationRefused(
+/** An authentication failure the rate limiter must count. */
+export class AuthenticationRefused extends DomainError {
+  /**
+   * The cluster of a known credential that stopped working, and why: an agent still using it
+   * has a broken job channel (see health/job-channel.ts). Never in the answer.
+   */
+  refusedCredential: { clusterId: string; state: RefusedCredentialState } | undefined;
+}
+
+function refused(entry?: CachedCredential) {
+  const error = new AuthenticationRefused(
     401,
     "unauthorized",
     "agent credential is missing, malformed, expired, revoked or unknown",
   );
+  if (entry) {
+    const state = entry.revoked ? "revoked" : entry.rotated ? "rotated" : "expired";
+    error.refusedCredential = { clusterId: entry.clusterId, state };
+  }
+  return error;
+}
 
 type Tx = Pick<Db, "agentCredential">;
 
@@ -189,6 +207,7 @@ export function createCredentialsService({
       credentialId: row.id,
       expiresAt: row.expiresAt?.getTime() ?? null,
       revoked: row.revokedAt !== null || revokedMeanwhile,
+      rotated: row.rotated,
       clusterDisabled: row.status === "disabled",
       cachedUntil: clock.now().getTime() + lifetime,
     };
@@ -206,7 +225,7 @@ export function createCredentialsService({
       remember(hash, loaded);
       entry = loaded;
     }
-    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused();
+    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused(entry);
     if (entry.clusterDisabled) throw forbidden("cluster_disabled", "this cluster is disabled");
     return {
       clusterId: entry.clusterId,

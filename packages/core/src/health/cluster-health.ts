@@ -94,13 +94,16 @@ export interface ClusterHealthColumns {
   conditions: unknown;
   /** The operator's Cluster CR and its conditions, from events. */
   clusterResource: unknown;
+  /** This service's JobChannelHealthy condition. */
+  jobChannel: unknown;
 }
 
 /** The cluster's conditions, one per type, and the worst of them in words. */
 export function clusterHealthOf(row: ClusterHealthColumns) {
   const resource = clusterResourceOf(row.clusterResource);
   const snapshot = Array.isArray(row.conditions) ? (row.conditions as Condition[]) : [];
-  const conditions = mergeByType(snapshot, resource?.conditions);
+  const jobChannel = row.jobChannel ? [row.jobChannel as Condition] : [];
+  const conditions = mergeByType(snapshot, resource?.conditions, jobChannel);
   const clusterResource: ClusterResourceRef | null = resource
     ? {
         apiVersion: resource.apiVersion,

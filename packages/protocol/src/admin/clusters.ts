@@ -112,6 +112,7 @@ export const Cluster = z
     registeredAt: Rfc3339.nullable(),
     lastHeartbeatAt: Rfc3339.nullable(),
     lastSeenAt: Rfc3339.nullable(),
+    lastPollAt: Rfc3339.nullable().describe("start of the latest authenticated job poll"),
     operatorVersion: z.string().nullable(),
     fluxVersion: z.string().nullable(),
     veleroVersion: z.string().nullable(),

@@ -86,6 +86,23 @@ export const ClusterHealth = z
       velero: z.string().nullable(),
       kubernetes: z.string().nullable(),
     }),
+    jobChannel: z
+      .object({
+        lastPollAt: Rfc3339.nullable(),
+        staleAfterSeconds: z.number().int().describe("JOB_CHANNEL_STALE_SECONDS"),
+        pollAuthFailures: z
+          .array(
+            z.object({
+              credentialState: z.enum(["rotated", "revoked", "expired"]),
+              count: z.number().int(),
+              lastAt: Rfc3339,
+            }),
+          )
+          .describe(
+            "polls refused since the latest authenticated one, by the state of the credential they carried",
+          ),
+      })
+      .describe("the facts behind the JobChannelHealthy condition"),
     openJobs: z.object({
       queued: z.number().int(),
       ready: z.number().int(),
