@@ -4,6 +4,7 @@ import { createKubernetesBackend } from "../backends/kubernetes.ts";
 import { createLocalBackend } from "../backends/local.ts";
 import { systemTiming } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
+import { DEFAULT_CLUSTER_NAME } from "../events/conditions.ts";
 import { createLogger } from "../log.ts";
 import { createAgent } from "../runtime/agent.ts";
 import {
@@ -19,8 +20,11 @@ import {
 
 export const RUN_USAGE = `vwksp-agent run (--credentials-file PATH | --credentials-secret NAMESPACE/NAME)
                 --backend kubernetes|local [--state-dir DIR] [--wait 30] [--heartbeat-interval 30s]
+                [--cluster-name cluster-local]
                 [--kubeconfig PATH] [--require-signatures] [--local-ready-after 1s] [--local-apply-delay 2s] [--stop-timeout 25s]
   Runs until SIGTERM or SIGINT, then finishes the job in hand, flushes events and exits 0.
+  Reports its own conditions (Connected, Disconnected, Authenticated, BufferOverflow) about a
+  Cluster named --cluster-name in vworkspace-system, as the operator does about its Cluster CR.
   Exits 1 when the control plane refuses the credential (401 after one rotation try) or the cluster (403).`;
 
 /** The long-running agent. */
@@ -38,6 +42,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       "local-ready-after": { type: "string", default: "1s" },
       "local-apply-delay": { type: "string" },
       "stop-timeout": { type: "string", default: "25s" },
+      "cluster-name": { type: "string", default: DEFAULT_CLUSTER_NAME },
     },
   });
   const backendName = values.backend;
@@ -50,6 +55,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const applyDelay = values["local-apply-delay"];
   const applyDelayMs = applyDelay === undefined ? 0 : parseDuration(applyDelay, "--local-apply-delay");
   const stopTimeoutMs = parseDuration(values["stop-timeout"], "--stop-timeout");
+  const clusterName = values["cluster-name"];
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(clusterName)) {
+    throw new UsageError("--cluster-name must be a Kubernetes object name (a-z, 0-9, '-', '.')");
+  }
   const timing = io.timing ?? systemTiming;
   const log = createLogger(io.stdout, timing.clock);
   const kube = lazyKube(io, values.kubeconfig);
@@ -81,6 +90,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     waitSeconds,
     heartbeatIntervalMs,
     stopTimeoutMs,
+    clusterName,
     // The control plane said at registration that it signs this cluster's jobs, or the admin asks.
     requireSignatures: values["require-signatures"] || credentials.signPayloads === true,
     ...(io.fetch ? { fetch: io.fetch } : {}),
