@@ -54,9 +54,6 @@ export function mergeConditions(
   };
 }
 
-export const conditionIs = (conditions: Condition[], type: string, status: Condition["status"]) =>
-  conditions.some((condition) => condition.type === type && condition.status === status);
-
 /** Condition pairs that become durable audit entries. */
 const HIGH_SIGNAL = new Set([
   "Succeeded/True",

@@ -11,7 +11,6 @@ import { DIRECT_AUDIT_KINDS, isHighSignal } from "./conditions.ts";
 import type { HeartbeatCoalescer } from "./heartbeats.ts";
 import { projectResources } from "./resource-projection.ts";
 
-export const CLUSTER_API_VERSION = "ops.vworkspace.io/v1alpha1";
 export const CONDITION_TRANSITION = "ConditionTransition";
 /** ResourceStatus.generation is a PostgreSQL integer; Kubernetes' is 64 bits. */
 const MAX_STORED_GENERATION = 2_147_483_647;
