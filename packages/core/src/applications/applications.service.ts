@@ -199,7 +199,7 @@ export function createApplicationsService({
   async function jobsClosed(jobIds: string[]): Promise<number> {
     if (jobIds.length === 0) return 0;
     return db.$transaction(async (tx) => {
-      // Through the application's unique key, locked in id order (a poll of events may hold some).
+      // Through the application's unique key, locked in id order like the events path locks them.
       const rows = await tx.$queryRawUnsafe<ClosedJobRow[]>(
         `SELECT ${APPLICATION_COLUMNS}, j.id AS "jobId", j.state::text AS "jobState", j.error, j."appliedRef",
                 j.request->>'intent' AS intent

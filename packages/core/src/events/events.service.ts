@@ -11,7 +11,7 @@ import { DIRECT_AUDIT_KINDS, isHighSignal } from "./conditions.ts";
 import type { HeartbeatCoalescer } from "./heartbeats.ts";
 import { projectResources } from "./resource-projection.ts";
 
-export const CONDITION_TRANSITION = "ConditionTransition";
+const CONDITION_TRANSITION = "ConditionTransition";
 /** ResourceStatus.generation is a PostgreSQL integer; Kubernetes' is 64 bits. */
 const MAX_STORED_GENERATION = 2_147_483_647;
 
