@@ -1,12 +1,13 @@
 import { manualClock } from "@vwksp/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
+import { adminHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
 import {
   ack,
   adminKey,
   eventually,
   poll,
+  postEvents,
   postResult,
   registeredCluster,
 } from "../../../test/support/fixtures.ts";
@@ -79,6 +80,13 @@ const applied = (name: string, uid: string, generation: number) => ({
   timestamp: "2026-12-01T10:00:01.123456789Z",
 });
 
+/** The operator's JobResult when ApplyJob failed (IsConflict decides the outcome). */
+const refusal = (outcome: "failed" | "conflict", error: string) => ({
+  outcome,
+  error,
+  timestamp: "2026-12-01T10:00:02Z",
+});
+
 async function result({ credential }: Cluster, jobId: string, body: unknown) {
   const response = await postResult(harness, jobId, credential, body);
   expect(response.statusCode, response.body).toBe(204);
@@ -97,20 +105,10 @@ async function transition(
 ) {
   second += 1;
   const at = new Date(Date.parse("2026-12-01T10:00:00Z") + second * 1000).toISOString();
-  const response = await harness.app.inject({
-    method: "POST",
-    url: "/api/agent/events",
-    headers: agentHeaders(credential),
-    payload: JSON.stringify({
-      events: [
-        goTransition(
-          applicationInstance(name, uid, generation, NAMESPACE),
-          goCondition(type, status, reason, "", at),
-          at,
-        ),
-      ],
-    }),
-  });
+  const instance = applicationInstance(name, uid, generation, NAMESPACE);
+  const response = await postEvents(harness, credential, [
+    goTransition(instance, goCondition(type, status, reason, "", at), at),
+  ]);
   expect(response.statusCode, response.body).toBe(204);
 }
 
@@ -242,22 +240,14 @@ describe("application states from what the operator reports", () => {
   it("requested → failed on failed, conflict, and the agent's own expiry (noop with error)", async () => {
     const target = await registeredCluster(harness, key);
     const failed = await request(target, "broken");
-    await result(target, failed, {
-      outcome: "failed",
-      error: "server-side apply: admission webhook denied",
-      timestamp: "2026-12-01T10:00:02Z",
-    });
+    await result(target, failed, refusal("failed", "server-side apply: admission webhook denied"));
     expect(await application(target, "broken")).toMatchObject({
       state: "failed",
       stateReason: `job ${failed} failed: server-side apply: admission webhook denied`,
     });
 
     const conflicted = await request(target, "contested");
-    await result(target, conflicted, {
-      outcome: "conflict",
-      error: "apply conflict: Apply failed with 1 conflict",
-      timestamp: "2026-12-01T10:00:02Z",
-    });
+    await result(target, conflicted, refusal("conflict", "apply conflict: Apply failed with 1 conflict"));
     expect(await application(target, "contested")).toMatchObject({
       state: "failed",
       stateReason: expect.stringContaining("conflict: apply conflict"),
@@ -276,11 +266,7 @@ describe("application states from what the operator reports", () => {
     const deploy = await request(target, "stuck");
     await result(target, deploy, applied("stuck", "uid-stuck", 1));
     const removal = await request(target, "stuck", "delete");
-    await result(target, removal, {
-      outcome: "failed",
-      error: "delete application instance: forbidden",
-      timestamp: "2026-12-01T10:00:02Z",
-    });
+    await result(target, removal, refusal("failed", "delete application instance: forbidden"));
     expect(await application(target, "stuck")).toMatchObject({
       state: "failed",
       stateReason: expect.stringContaining("forbidden"),

@@ -1,8 +1,12 @@
 import { manualClock } from "@vwksp/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
+import { adminHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
-import { adminKey, registeredCluster } from "../../../test/support/fixtures.ts";
+import {
+  adminKey,
+  postEvents as postAgentEvents,
+  registeredCluster,
+} from "../../../test/support/fixtures.ts";
 import {
   applicationInstance,
   clusterProd1,
@@ -33,13 +37,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-const postEvents = (credential: string, events: unknown[]) =>
-  harness.app.inject({
-    method: "POST",
-    url: "/api/agent/events",
-    headers: agentHeaders(credential),
-    payload: JSON.stringify({ events }),
-  });
+const postEvents = (credential: string, events: unknown[]) => postAgentEvents(harness, credential, events);
 
 const admin = async (url: string) => {
   const response = await harness.app.inject({ url, headers: adminHeaders(key) });

@@ -1,8 +1,12 @@
 import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "@vwksp/odoo/fake-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
-import { adminKey, eventually, registeredCluster } from "../../../test/support/fixtures.ts";
+import {
+  adminKey,
+  eventually,
+  postEvents as postAgentEvents,
+  registeredCluster,
+} from "../../../test/support/fixtures.ts";
 import {
   clusterProd1,
   goCondition,
@@ -53,13 +57,7 @@ afterAll(async () => {
 });
 
 const odooRecord = (clusterId: string) => fake.records(MODEL).find((row) => row.cluster_id === clusterId);
-const postEvents = (credential: string, events: unknown[]) =>
-  harness.app.inject({
-    method: "POST",
-    url: "/api/agent/events",
-    headers: agentHeaders(credential),
-    payload: JSON.stringify({ events }),
-  });
+const postEvents = (credential: string, events: unknown[]) => postAgentEvents(harness, credential, events);
 
 describe("health_message in Odoo", () => {
   it("carries ControllerMissing from the Cluster CR, and is emptied when it clears", async () => {
