@@ -92,6 +92,16 @@ export function postStatus(harness: Harness, jobId: string, credential: string, 
   });
 }
 
+/** POST /api/agent/events with the Go operator's headers. */
+export function postEvents(harness: Harness, credential: string, events: unknown[]) {
+  return harness.app.inject({
+    method: "POST",
+    url: "/api/agent/events",
+    headers: agentHeaders(credential),
+    payload: JSON.stringify({ events }),
+  });
+}
+
 export function postResult(harness: Harness, jobId: string, credential: string, body: unknown) {
   return harness.app.inject({
     method: "POST",

@@ -5,6 +5,7 @@ import {
   closeDb,
   createApiKeyLifecycle,
   createApiKeysService,
+  createApplicationsService,
   createAuditService,
   createCatalogService,
   createClustersService,
@@ -124,11 +125,13 @@ export function createApiDeps(
     ...(overrides.argon2 ? { argon2: overrides.argon2 } : {}),
   });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
+  const applications = createApplicationsService({ db, clock, audit });
   const jobs = createJobsService({
     db,
     clock,
     audit,
     signals,
+    applications,
     defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
   });
   const delivery = createDeliveryService({
@@ -148,7 +151,11 @@ export function createApiDeps(
     notifier,
     onError: (error) => reportError(error, "heartbeat flush"),
   });
-  const events = createEventsService({ db, clock, audit, heartbeats });
+  const events = createEventsService({ db, clock, audit, heartbeats, notifier, applications });
+  metrics.trackAgentCounts(() => ({
+    pollRefusals: heartbeats.pollRefusalCounts(),
+    unprojectedEvents: events.skippedCounts(),
+  }));
   const eventQueries = createEventQueries({ db });
   const health = createHealthService({
     db,
@@ -156,6 +163,7 @@ export function createApiDeps(
     audit,
     notifier,
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+    jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
   });
   // One limiter per kind of secret: guessed admin keys or webhook secrets must not change how
   // agents' failures are answered, nor the other way round.
@@ -202,6 +210,7 @@ export function createApiDeps(
     clusters,
     registrationTokens,
     signals,
+    applications,
     jobs,
     delivery,
     catalog,

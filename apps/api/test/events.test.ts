@@ -209,14 +209,6 @@ describe("POST /api/agent/events", () => {
     expect(await harness.deps.db.agentEvent.count({ where: { clusterId: cluster.id } })).toBe(0);
   });
 
-  it("refuses an event about another cluster with 400", async () => {
-    const a = await registeredCluster(harness, key);
-    const b = await registeredCluster(harness, key);
-    const response = await postEvents(a.credential, goHeartbeat(b.cluster.id));
-    expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: "foreign_cluster" });
-  });
-
   it("projects conditions per resource; older generations and transitions never overwrite newer ones", async () => {
     const { cluster, credential } = await registeredCluster(harness, key);
     await postEvents(credential, {
@@ -299,47 +291,6 @@ describe("POST /api/agent/events", () => {
     expect(expected).toHaveLength(names.length);
     expect(expected.every((item) => item.ready === true && item.generation === 2)).toBe(true);
     expect(comparable(await resources(batched.cluster.id))).toEqual(expected);
-  });
-
-  it("marks an application deployed on Ready=True and says why when it is not", async () => {
-    const { cluster, credential } = await registeredCluster(harness, key);
-    const deploy = await harness.app.inject({
-      method: "POST",
-      url: `/api/v1/clusters/${cluster.id}/applications`,
-      headers: adminHeaders(key),
-      payload: { catalogId: "gitea", namespace: "org-demo", name: "git" },
-    });
-    expect(deploy.statusCode).toBe(202);
-    const apps = () =>
-      harness.app.inject({ url: `/api/v1/clusters/${cluster.id}/applications`, headers: adminHeaders(key) });
-    expect((await apps()).json().items[0]).toMatchObject({ name: "git", state: "requested" });
-    await postEvents(credential, {
-      events: [
-        transition("git", "Ready", "False", { at: "2026-11-27T09:01:00Z", reason: "HelmInstallFailed" }),
-      ],
-    });
-    expect((await apps()).json().items[0]).toMatchObject({
-      state: "not_ready",
-      stateReason: expect.stringContaining("HelmInstallFailed"),
-    });
-    await postEvents(credential, {
-      events: [
-        transition("git", "Ready", "True", { at: "2026-11-27T09:02:00Z", reason: "HelmReleaseReady" }),
-      ],
-    });
-    expect((await apps()).json().items[0]).toMatchObject({
-      state: "deployed",
-      deployedAt: expect.any(String),
-    });
-    await postEvents(credential, {
-      events: [
-        transition("git", "Degraded", "True", { at: "2026-11-27T09:03:00Z", reason: "PodCrashLooping" }),
-      ],
-    });
-    expect((await apps()).json().items[0]).toMatchObject({
-      state: "degraded",
-      stateReason: expect.stringContaining("PodCrashLooping"),
-    });
   });
 
   it("turns every high-signal condition pair and direct kind into an agent audit entry", async () => {
@@ -443,6 +394,7 @@ describe("cluster health", () => {
       audit: createAuditService({ db: harness.deps.db, clock }),
       notifier: silentNotifier,
       heartbeatTimeoutSeconds: 90,
+      jobChannelStaleSeconds: 640,
     });
     await postEvents(credential, goHeartbeat(cluster.id));
     await harness.deps.heartbeats.flush();

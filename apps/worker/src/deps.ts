@@ -2,6 +2,7 @@ import {
   type Clock,
   type Config,
   closeDb,
+  createApplicationsService,
   createAuditService,
   createClustersService,
   createDb,
@@ -36,7 +37,8 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     onError: (error) => logger.warn({ err: error }, "job signal failed"),
   });
   const signingKeys = signingKeysFor(config);
-  const dispatch = createDispatchService({ db, clock, audit, signals, signingKeys });
+  const applications = createApplicationsService({ db, clock, audit });
+  const dispatch = createDispatchService({ db, clock, audit, signals, applications, signingKeys });
   const notifier = createChangeNotifier({
     pubsub,
     queues,
@@ -51,6 +53,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     audit,
     notifier,
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+    jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
   });
 
   async function close() {
@@ -71,6 +74,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     audit,
     clusters,
     signals,
+    applications,
     dispatch,
     notifier,
     health,

@@ -13,6 +13,8 @@ export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
   "sweep-jobs": 15_000,
   "reconcile-queued": 30_000,
   "check-heartbeats": 15_000,
+  "settle-applications": 15_000,
+  "check-job-channels": 30_000,
   "prune-events": 3_600_000,
 };
 
@@ -64,6 +66,8 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
       },
       "reconcile-queued": async () => reconcileQueued(deps),
       "check-heartbeats": async () => deps.health.markSilentClustersDisconnected(),
+      "settle-applications": async () => deps.applications.settleClosedJobs(),
+      "check-job-channels": async () => deps.health.checkJobChannels(),
       "prune-events": async () =>
         pruneEvents({ db: deps.db, clock: deps.clock, retentionDays: deps.config.EVENT_RETENTION_DAYS }),
     },

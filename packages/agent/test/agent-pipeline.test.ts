@@ -114,11 +114,16 @@ describe("poll → ack → apply → result against the real API and worker", ()
     const connected = events.find((event) => event.conditions[0]?.type === "Connected");
     expect(connected).toMatchObject({
       kind: "ConditionTransition",
-      resourceRef: { apiVersion: "ops.vworkspace.io/v1alpha1", kind: "Cluster", name: cluster.id },
-      conditions: [{ status: "True", reason: "ControlPlaneReachable" }],
+      resourceRef: {
+        apiVersion: "ops.vworkspace.io/v1alpha1",
+        kind: "Cluster",
+        namespace: "vworkspace-system",
+        name: "cluster-local",
+      },
+      conditions: [{ status: "True", reason: "RoundTripOK" }],
     });
     expect(connected?.eventKey).toBe(
-      `condition/ops.vworkspace.io/v1alpha1/Cluster/_/${cluster.id}/${connected?.resourceRef.uid}/Connected/True@0`,
+      `condition/ops.vworkspace.io/v1alpha1/Cluster/vworkspace-system/cluster-local/${connected?.resourceRef.uid}/Connected/True@1`,
     );
     const application = await cp.harness.deps.db.application.findFirstOrThrow({
       where: { clusterId: cluster.id },

@@ -108,8 +108,10 @@ describe("agent runtime", () => {
       posted(requests).some((event) => event.conditions?.[0]?.type === "Connected"),
     );
     expect(posted(requests).find((event) => event.kind === "ConditionTransition")).toMatchObject({
-      eventKey: `condition/ops.vworkspace.io/v1alpha1/Cluster/_/${CLUSTER_ID}/run-1/Connected/True@0`,
-      conditions: [{ type: "Connected", status: "True", reason: "ControlPlaneReachable" }],
+      eventKey:
+        "condition/ops.vworkspace.io/v1alpha1/Cluster/vworkspace-system/cluster-local/run-1/Connected/True@1",
+      resourceRef: { namespace: "vworkspace-system", name: "cluster-local", uid: "run-1", generation: 1 },
+      conditions: [{ type: "Connected", status: "True", reason: "RoundTripOK" }],
     });
     agent.stop();
     expect(await exited).toEqual({ reason: "stopped" });
@@ -149,6 +151,29 @@ describe("agent runtime", () => {
     expect(paths(requests, "/api/agent/credentials/rotate")).toHaveLength(1);
     expect(JSON.parse(await readFile(join(dir, "credentials.json"), "utf8")).token).toBe(NEW);
     expect(output.text()).not.toContain(NEW);
+    // Audited like the operator does it: about its Cluster resource, with a zero transition time.
+    const audit = await eventually(async () =>
+      posted(requests).find((event) => event.kind === "CredentialRotated"),
+    );
+    expect(audit).toEqual({
+      eventKey: "CredentialRotated/run-1/Authenticated",
+      kind: "CredentialRotated",
+      resourceRef: expect.objectContaining({
+        kind: "Cluster",
+        name: "cluster-local",
+        namespace: "vworkspace-system",
+      }),
+      conditions: [
+        {
+          type: "Authenticated",
+          status: "True",
+          reason: "CredentialRotated",
+          message: "Bootstrap credential rotated successfully",
+          lastTransitionTime: null,
+        },
+      ],
+      timestamp: expect.any(String),
+    });
     agent.stop();
     expect(await exited).toEqual({ reason: "stopped" });
   });

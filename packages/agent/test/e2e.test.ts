@@ -52,6 +52,8 @@ function startAgent(credentials: string, extra: string[] = []) {
         "1s",
         "--local-ready-after",
         "500ms",
+        "--cluster-name",
+        "cluster-prod-1",
         ...extra,
       ],
       {},
@@ -182,6 +184,26 @@ describe("bootstrap procedure end to end", () => {
     expect((await admin<{ status: string }>("GET", `/api/v1/clusters/${clusterId}/health`)).body.status).toBe(
       "connected",
     );
+    // The agent reports its own conditions about a Cluster named like the operator's CR.
+    const health = await eventually(async () => {
+      const view = await admin<{
+        clusterResource: { name: string; namespace: string } | null;
+        conditions: { type: string; status: string; reason: string }[];
+        healthMessage: string | null;
+      }>("GET", `/api/v1/clusters/${clusterId}/health`);
+      return view.body.conditions.some((condition) => condition.type === "Authenticated")
+        ? view.body
+        : undefined;
+    }, 15_000);
+    expect(health.clusterResource).toMatchObject({ name: "cluster-prod-1", namespace: "vworkspace-system" });
+    expect(health.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: "Connected", status: "True", reason: "RoundTripOK" }),
+        expect.objectContaining({ type: "Disconnected", status: "False" }),
+        expect.objectContaining({ type: "Authenticated", status: "True", reason: "CredentialAccepted" }),
+      ]),
+    );
+    expect(health.healthMessage).toBeNull();
     const connectedInOdoo = await eventually(async () => {
       const record = await odooRecord(clusterId);
       return record?.state === "connected" && record.operator_version ? record : undefined;

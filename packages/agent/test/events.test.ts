@@ -4,7 +4,7 @@ import { AgentApiError, TransportError } from "../src/errors.ts";
 import { createEventBatcher } from "../src/events/batcher.ts";
 import {
   bufferOverflowEvent,
-  clusterRef,
+  clusterResourceRef,
   conditionEventKey,
   conditionTransitions,
   heartbeatEvent,
@@ -35,7 +35,7 @@ function setup(fail: () => Error | undefined = () => undefined) {
     },
     isPoison: (error) => classifyFailure(error) === "fatal",
     overflowEvent: (dropped) =>
-      bufferOverflowEvent(clusterRef(CLUSTER_ID, RUN), dropped, clock.timing.clock.now()),
+      bufferOverflowEvent(clusterResourceRef("cluster-local", RUN), dropped, clock.timing.clock.now()),
   });
   batcher.start();
   return { clock, batches, batcher, keys: () => batches.flat().map((item) => item.eventKey) };
@@ -105,20 +105,21 @@ describe("event batching", () => {
     const delivered = batches.flat();
     const [report] = delivered;
     expect(report).toEqual({
-      eventKey: `condition/ops.vworkspace.io/v1alpha1/Cluster/_/${CLUSTER_ID}/${RUN}/BufferOverflow/True@0`,
+      eventKey: `condition/ops.vworkspace.io/v1alpha1/Cluster/vworkspace-system/cluster-local/${RUN}/BufferOverflow/True@1`,
       kind: "ConditionTransition",
       resourceRef: {
         apiVersion: "ops.vworkspace.io/v1alpha1",
         kind: "Cluster",
-        namespace: "",
-        name: CLUSTER_ID,
+        namespace: "vworkspace-system",
+        name: "cluster-local",
         uid: RUN,
+        generation: 1,
       },
       conditions: [
         {
           type: "BufferOverflow",
           status: "True",
-          reason: "EventsDropped",
+          reason: "EventBufferFull",
           message:
             "Dropped 5 outbound event(s) because the buffer is full; verify control plane connectivity and that events are being accepted",
           lastTransitionTime: expect.any(String),

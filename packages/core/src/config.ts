@@ -68,6 +68,11 @@ export const ConfigSchema = z.object({
   AUTH_FAILURE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(20),
   /** A cluster not heard from for this long is `disconnected`. */
   HEARTBEAT_TIMEOUT_SECONDS: seconds(90),
+  /**
+   * A connected cluster without a successful job poll for this long (or with jobs waiting that
+   * long) has JobChannelHealthy=False. Default: twice the longest poll hold (290 s) plus 60 s.
+   */
+  JOB_CHANNEL_STALE_SECONDS: seconds(640),
   /** Agent events older than this are pruned; audit entries are kept. */
   EVENT_RETENTION_DAYS: seconds(30),
   /** Proxies in front whose X-Forwarded-For entries count: false, a hop count, or their CIDR ranges. */

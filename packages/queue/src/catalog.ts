@@ -22,6 +22,8 @@ export const JOB_CATALOG = {
     "sweep-jobs": z.object({}),
     "reconcile-queued": z.object({}),
     "check-heartbeats": z.object({}),
+    "settle-applications": z.object({}),
+    "check-job-channels": z.object({}),
     "prune-events": z.object({}),
   },
 } as const;

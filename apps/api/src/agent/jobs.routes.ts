@@ -20,6 +20,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
   { deps, longPoll },
 ) => {
   const authenticate = authenticateAgent(deps);
+  const authenticatePoll = authenticateAgent(deps, { poll: true });
   const tags = ["agent"];
   const security = [{ agentToken: [] }];
 
@@ -91,7 +92,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         querystring: JobsQuery,
         response: { 200: JobsResponse, ...errorResponses(400, 401, 403, 429, 503) },
       },
-      preValidation: authenticate,
+      preValidation: authenticatePoll,
     },
     async (request, reply) => {
       const agent = agentOf(request);
@@ -101,6 +102,8 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
           "the cluster query parameter does not match this credential's cluster",
         );
       }
+      // The job channel works: in memory, written with the next coalesced flush.
+      deps.heartbeats.polled(agent.clusterId);
       // The client going away ends the wait: no waiter is left behind and nothing is leased to it.
       // One controller for both reasons to stop, rather than a combined signal per poll.
       const stop = new AbortController();
@@ -204,7 +207,21 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
       preValidation: authenticate,
     },
     async (request, reply) => {
-      await deps.delivery.result(agentOf(request).clusterId, request.params.jobId, request.body);
+      const { jobId } = request.params;
+      const { settlesApplication } = await deps.delivery.result(
+        agentOf(request).clusterId,
+        jobId,
+        request.body,
+      );
+      // The result is recorded whatever happens next; the maintenance backstop settles the
+      // application later should this fail.
+      if (settlesApplication) {
+        await deps.applications
+          .jobsClosed([jobId])
+          .catch((error: unknown) =>
+            request.log.warn({ err: error, jobId }, "could not settle the application yet"),
+          );
+      }
       return reply.code(204).send(null);
     },
   );

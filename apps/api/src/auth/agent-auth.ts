@@ -11,15 +11,19 @@ declare module "fastify" {
 
 /**
  * preHandler: the request carries a live agent credential (401/403/429 otherwise). The credential
- * is checked before anything is counted, so a live one is served whatever its address did.
+ * is checked before anything is counted, so a live one is served whatever its address did. For
+ * the job poll (`poll: true`), a refusal of a credential that stopped working is noted for its
+ * cluster: heartbeats on a new credential with polls on the old one are a broken job channel.
  */
-export function authenticateAgent(deps: ApiDeps) {
+export function authenticateAgent(deps: ApiDeps, options: { poll?: boolean } = {}) {
   return async (request: FastifyRequest) => {
     try {
       request.agent = await deps.credentials.authenticate(bearerToken(request));
     } catch (error) {
       if (!(error instanceof AuthenticationRefused)) throw error;
-      const identity = error.clusterId ? `cluster:${error.clusterId}` : undefined;
+      const refused = error.refusedCredential;
+      if (options.poll && refused) deps.heartbeats.pollRefused(refused.clusterId, refused.state);
+      const identity = refused ? `cluster:${refused.clusterId}` : undefined;
       throw await deps.agentFailures.refuse({ address: request.ip, identity }, error, request.log);
     }
     deps.heartbeats.seen(request.agent.clusterId);

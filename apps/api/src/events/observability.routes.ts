@@ -1,10 +1,12 @@
-import { isoOrNull } from "@vwksp/core";
+import { clusterHealthOf, isoOrNull, type PollAuthFailures, type RefusedCredentialState } from "@vwksp/core";
 import {
+  type ApplicationState,
   ApplicationView,
   AuditPage,
   ClusterHealth,
   ClusterIdParams,
   EventPage,
+  ListApplicationsQuery,
   ListAuditQuery,
   ListEventsQuery,
   ResourceView,
@@ -96,8 +98,10 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         operationId: "listClusterApplications",
         tags,
         security,
-        summary: "Applications requested on the cluster and whether they are deployed",
+        summary:
+          "Applications requested on the cluster and where they are (docs/application-states.md); deleted ones only with includeDeleted=true",
         params: ClusterIdParams,
+        querystring: ListApplicationsQuery,
         response: {
           200: z.object({ items: z.array(ApplicationView) }),
           ...errorResponses(400, 401, 403, 404),
@@ -109,6 +113,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
       const rows = await deps.eventQueries.listApplications(
         principalOf(request).organizationId,
         request.params.id,
+        request.query.includeDeleted,
       );
       return {
         items: rows.map((row) => ({
@@ -116,10 +121,11 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
           name: row.name,
           catalogId: row.catalogId,
           generation: row.generation,
-          state: row.state,
+          state: row.state as ApplicationState,
           stateReason: row.stateReason,
           lastJobId: row.lastJobId,
           deployedAt: isoOrNull(row.deployedAt),
+          deletedAt: isoOrNull(row.deletedAt),
           updatedAt: row.updatedAt.toISOString(),
         })),
       };
@@ -150,7 +156,15 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         status: cluster.status,
         lastHeartbeatAt: isoOrNull(cluster.lastHeartbeatAt),
         lastSeenAt: isoOrNull(cluster.lastSeenAt),
-        conditions: (cluster.conditions as z.infer<typeof ClusterHealth>["conditions"] | null) ?? [],
+        ...clusterHealthOf(cluster),
+        jobChannel: {
+          lastPollAt: isoOrNull(cluster.lastPollAt),
+          staleAfterSeconds: deps.config.JOB_CHANNEL_STALE_SECONDS,
+          pollAuthFailures: Object.entries((cluster.pollAuthFailures ?? {}) as PollAuthFailures).flatMap(
+            ([credentialState, refusal]) =>
+              refusal ? [{ credentialState: credentialState as RefusedCredentialState, ...refusal }] : [],
+          ),
+        },
         versions: {
           operator: cluster.operatorVersion,
           flux: cluster.fluxVersion,

@@ -98,6 +98,26 @@ export function createApiMetrics(deps: { db: Db; clock: Clock }) {
     registers,
   });
 
+  // Counts kept by the services themselves (cumulative per process), turned into counters here.
+  let agentCounts = () => ({
+    pollRefusals: new Map<string, number>() as ReadonlyMap<string, number>,
+    unprojectedEvents: new Map<string, number>() as ReadonlyMap<string, number>,
+  });
+  cumulativeCounter(registry, {
+    name: "vwksp_agent_poll_refusals_total",
+    help: "Job polls refused for a known credential that no longer works, by its state (rotated away, revoked, expired).",
+    label: "credential_state",
+    initial: ["rotated", "revoked", "expired"],
+    read: () => agentCounts().pollRefusals,
+  });
+  cumulativeCounter(registry, {
+    name: "vwksp_agent_events_unprojected_total",
+    help: "Agent events stored but not projected onto a status, by reason (unknown kind, no conditions, generation beyond 32 bits).",
+    label: "reason",
+    initial: [],
+    read: () => agentCounts().unprojectedEvents,
+  });
+
   for (const outcome of JOB_OUTCOMES) jobsFinished.inc({ outcome }, 0);
 
   /**
@@ -122,6 +142,10 @@ export function createApiMetrics(deps: { db: Db; clock: Clock }) {
     eventsIngested,
     eventsRefused,
     jobsClaimed,
+    /** The services' own counts of refused polls and unprojected events, read at each scrape. */
+    trackAgentCounts(read: typeof agentCounts) {
+      agentCounts = read;
+    },
     /** The long-poll hub of the app, read at each scrape. */
     trackLongPoll(stats: () => { waiters: number; clusters: number }) {
       longPollStats = stats;
@@ -141,3 +165,31 @@ export function createApiMetrics(deps: { db: Db; clock: Clock }) {
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
+
+/** A counter that follows a cumulative count kept elsewhere: each scrape adds what it grew by. */
+function cumulativeCounter(
+  registry: Registry,
+  spec: {
+    name: string;
+    help: string;
+    label: string;
+    initial: readonly string[];
+    read: () => ReadonlyMap<string, number>;
+  },
+) {
+  const counted = new Map<string, number>();
+  const counter = new Counter({
+    name: spec.name,
+    help: spec.help,
+    labelNames: [spec.label],
+    registers: [registry],
+    collect() {
+      for (const [value, total] of spec.read()) {
+        const grown = total - (counted.get(value) ?? 0);
+        if (grown > 0) counter.inc({ [spec.label]: value }, grown);
+        counted.set(value, total);
+      }
+    },
+  });
+  for (const value of spec.initial) counter.inc({ [spec.label]: value }, 0);
+}

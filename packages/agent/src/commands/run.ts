@@ -3,6 +3,7 @@ import { createKubernetesBackend } from "../backends/kubernetes.ts";
 import { createLocalBackend } from "../backends/local.ts";
 import { systemTiming } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
+import { DEFAULT_CLUSTER_NAME } from "../events/conditions.ts";
 import { createLogger } from "../log.ts";
 import { createAgent } from "../runtime/agent.ts";
 import {
@@ -74,12 +75,21 @@ export const RUN_FLAGS = {
     default: "25s",
     description: "on SIGTERM, how long the job in hand may take to finish",
   },
+  "cluster-name": {
+    type: "string",
+    env: "VWKSP_CLUSTER_NAME",
+    placeholder: "NAME",
+    default: DEFAULT_CLUSTER_NAME,
+    description: "the Cluster (as the operator's CR in vworkspace-system) its own conditions are reported about",
+  },
 } as const satisfies FlagSpecs;
 
 export const RUN_HELP = commandHelp(
   RUN_USAGE,
   RUN_FLAGS,
   `Runs until SIGTERM or SIGINT, then finishes the job in hand, flushes events and exits 0.
+Reports its own conditions (Connected, Disconnected, Authenticated, BufferOverflow) about a
+Cluster named --cluster-name in vworkspace-system, as the operator does about its Cluster CR.
 Exits 1 when the control plane refuses the credential (401 after one rotation try) or the cluster (403).
 Durations: 500ms, 30s, 1m, 2h or a number of seconds.`,
 );
@@ -101,6 +111,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const applyDelay = values["local-apply-delay"];
   const applyDelayMs = applyDelay === undefined ? 0 : parseDuration(applyDelay, "--local-apply-delay");
   const stopTimeoutMs = parseDuration(values["stop-timeout"] ?? "25s", "--stop-timeout");
+  const clusterName = values["cluster-name"] ?? DEFAULT_CLUSTER_NAME;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(clusterName)) {
+    throw new UsageError("--cluster-name must be a Kubernetes object name (a-z, 0-9, '-', '.')");
+  }
   const timing = io.timing ?? systemTiming;
   const log = createLogger(io.stdout, timing.clock);
   const kube = lazyKube(io, values.kubeconfig);
@@ -132,6 +146,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     waitSeconds,
     heartbeatIntervalMs,
     stopTimeoutMs,
+    clusterName,
     // The control plane said at registration that it signs this cluster's jobs, or the admin asks.
     requireSignatures: values["require-signatures"] || credentials.signPayloads === true,
     ...(io.fetch ? { fetch: io.fetch } : {}),

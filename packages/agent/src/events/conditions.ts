@@ -39,26 +39,54 @@ export function conditionTransitions(
     }));
 }
 
+/** Where the operator's Cluster CR lives, and its name when `--cluster-name` is not given. */
+export const CLUSTER_NAMESPACE = "vworkspace-system";
+export const DEFAULT_CLUSTER_NAME = "cluster-local";
+
 /**
- * The agent's own Cluster resource. `uid` is the id of this agent run: agent-side conditions
- * (Connected, BufferOverflow, Authenticated) are not generations of a CR, so a run is the
- * identity that keeps one run's replays de-duplicated without swallowing the next run's reports.
+ * The agent's own Cluster resource, named like the operator's Cluster CR (`--cluster-name`, in
+ * vworkspace-system): the operator's Cluster reconciler reports its conditions about that CR, not
+ * about our id. The agent has no CR: `uid` is the id of this agent run (a new run is a new
+ * object, whose reports start afresh) and the generation is the first one.
  */
-export const clusterRef = (clusterId: string, runId?: string): ObjectRef => ({
+export const clusterResourceRef = (name: string, runId: string): ObjectRef => ({
   apiVersion: CLUSTER_API_VERSION,
   kind: "Cluster",
-  namespace: "",
-  name: clusterId,
-  ...(runId ? { uid: runId } : {}),
+  namespace: CLUSTER_NAMESPACE,
+  name,
+  uid: runId,
+  generation: 1,
 });
 
-/** Exactly the Go client's heartbeat (no eventKey, no conditions) plus our `cluster` versions. */
+/**
+ * Exactly the Go client's heartbeat (no eventKey, no conditions, the Cluster named by the control
+ * plane's id: the one event that does) plus our `cluster` versions.
+ */
 export function heartbeatEvent(clusterId: string, cluster: ClusterInfo, now: Date): AgentEvent {
   return {
     kind: CLUSTER_HEARTBEAT,
-    resourceRef: clusterRef(clusterId),
+    resourceRef: { apiVersion: CLUSTER_API_VERSION, kind: "Cluster", namespace: "", name: clusterId },
     timestamp: now.toISOString(),
     cluster,
+  };
+}
+
+/** The operator's audit event after a credential rotation (its condition has no transition time). */
+export function credentialRotatedEvent(ref: ObjectRef, now: Date): AgentEvent {
+  return {
+    eventKey: `CredentialRotated/${ref.uid ?? ""}/Authenticated`,
+    kind: "CredentialRotated",
+    resourceRef: ref,
+    conditions: [
+      {
+        type: "Authenticated",
+        status: "True",
+        reason: "CredentialRotated",
+        message: "Bootstrap credential rotated successfully",
+        lastTransitionTime: null,
+      },
+    ],
+    timestamp: now.toISOString(),
   };
 }
 
@@ -71,14 +99,14 @@ export function bufferOverflowEvent(ref: ObjectRef, dropped: number | undefined,
     ? {
         type: "BufferOverflow",
         status: "True",
-        reason: "EventsDropped",
+        reason: "EventBufferFull",
         message: bufferOverflowMessage(dropped),
       }
     : {
         type: "BufferOverflow",
         status: "False",
         reason: "BufferDrained",
-        message: "outbound events are flowing again",
+        message: "Outbound event buffer has drained successfully",
       };
   condition.lastTransitionTime = kubeTime(now);
   return {

@@ -8,8 +8,10 @@ import { errorMessage } from "../errors.ts";
 import { createEventBatcher } from "../events/batcher.ts";
 import {
   bufferOverflowEvent,
-  clusterRef,
+  clusterResourceRef,
   conditionTransitions,
+  credentialRotatedEvent,
+  DEFAULT_CLUSTER_NAME,
   heartbeatEvent,
 } from "../events/conditions.ts";
 import type { Logger } from "../log.ts";
@@ -34,6 +36,8 @@ export interface AgentOptions {
   stopTimeoutMs?: number;
   flushIntervalMs?: number;
   runId?: string;
+  /** The name of the agent's own Cluster resource, like the operator's `--cluster-name`. */
+  clusterName?: string;
 }
 
 export type AgentExit = { reason: "stopped" } | { reason: FatalKind; message: string };
@@ -44,7 +48,8 @@ export function createAgent(options: AgentOptions) {
   const { log, backend } = options;
   const runId = options.runId ?? randomUUID();
   const clusterId = options.credentials.clusterId;
-  const cluster = clusterRef(clusterId, runId);
+  const clusterName = options.clusterName ?? DEFAULT_CLUSTER_NAME;
+  const cluster = clusterResourceRef(clusterName, runId);
   const conditions = new Map<string, Condition>();
   const pollAbort = new AbortController();
   const hardStop = new AbortController();
@@ -68,6 +73,7 @@ export function createAgent(options: AgentOptions) {
       else setClusterCondition("Connected", "False", "Forbidden", error.serverMessage);
       stop();
     },
+    onRotated: () => events.enqueue(credentialRotatedEvent(cluster, timing.clock.now())),
   });
 
   const condition = (
@@ -100,13 +106,27 @@ export function createAgent(options: AgentOptions) {
     const next = condition(type, status, reason, message);
     conditions.set(type, next);
     log.info(
-      `Cluster ${clusterId} condition ${type}=${status} (${reason})${status === "True" ? "" : `: ${message}`}`,
+      `Cluster ${clusterName} condition ${type}=${status} (${reason})${status === "True" ? "" : `: ${message}`}`,
     );
     events.enqueue(...conditionTransitions(cluster, previous ? [previous] : [], [next], timing.clock.now()));
   }
 
-  const connected = () =>
-    setClusterCondition("Connected", "True", "ControlPlaneReachable", `${AGENT_VERSION} is polling for jobs`);
+  // The operator's Cluster reconciler sets these after each heartbeat round trip (its
+  // Authenticated=False on any failed heartbeat is left out: a timeout says nothing about the token).
+  function roundTripSucceeded() {
+    setClusterCondition(
+      "Connected",
+      "True",
+      "RoundTripOK",
+      "Recent round-trip to the control plane succeeded",
+    );
+    setClusterCondition("Disconnected", "False", "Connected", "Connection is alive");
+    setClusterCondition("Authenticated", "True", "CredentialAccepted", "Bearer token accepted");
+  }
+  function roundTripFailed(error: unknown) {
+    setClusterCondition("Connected", "False", "ControlPlaneUnreachable", errorMessage(error));
+    setClusterCondition("Disconnected", "True", "NoRecentRoundTrip", errorMessage(error));
+  }
 
   const context: JobContext = {
     session,
@@ -129,7 +149,6 @@ export function createAgent(options: AgentOptions) {
           signal: pollAbort.signal,
         });
         failures = 0;
-        connected();
         for (const job of polled.rejected) if (!stopping) await processRejectedJob(context, job);
         // A stop lets the job in hand finish; the rest were never acked and will be redelivered.
         for (const job of polled.jobs) if (!stopping) await processJob(context, job);
@@ -157,10 +176,11 @@ export function createAgent(options: AgentOptions) {
           signal: pollAbort.signal,
           attempts: 1,
         });
-        connected();
+        roundTripSucceeded();
       } catch (error) {
         if (error instanceof AgentStopped || stopping) break;
         log.warn(`heartbeat failed: ${errorMessage(error)}`);
+        roundTripFailed(error);
       }
       await timing.sleep(interval, pollAbort.signal);
     }
@@ -179,7 +199,9 @@ export function createAgent(options: AgentOptions) {
       events.enqueue(...conditionTransitions(ref, previous, next, timing.clock.now())),
     );
     events.start();
-    log.info(`agent ${AGENT_VERSION} started: cluster ${clusterId}, backend ${backend.name}, run ${runId}`);
+    log.info(
+      `agent ${AGENT_VERSION} started: cluster ${clusterId} (Cluster ${clusterName} in ${cluster.namespace}), backend ${backend.name}, run ${runId}`,
+    );
     const loops = Promise.all([pollLoop(), heartbeatLoop()]);
     await stopped;
 

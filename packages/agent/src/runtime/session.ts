@@ -34,6 +34,8 @@ export interface SessionOptions {
   log: Logger;
   fetch?: Fetch | undefined;
   onFatal(kind: FatalKind, error: AgentApiError): void;
+  /** The session rotated its credential (after a 401). */
+  onRotated?(): void;
 }
 
 /**
@@ -86,6 +88,7 @@ export function createSession(options: SessionOptions) {
         const rotated = await client.rotate();
         await adopt({ ...current, token: rotated.token, expiresAt: rotated.expiresAt }, true);
         log.info(`the credential was refused; rotated it and persisted the new one to ${store.location}`);
+        options.onRotated?.();
         return true;
       } catch (error) {
         log.warn(`credential rotation failed: ${errorMessage(error)}`);

@@ -1,6 +1,7 @@
 import type { Cluster as ClusterDto } from "@vwksp/protocol";
 import { isoOrNull } from "../clock.ts";
 import type { Cluster } from "../db.ts";
+import { clusterHealthOf } from "../health/cluster-health.ts";
 
 /** The admin API's view of a cluster (never the private signing key). */
 export function toClusterDto(row: Cluster): ClusterDto {
@@ -21,9 +22,11 @@ export function toClusterDto(row: Cluster): ClusterDto {
     registeredAt: isoOrNull(row.registeredAt),
     lastHeartbeatAt: isoOrNull(row.lastHeartbeatAt),
     lastSeenAt: isoOrNull(row.lastSeenAt),
+    lastPollAt: isoOrNull(row.lastPollAt),
     operatorVersion: row.operatorVersion,
     fluxVersion: row.fluxVersion,
     veleroVersion: row.veleroVersion,
     kubernetesVersion: row.kubernetesVersion,
+    ...clusterHealthOf(row),
   };
 }

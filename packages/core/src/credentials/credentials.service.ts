@@ -19,6 +19,8 @@ export interface AgentPrincipal {
 
 interface CachedCredential extends AgentPrincipal {
   revoked: boolean;
+  /** Replaced by a rotation: once expired, its grace period is over. */
+  rotated: boolean;
   clusterDisabled: boolean;
   cachedUntil: number;
 }
@@ -44,7 +46,7 @@ interface Deps {
 const CREDENTIALS_BY_HASH_SQL = `
   SELECT a."tokenHash" AS hash, a.id::text AS id, a."clusterId"::text AS "clusterId",
          c."organizationId"::text AS "organizationId", a."expiresAt", a."revokedAt", c.status::text AS status,
-         a."awaitingFirstUse" AS "awaitingFirstUse"
+         a."awaitingFirstUse" AS "awaitingFirstUse", a."rotatedAt" IS NOT NULL AS rotated
   FROM "AgentCredential" a JOIN "Cluster" c ON c.id = a."clusterId"
   WHERE a."tokenHash" = ANY($1::text[])`;
 
@@ -66,19 +68,33 @@ interface CredentialRow {
   revokedAt: Date | null;
   status: string;
   awaitingFirstUse: boolean;
+  rotated: boolean;
 }
 
+/** Why a credential this service knows no longer works. */
+export type RefusedCredentialState = "rotated" | "revoked" | "expired";
+
 /**
- * An authentication failure the rate limiter must count; `clusterId` names the cluster of a
- * credential that exists but no longer works (its failures count against that cluster too).
+ * An authentication failure the rate limiter must count. `refusedCredential` names the cluster
+ * of a known credential that stopped working, and why: its failures count against that cluster
+ * too, and an agent still polling with it has a broken job channel (health/job-channel.ts).
+ * Never in the answer.
  */
 export class AuthenticationRefused extends DomainError {
-  constructor(readonly clusterId?: string) {
+  constructor(readonly refusedCredential?: { clusterId: string; state: RefusedCredentialState }) {
     super(401, "unauthorized", "agent credential is missing, malformed, expired, revoked or unknown");
+  }
+
+  get clusterId(): string | undefined {
+    return this.refusedCredential?.clusterId;
   }
 }
 
-const refused = (clusterId?: string) => new AuthenticationRefused(clusterId);
+function refused(entry?: CachedCredential) {
+  if (!entry) return new AuthenticationRefused();
+  const state = entry.revoked ? "revoked" : entry.rotated ? "rotated" : "expired";
+  return new AuthenticationRefused({ clusterId: entry.clusterId, state });
+}
 
 type Tx = Pick<Db, "agentCredential">;
 
@@ -192,6 +208,7 @@ export function createCredentialsService({
       credentialId: row.id,
       expiresAt: row.expiresAt?.getTime() ?? null,
       revoked: row.revokedAt !== null || revokedMeanwhile,
+      rotated: row.rotated,
       clusterDisabled: row.status === "disabled",
       cachedUntil: clock.now().getTime() + lifetime,
     };
@@ -209,7 +226,7 @@ export function createCredentialsService({
       remember(hash, loaded);
       entry = loaded;
     }
-    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused(entry.clusterId);
+    if (entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) throw refused(entry);
     if (entry.clusterDisabled) throw forbidden("cluster_disabled", "this cluster is disabled");
     return {
       clusterId: entry.clusterId,

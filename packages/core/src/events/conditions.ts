@@ -9,15 +9,28 @@ export interface ProjectedStatus {
 const time = (condition: Condition | undefined) =>
   condition?.lastTransitionTime ? Date.parse(condition.lastTransitionTime) : Number.NaN;
 
+const newest = (conditions: Condition[]) =>
+  conditions.reduce((latest, condition) => {
+    const at = time(condition);
+    return Number.isNaN(at) ? latest : Math.max(latest, at);
+  }, Number.NEGATIVE_INFINITY);
+
 /**
  * Folds one event's conditions into a resource's projected status. An older event never
  * overwrites a newer one: a lower generation is ignored as a whole, and a condition whose
- * lastTransitionTime is older than the stored one of the same type is ignored.
+ * lastTransitionTime is older than the stored one of the same type is ignored. Another uid is
+ * another object under the same name (deleted and created again, its generation starting over):
+ * it replaces the stored one, unless its conditions are older than the stored ones (a late
+ * event of the object that was deleted).
  */
 export function mergeConditions(
   current: ProjectedStatus,
   incoming: { uid?: string | undefined; generation?: number | undefined; conditions: Condition[] },
 ): ProjectedStatus {
+  if (incoming.uid && current.uid && incoming.uid !== current.uid) {
+    if (newest(incoming.conditions) < newest(current.conditions)) return current;
+    return mergeConditions({ uid: incoming.uid, generation: null, conditions: [] }, incoming);
+  }
   if (
     incoming.generation !== undefined &&
     current.generation !== null &&
@@ -40,9 +53,6 @@ export function mergeConditions(
     conditions: [...byType.values()],
   };
 }
-
-export const conditionIs = (conditions: Condition[], type: string, status: Condition["status"]) =>
-  conditions.some((condition) => condition.type === type && condition.status === status);
 
 /** Condition pairs that become durable audit entries. */
 const HIGH_SIGNAL = new Set([

@@ -65,10 +65,11 @@ export function createEventQueries({ db }: { db: Db }) {
     });
   }
 
-  async function listApplications(organizationId: string, clusterId: string) {
+  /** Deleted applications are kept for the audit trail and listed only when asked for. */
+  async function listApplications(organizationId: string, clusterId: string, includeDeleted = false) {
     await requireCluster(db, organizationId, clusterId);
     return db.application.findMany({
-      where: { clusterId },
+      where: { clusterId, ...(includeDeleted ? {} : { state: { not: "deleted" } }) },
       orderBy: [{ namespace: "asc" }, { name: "asc" }],
       take: 5000,
     });

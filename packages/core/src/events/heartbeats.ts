@@ -1,12 +1,22 @@
 import type { ClusterInfo, Condition } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
+import type { RefusedCredentialState } from "../credentials/credentials.service.ts";
 import type { Db } from "../db.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 
+/** Refused polls by the state of the credential they carried (the `pollAuthFailures` column). */
+export type PollAuthFailures = Partial<Record<RefusedCredentialState, { count: number; lastAt: string }>>;
+
 interface Pending {
-  seenAt: Date;
+  /** Authenticated contact; unset for an entry that holds only refused polls. */
+  seenAt?: Date;
   heartbeatAt?: Date;
+  polledAt?: Date;
+  /** Refused polls since the last authenticated one seen here. */
+  pollRefusals?: PollAuthFailures;
+  /** An authenticated poll came: the stored refusals are history, replace them. */
+  resetRefusals?: boolean;
   conditions?: Condition[];
   versions?: ClusterInfo;
 }
@@ -24,10 +34,10 @@ interface Deps {
 const ts = (date: Date | undefined) => (date ? date.toISOString() : null);
 
 /**
- * Coalesces "cluster was seen" and heartbeats in memory and writes them in one statement per
- * flush (every second): ten thousand clusters heartbeating cost one UPDATE a second, not ten
- * thousand transactions a minute. A crash loses at most the last second of "last seen" times,
- * which the next heartbeat restores.
+ * Coalesces "cluster was seen", heartbeats and the job channel's polls (successful and refused)
+ * in memory and writes them in one statement per flush (every second): ten thousand clusters
+ * heartbeating and polling cost one UPDATE a second, not ten thousand transactions a minute. A
+ * crash loses at most the last second of these times, which the next request restores.
  */
 export function createHeartbeatCoalescer({
   db,
@@ -39,11 +49,19 @@ export function createHeartbeatCoalescer({
 }: Deps) {
   let pending = new Map<string, Pending>();
   let flushing: Promise<void> | undefined;
+  const refusalCounts = new Map<RefusedCredentialState, number>();
+
+  function entryOf(clusterId: string): Pending {
+    let entry = pending.get(clusterId);
+    if (!entry) {
+      entry = {};
+      pending.set(clusterId, entry);
+    }
+    return entry;
+  }
 
   function seen(clusterId: string) {
-    const entry = pending.get(clusterId);
-    if (entry) entry.seenAt = clock.now();
-    else pending.set(clusterId, { seenAt: clock.now() });
+    entryOf(clusterId).seenAt = clock.now();
   }
 
   function heartbeat(
@@ -51,15 +69,32 @@ export function createHeartbeatCoalescer({
     data: { conditions?: Condition[] | undefined; versions?: ClusterInfo | undefined },
   ) {
     const now = clock.now();
-    const entry = pending.get(clusterId) ?? { seenAt: now };
+    const entry = entryOf(clusterId);
     entry.seenAt = now;
     entry.heartbeatAt = now;
     if (data.conditions && data.conditions.length > 0) entry.conditions = data.conditions;
     if (data.versions) entry.versions = { ...entry.versions, ...data.versions };
-    pending.set(clusterId, entry);
+  }
+
+  /** An authenticated job poll: the job channel works (its refusals until now are history). */
+  function polled(clusterId: string) {
+    const entry = entryOf(clusterId);
+    entry.polledAt = clock.now();
+    entry.pollRefusals = undefined;
+    entry.resetRefusals = true;
+  }
+
+  /** A poll refused for a credential of this cluster that no longer works. */
+  function pollRefused(clusterId: string, state: RefusedCredentialState) {
+    const entry = entryOf(clusterId);
+    const refusals = entry.pollRefusals ?? {};
+    refusals[state] = { count: (refusals[state]?.count ?? 0) + 1, lastAt: clock.now().toISOString() };
+    entry.pollRefusals = refusals;
+    refusalCounts.set(state, (refusalCounts.get(state) ?? 0) + 1);
   }
 
   async function write(batch: Map<string, Pending>) {
+    // Keys left undefined are left out of the JSON (read as NULL): a plain heartbeat stays small.
     const rows = [...batch.entries()].map(([id, entry]) => ({
       id,
       seen: ts(entry.seenAt),
@@ -69,6 +104,9 @@ export function createHeartbeatCoalescer({
       fv: entry.versions?.fluxVersion ?? null,
       vv: entry.versions?.veleroVersion ?? null,
       kv: entry.versions?.kubernetesVersion ?? null,
+      polled: entry.polledAt?.toISOString(),
+      refusals: entry.pollRefusals,
+      reset: entry.resetRefusals,
     }));
     const now = clock.now();
     const changed = await db.$queryRaw<
@@ -82,7 +120,8 @@ export function createHeartbeatCoalescer({
     >`
       WITH v AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          AS x(id uuid, seen timestamp, hb timestamp, conditions jsonb, ov text, fv text, vv text, kv text)
+          AS x(id uuid, seen timestamp, hb timestamp, conditions jsonb, ov text, fv text, vv text, kv text,
+               polled timestamp, refusals jsonb, reset boolean)
       ), old AS (
         -- The statement's snapshot: values before this UPDATE (no FOR UPDATE, which would read
         -- the row as updated by this very statement).
@@ -92,19 +131,30 @@ export function createHeartbeatCoalescer({
         UPDATE "Cluster" c SET
           "lastSeenAt" = GREATEST(c."lastSeenAt", v.seen),
           "lastHeartbeatAt" = CASE WHEN v.hb IS NULL THEN c."lastHeartbeatAt" ELSE GREATEST(c."lastHeartbeatAt", v.hb) END,
-          status = CASE WHEN c.status = 'disconnected' THEN 'connected'::"ClusterStatus" ELSE c.status END,
+          -- Only authenticated contact reconnects; a refused poll is no sign of life.
+          status = CASE WHEN c.status = 'disconnected' AND v.seen IS NOT NULL THEN 'connected'::"ClusterStatus" ELSE c.status END,
+          "lastPollAt" = CASE WHEN v.polled IS NULL THEN c."lastPollAt" ELSE GREATEST(c."lastPollAt", v.polled) END,
+          "pollAuthFailures" = CASE
+            WHEN v.reset THEN v.refusals
+            WHEN v.refusals IS NULL THEN c."pollAuthFailures"
+            -- Counts add up; lastAt is the later one (ISO strings of one format compare as times).
+            ELSE (SELECT jsonb_object_agg(k, jsonb_build_object(
+                    'count', COALESCE((c."pollAuthFailures"->k->>'count')::int, 0) + COALESCE((v.refusals->k->>'count')::int, 0),
+                    'lastAt', GREATEST(c."pollAuthFailures"->k->>'lastAt', v.refusals->k->>'lastAt')))
+                  FROM jsonb_object_keys(COALESCE(c."pollAuthFailures", '{}'::jsonb) || v.refusals) AS k)
+          END,
           conditions = COALESCE(v.conditions, c.conditions),
           "operatorVersion" = COALESCE(v.ov, c."operatorVersion"),
           "fluxVersion" = COALESCE(v.fv, c."fluxVersion"),
           "veleroVersion" = COALESCE(v.vv, c."veleroVersion"),
           "kubernetesVersion" = COALESCE(v.kv, c."kubernetesVersion")
         FROM v WHERE c.id = v.id
-        RETURNING c.id, c."organizationId", c."operatorVersion", c."fluxVersion", c."veleroVersion", c."kubernetesVersion",
+        RETURNING c.id, c."organizationId", c.status, c."operatorVersion", c."fluxVersion", c."veleroVersion", c."kubernetesVersion",
           v.hb IS NOT NULL AS heartbeat
       )
       SELECT * FROM (
         SELECT u.id::text AS id, u."organizationId"::text AS "organizationId",
-          (o.status = 'disconnected') AS reconnected,
+          (o.status = 'disconnected' AND u.status = 'connected') AS reconnected,
           (u."operatorVersion" IS DISTINCT FROM o."operatorVersion" OR u."fluxVersion" IS DISTINCT FROM o."fluxVersion"
             OR u."veleroVersion" IS DISTINCT FROM o."veleroVersion" OR u."kubernetesVersion" IS DISTINCT FROM o."kubernetesVersion") AS "versionsChanged",
           (o."odooPushedAt" IS NULL OR o."odooPushedAt" < ${ts(new Date(now.getTime() - odooRefreshMs))}::timestamp) AS "pushDue",
@@ -169,7 +219,18 @@ export function createHeartbeatCoalescer({
     for (let round = 0; round < 9 && pending.size > 0; round += 1) await flush();
   }
 
-  return { seen, heartbeat, flush, start, stop, pendingCount: () => pending.size };
+  return {
+    seen,
+    heartbeat,
+    polled,
+    pollRefused,
+    flush,
+    start,
+    stop,
+    pendingCount: () => pending.size,
+    /** Refused polls by credential state since this process started (for /metrics). */
+    pollRefusalCounts: () => new Map(refusalCounts),
+  };
 }
 
 export type HeartbeatCoalescer = ReturnType<typeof createHeartbeatCoalescer>;

@@ -1,18 +1,37 @@
+import type { Condition } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db.ts";
 import { notFound } from "../errors.ts";
+import type { PollAuthFailures } from "../events/heartbeats.ts";
 import type { ChangeNotifier } from "../notifier.ts";
+import { jobChannelCondition } from "./job-channel.ts";
 
 const ts = (date: Date) => date.toISOString();
 
-/** Cluster liveness: the worker marks silent clusters disconnected; contact reconnects them. */
+interface JobChannelRow {
+  id: string;
+  organizationId: string;
+  status: string;
+  registeredAt: Date | null;
+  lastPollAt: Date | null;
+  pollAuthFailures: PollAuthFailures | null;
+  jobChannel: Condition | null;
+  oldestReadyAt: Date | null;
+}
+
+/**
+ * Cluster liveness: the worker marks silent clusters disconnected (contact reconnects them) and
+ * judges every cluster's job channel.
+ */
 export function createHealthService(deps: {
   db: Db;
   clock: Clock;
   audit: AuditService;
   notifier: ChangeNotifier;
   heartbeatTimeoutSeconds: number;
+  /** A connected cluster without a successful poll for this long has a broken job channel. */
+  jobChannelStaleSeconds: number;
 }) {
   const { db, clock, audit, notifier } = deps;
 
@@ -41,6 +60,60 @@ export function createHealthService(deps: {
     return { disconnected: flipped.length };
   }
 
+  /**
+   * Writes the JobChannelHealthy condition of the clusters whose verdict may differ from the
+   * stored one: connected clusters not judged healthy yet, silent for longer than the threshold
+   * or with jobs waiting that long, and judged ones that disconnected. A change of status or
+   * reason is audited and pushed to Odoo. Healthy polling clusters are not even read.
+   */
+  async function checkJobChannels() {
+    const now = clock.now();
+    const cutoff = new Date(now.getTime() - deps.jobChannelStaleSeconds * 1000);
+    const rows = await db.$queryRaw<JobChannelRow[]>`
+      WITH waiting AS (
+        SELECT "clusterId", min("readyAt") AS oldest FROM "Job" WHERE state = 'ready' GROUP BY "clusterId"
+      )
+      SELECT c.id::text AS id, c."organizationId"::text AS "organizationId", c.status::text AS status,
+             c."registeredAt", c."lastPollAt", c."pollAuthFailures", c."jobChannel", w.oldest AS "oldestReadyAt"
+      FROM "Cluster" c LEFT JOIN waiting w ON w."clusterId" = c.id
+      WHERE (c.status = 'connected' AND (c."jobChannel" IS NULL OR c."jobChannel"->>'status' <> 'True'
+               OR COALESCE(c."lastPollAt", c."registeredAt") < ${ts(cutoff)}::timestamp
+               OR w.oldest < ${ts(cutoff)}::timestamp))
+         OR (c.status <> 'connected' AND c."jobChannel"->>'status' IN ('True', 'False'))`;
+    let changed = 0;
+    for (const row of rows) {
+      const previous = row.jobChannel;
+      const next = jobChannelCondition(row, previous, now, deps.jobChannelStaleSeconds);
+      if (
+        !next ||
+        (previous?.status === next.status &&
+          previous.reason === next.reason &&
+          previous.message === next.message)
+      )
+        continue;
+      await db.$executeRaw`UPDATE "Cluster" SET "jobChannel" = ${JSON.stringify(next)}::jsonb WHERE id = ${row.id}::uuid`;
+      changed += 1;
+      if (previous?.status === next.status && previous.reason === next.reason) continue;
+      if (next.status === "False" || previous?.status === "False") {
+        await audit.record({
+          source: "system",
+          kind: next.status === "False" ? "JobChannelBroken" : "JobChannelRestored",
+          actor: "system",
+          organizationId: row.organizationId,
+          clusterId: row.id,
+          data: {
+            status: next.status,
+            reason: next.reason,
+            message: next.message,
+            lastPollAt: row.lastPollAt?.toISOString() ?? null,
+          },
+        });
+      }
+      await notifier.clusterChanged(row.id);
+    }
+    return { checked: rows.length, changed };
+  }
+
   async function clusterHealth(organizationId: string, clusterId: string) {
     const cluster = await db.cluster.findFirst({ where: { id: clusterId, organizationId } });
     if (!cluster) throw notFound(`cluster ${clusterId} not found`);
@@ -54,7 +127,7 @@ export function createHealthService(deps: {
     return { cluster, openJobs };
   }
 
-  return { markSilentClustersDisconnected, clusterHealth };
+  return { markSilentClustersDisconnected, checkJobChannels, clusterHealth };
 }
 
 export type HealthService = ReturnType<typeof createHealthService>;

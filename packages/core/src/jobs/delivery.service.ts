@@ -3,6 +3,7 @@ import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
+import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "./render.ts";
 
 /** Jobs handed to one poll at most. */
 export const CLAIM_LIMIT = 10;
@@ -174,13 +175,16 @@ const RESULT_SQL = `
       "appliedRef" = r.applied_ref::jsonb, "leaseExpiresAt" = NULL, "updatedAt" = $3::timestamp
     FROM job JOIN result r ON r.job_id = job.id
     WHERE j.id = job.id AND job.state IN ('leased', 'acked', 'ready') AND j.deliveries > 0
-    RETURNING j.id, j."clusterId", r.outcome, r.error
+    RETURNING j.id, j."clusterId", r.outcome, r.error, j.request->>'intent' AS intent
   ), audited AS (
     INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
     SELECT ${ORGANIZATION_OF("u")}, u."clusterId", 'agent', 'JobFinished', u."clusterId"::text,
            jsonb_build_object('jobId', u.id, 'outcome', u.outcome, 'error', left(u.error, 500)), $3::timestamp
     FROM updated u
-  ) ${PER_INPUT}`;
+  )
+  SELECT job.state, u.id IS NOT NULL AS updated, u.intent
+  FROM input i LEFT JOIN job ON job.id = i.job_id LEFT JOIN updated u ON u.id = i.job_id
+  ORDER BY i.ord`;
 
 /**
  * Interim statuses, which also (re)start the ack timeout: $1 job ids, $2 their clusters, $3 now,
@@ -209,6 +213,8 @@ const CLAIMABLE_SQL = `
     AND (state = 'ready' OR (state IN ('leased', 'acked') AND "leaseExpiresAt" <= $2::timestamp))`;
 
 type Transition = { state: string | null; updated: boolean };
+/** A result also says which intent the job carried (null for apply and delete jobs). */
+type ResultTransition = Transition & { intent: string | null };
 
 interface ClaimRequest {
   clusterId: string;
@@ -281,11 +287,11 @@ export function createDeliveryService({
     },
   });
 
-  const results = createBatcher<ResultRequest, Transition>({
+  const results = createBatcher<ResultRequest, ResultTransition>({
     // The first result of a job wins and a repeat is a 409: never two of them in one statement.
     key: (request) => request.jobId,
     async run(requests) {
-      return prepared<Transition>(db, "job_result", RESULT_SQL, [
+      return prepared<ResultTransition>(db, "job_result", RESULT_SQL, [
         requests.map((request) => request.jobId),
         requests.map((request) => request.clusterId),
         ts(clock.now()),
@@ -338,11 +344,22 @@ export function createDeliveryService({
     if (!row.updated) throw jobClosedOr404(row, jobId, "the job is closed");
   }
 
-  /** The first result closes the job; a repeat is a 409. */
-  async function result(clusterId: string, jobId: string, body: JobResultBody): Promise<void> {
+  /**
+   * The first result closes the job; a repeat is a 409. Says whether the job was an application
+   * request, whose application the caller then settles (see ApplicationsService.jobsClosed).
+   */
+  async function result(
+    clusterId: string,
+    jobId: string,
+    body: JobResultBody,
+  ): Promise<{ settlesApplication: boolean }> {
     requirePossibleId(jobId);
     const row = await results.submit({ clusterId, jobId, body });
     if (!row.updated) throw jobClosedOr404(row, jobId, "a result was already recorded");
+    return {
+      settlesApplication:
+        row.intent === ENSURE_APPLICATION_INSTANCE || row.intent === DELETE_APPLICATION_INSTANCE,
+    };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { ChartRef } from "@vwksp/protocol";
+import type { ApplicationsService } from "../applications/applications.service.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
@@ -54,12 +55,15 @@ export function createDispatchService({
   clock,
   audit,
   signals,
+  applications,
   signingKeys = plainSigningKeys,
 }: {
   db: Db;
   clock: Clock;
   audit: AuditService;
   signals: JobSignals;
+  /** Settles the application of a request closed here (rejected, expired, cancelled). */
+  applications: ApplicationsService;
   /** Opens the clusters' signing keys (sealed when SIGNING_KEY_SECRET is set). */
   signingKeys?: SigningKeyVault;
 }) {
@@ -122,6 +126,7 @@ export function createDispatchService({
         );
       }
     });
+    if (job.request) await applications.jobsClosed([job.id]);
   }
 
   /**

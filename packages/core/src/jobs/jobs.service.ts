@@ -4,6 +4,7 @@ import {
   type DeployApplicationBody,
   type RequestOperationBody,
 } from "@vwksp/protocol";
+import type { ApplicationsService } from "../applications/applications.service.ts";
 import { type AuditService, auditRow } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
@@ -86,13 +87,14 @@ interface Deps {
   clock: Clock;
   audit: AuditService;
   signals: JobSignals;
+  applications: ApplicationsService;
   defaultExpiresSeconds: number;
 }
 
 const forbiddenBy = (code: string, message: string) => new DomainError(403, code, message);
 
 /** Admin side of the job pipeline: requests become `queued` rows, then the worker takes over. */
-export function createJobsService({ db, clock, audit, signals, defaultExpiresSeconds }: Deps) {
+export function createJobsService({ db, clock, audit, signals, applications, defaultExpiresSeconds }: Deps) {
   type TargetCluster = Pick<
     Cluster,
     | "id"
@@ -221,85 +223,64 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
         `catalog entry "${body.catalogId}" is not in the cluster's allowedCatalogEntries`,
       );
     }
-    const job = await db.$transaction(async (tx) => {
-      const application = await tx.application.upsert({
-        where: { clusterId_namespace_name: { clusterId, namespace: body.namespace, name: body.name } },
-        create: { clusterId, namespace: body.namespace, name: body.name, catalogId: body.catalogId },
-        update: {
-          generation: { increment: 1 },
+    const target = { clusterId, namespace: body.namespace, name: body.name, catalogId: body.catalogId };
+    const job = await db.$transaction((tx) =>
+      applications.request(tx, target, "deploy", (generation) => {
+        const request: DeployRequest = {
+          intent: ENSURE_APPLICATION_INSTANCE,
           catalogId: body.catalogId,
-          state: "requested",
-          stateReason: null,
-        },
-      });
-      const request: DeployRequest = {
-        intent: ENSURE_APPLICATION_INSTANCE,
-        catalogId: body.catalogId,
-        namespace: body.namespace,
-        name: body.name,
-        hostname: body.hostname,
-        values: body.values,
-        chartVersion: body.chartVersion,
-        generation: application.generation,
-      };
-      const created = await insertJob(
-        actor,
-        {
-          cluster,
-          kind: "intent",
-          payload: { intent: ENSURE_APPLICATION_INSTANCE },
-          request,
-          idempotencyKey: () =>
-            `applicationinstance/${body.namespace}/${body.name}@${application.generation}`,
-          expiresInSeconds: body.expiresInSeconds,
-          auditData: {
-            intent: ENSURE_APPLICATION_INSTANCE,
-            catalogId: body.catalogId,
-            namespace: body.namespace,
-            name: body.name,
-            generation: application.generation,
+          namespace: body.namespace,
+          name: body.name,
+          hostname: body.hostname,
+          values: body.values,
+          chartVersion: body.chartVersion,
+          generation,
+        };
+        return insertJob(
+          actor,
+          {
+            cluster,
+            kind: "intent",
+            payload: { intent: ENSURE_APPLICATION_INSTANCE },
+            request,
+            idempotencyKey: () => `applicationinstance/${body.namespace}/${body.name}@${generation}`,
+            expiresInSeconds: body.expiresInSeconds,
+            auditData: {
+              intent: ENSURE_APPLICATION_INSTANCE,
+              catalogId: body.catalogId,
+              namespace: body.namespace,
+              name: body.name,
+              generation,
+            },
           },
-        },
-        tx,
-      );
-      await tx.application.update({ where: { id: application.id }, data: { lastJobId: created.id } });
-      return created;
-    });
+          tx,
+        );
+      }),
+    );
     return afterCommit(job);
   }
 
   async function requestDelete(actor: Actor, clusterId: string, namespace: string, name: string) {
     const cluster = await deliverableCluster(actor, clusterId);
     requireNamespace(cluster, namespace);
-    const job = await db.$transaction(async (tx) => {
-      const application = await tx.application.findUnique({
-        where: { clusterId_namespace_name: { clusterId, namespace, name } },
-      });
-      const generation = (application?.generation ?? 0) + 1;
-      if (application) {
-        await tx.application.update({
-          where: { id: application.id },
-          data: { generation, state: "deleting", stateReason: null },
-        });
-      }
-      const request: DeleteRequest = { intent: DELETE_APPLICATION_INSTANCE, namespace, name, generation };
-      const created = await insertJob(
-        actor,
-        {
-          cluster,
-          kind: "intent",
-          payload: { intent: DELETE_APPLICATION_INSTANCE },
-          request,
-          idempotencyKey: () => `applicationinstance/${namespace}/${name}@${generation}/delete`,
-          expiresInSeconds: undefined,
-          auditData: { intent: DELETE_APPLICATION_INSTANCE, namespace, name },
-        },
-        tx,
-      );
-      if (application)
-        await tx.application.update({ where: { id: application.id }, data: { lastJobId: created.id } });
-      return created;
-    });
+    const job = await db.$transaction((tx) =>
+      applications.request(tx, { clusterId, namespace, name }, "delete", (generation) => {
+        const request: DeleteRequest = { intent: DELETE_APPLICATION_INSTANCE, namespace, name, generation };
+        return insertJob(
+          actor,
+          {
+            cluster,
+            kind: "intent",
+            payload: { intent: DELETE_APPLICATION_INSTANCE },
+            request,
+            idempotencyKey: () => `applicationinstance/${namespace}/${name}@${generation}/delete`,
+            expiresInSeconds: undefined,
+            auditData: { intent: DELETE_APPLICATION_INSTANCE, namespace, name },
+          },
+          tx,
+        );
+      }),
+    );
     return afterCommit(job);
   }
 
@@ -462,6 +443,7 @@ export function createJobsService({ db, clock, audit, signals, defaultExpiresSec
       return updated.count === 1;
     });
     if (!cancelled) throw conflict("job_closed", `job ${jobId} is already ${job.state}`);
+    await applications.jobsClosed([jobId]);
     return get(actor.organizationId, jobId);
   }
 

@@ -1,5 +1,6 @@
 import { formatOdooDatetime } from "@vwksp/odoo";
 import type { Cluster } from "../db.ts";
+import { clusterHealthOf } from "../health/cluster-health.ts";
 
 /**
  * The runtime fields this service owns and pushes to Odoo, each with how its Odoo value is made
@@ -14,6 +15,8 @@ export const RUNTIME_FIELDS = [
   { logical: "velero_version", value: (cluster: Cluster) => cluster.veleroVersion ?? false },
   { logical: "kubernetes_version", value: (cluster: Cluster) => cluster.kubernetesVersion ?? false },
   { logical: "last_seen", value: (cluster: Cluster) => odooDatetime(cluster.lastSeenAt) },
+  /** The worst current condition in words (the Cluster CR's and the job channel's); empty when all is well. */
+  { logical: "health_message", value: (cluster: Cluster) => clusterHealthOf(cluster).healthMessage ?? false },
 ] as const satisfies readonly { logical: string; value: (cluster: Cluster) => string | false }[];
 
 export type RuntimeField = (typeof RUNTIME_FIELDS)[number]["logical"];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DnsLabel, PageQuery, Rfc3339 } from "../common.ts";
+import { Condition, DnsLabel, PageQuery, Rfc3339 } from "../common.ts";
 
 export const DEFAULT_ALLOWED_NAMESPACES = ["org-*", "default"];
 export const DEFAULT_ALLOWED_CATALOG_ENTRIES = ["*"];
@@ -68,6 +68,32 @@ export const UpdateClusterBody = z
   .meta({ id: "UpdateClusterBody" });
 export type UpdateClusterBody = z.infer<typeof UpdateClusterBody>;
 
+/** The operator's Cluster custom resource, as it last reported itself. */
+export const ClusterResourceRef = z
+  .object({
+    apiVersion: z.string(),
+    namespace: z.string().nullable(),
+    name: z.string(),
+    uid: z.string().nullable(),
+    generation: z.number().int().nullable(),
+  })
+  .describe("the operator's Cluster CR (`kubectl get clusters.ops.vworkspace.io -A`); null until it reports")
+  .meta({ id: "ClusterResourceRef" });
+export type ClusterResourceRef = z.infer<typeof ClusterResourceRef>;
+
+/** The cluster's conditions and the worst of them in words. */
+export const ClusterHealthFields = {
+  conditions: z
+    .array(Condition)
+    .describe(
+      "the cluster's health: the Cluster CR's conditions, a heartbeat's condition snapshot and this service's JobChannelHealthy, one per type",
+    ),
+  healthMessage: z
+    .string()
+    .nullable()
+    .describe("the worst current condition (what Odoo's health_message shows); null when nothing is wrong"),
+};
+
 export const Cluster = z
   .object({
     id: z.string().uuid(),
@@ -86,10 +112,13 @@ export const Cluster = z
     registeredAt: Rfc3339.nullable(),
     lastHeartbeatAt: Rfc3339.nullable(),
     lastSeenAt: Rfc3339.nullable(),
+    lastPollAt: Rfc3339.nullable().describe("start of the latest authenticated job poll"),
     operatorVersion: z.string().nullable(),
     fluxVersion: z.string().nullable(),
     veleroVersion: z.string().nullable(),
     kubernetesVersion: z.string().nullable(),
+    clusterResource: ClusterResourceRef.nullable(),
+    ...ClusterHealthFields,
   })
   .meta({ id: "Cluster" });
 export type Cluster = z.infer<typeof Cluster>;

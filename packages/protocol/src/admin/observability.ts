@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Condition, ObjectRef, PageQuery, Rfc3339 } from "../common.ts";
-import { ClusterStatus } from "./clusters.ts";
+import { ClusterHealthFields, ClusterResourceRef, ClusterStatus } from "./clusters.ts";
 
 const Since = Rfc3339.describe("only entries at or after this time (RFC 3339)");
 
@@ -40,16 +40,34 @@ export const ResourceView = z
   })
   .meta({ id: "ResourceView" });
 
+/** The application state machine's states (docs/application-states.md draws the arrows). */
+export const ApplicationState = z
+  .enum(["requested", "deploying", "deployed", "not_ready", "degraded", "failed", "deleting", "deleted"])
+  .describe(
+    "requested: job not finished yet; deploying: applied, waiting for Ready=True; deployed: Ready=True; not_ready: Ready=False after it was deployed; degraded: Degraded=True; failed: the request's job failed, conflicted, expired, was undeliverable or cancelled (stateReason says which); deleting: delete requested; deleted: removed from the cluster (kept for the audit trail)",
+  )
+  .meta({ id: "ApplicationState" });
+export type ApplicationState = z.infer<typeof ApplicationState>;
+
+export const ListApplicationsQuery = z.object({
+  includeDeleted: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true")
+    .describe("also list deleted applications (hidden by default)"),
+});
+
 export const ApplicationView = z
   .object({
     namespace: z.string(),
     name: z.string(),
     catalogId: z.string(),
     generation: z.number().int(),
-    state: z.string().describe("requested | deployed | not_ready | degraded | deleting"),
+    state: ApplicationState,
     stateReason: z.string().nullable(),
     lastJobId: z.string().nullable(),
     deployedAt: Rfc3339.nullable(),
+    deletedAt: Rfc3339.nullable(),
     updatedAt: Rfc3339,
   })
   .meta({ id: "ApplicationView" });
@@ -60,13 +78,31 @@ export const ClusterHealth = z
     status: ClusterStatus,
     lastHeartbeatAt: Rfc3339.nullable(),
     lastSeenAt: Rfc3339.nullable(),
-    conditions: z.array(Condition),
+    clusterResource: ClusterResourceRef.nullable(),
+    ...ClusterHealthFields,
     versions: z.object({
       operator: z.string().nullable(),
       flux: z.string().nullable(),
       velero: z.string().nullable(),
       kubernetes: z.string().nullable(),
     }),
+    jobChannel: z
+      .object({
+        lastPollAt: Rfc3339.nullable(),
+        staleAfterSeconds: z.number().int().describe("JOB_CHANNEL_STALE_SECONDS"),
+        pollAuthFailures: z
+          .array(
+            z.object({
+              credentialState: z.enum(["rotated", "revoked", "expired"]),
+              count: z.number().int(),
+              lastAt: Rfc3339,
+            }),
+          )
+          .describe(
+            "polls refused since the latest authenticated one, by the state of the credential they carried",
+          ),
+      })
+      .describe("the facts behind the JobChannelHealthy condition"),
     openJobs: z.object({
       queued: z.number().int(),
       ready: z.number().int(),
