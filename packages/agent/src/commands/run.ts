@@ -80,7 +80,8 @@ export const RUN_FLAGS = {
     env: "VWKSP_CLUSTER_NAME",
     placeholder: "NAME",
     default: DEFAULT_CLUSTER_NAME,
-    description: "the Cluster (as the operator's CR in vworkspace-system) its own conditions are reported about",
+    description:
+      "the Cluster (as the operator's CR in vworkspace-system) its own conditions are reported about",
   },
 } as const satisfies FlagSpecs;
 
