@@ -4,6 +4,7 @@ import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
 import { adminKey, registeredCluster } from "../../../test/support/fixtures.ts";
 import { goHeartbeat } from "../../../test/support/operator-events.ts";
+import { buildAdminApp } from "../src/admin/admin-app.ts";
 
 // A broken job channel made visible. The operator's poller keeps the token it started with after
 // a rotation (its runtime rebuilds the HTTP client only when the cluster id changes) while its
@@ -22,7 +23,6 @@ beforeAll(async () => {
     env,
     clock,
     configOverrides: {
-      METRICS_ENABLED: "true",
       CREDENTIAL_ROTATION_GRACE_SECONDS: String(GRACE_SECONDS),
       // Refused polls come every 2 s from one address: the limiter is not this test's subject.
       AUTH_FAILURE_LIMIT_PER_MINUTE: "1000",
@@ -82,8 +82,10 @@ async function operatorRuns(clusterId: string, heartbeatToken: string, pollToken
   return statuses;
 }
 
+/** A sample from the internal listener's /metrics (METRICS_PORT), where Prometheus scrapes it. */
 async function metric(name: string, labels: string) {
-  const text = (await harness.app.inject({ url: "/metrics" })).body;
+  const admin = await buildAdminApp(harness.deps);
+  const text = (await admin.inject({ url: "/metrics" }).finally(() => admin.close())).body;
   const line = text.split("\n").find((row) => row.startsWith(`${name}{${labels}}`));
   return Number(line?.split(" ").at(-1));
 }

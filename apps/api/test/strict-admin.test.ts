@@ -1,8 +1,12 @@
 import { randomUUID } from "node:crypto";
+import Fastify from "fastify";
+import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
 import { adminKey, eventually, registeredCluster } from "../../../test/support/fixtures.ts";
+import { refuseUndeclaredAdminInput } from "../src/http/strict-admin.ts";
 
 // The admin API refuses what it does not understand (an unknown field is a 400 naming it); the
 // agent API tolerates unknown fields, as the wire contract says.
@@ -169,5 +173,28 @@ describe("the agent API stays tolerant", () => {
       headers: agentHeaders(credential, false),
     });
     expect(poll.statusCode, poll.body).toBe(200);
+  });
+});
+
+describe("an admin route's declared schemas", () => {
+  it("must say what happens to unknown fields: a plain z.object stops the app from starting", async () => {
+    const app = Fastify().withTypeProvider<ZodTypeProvider>();
+    app.setValidatorCompiler(validatorCompiler);
+    refuseUndeclaredAdminInput(app);
+    expect(() =>
+      app.post("/api/v1/loose", { schema: { body: z.object({ name: z.string() }) } }, async () => ({})),
+    ).toThrow(/POST \/api\/v1\/loose: its body schema is a plain z.object/);
+    expect(() =>
+      app.get("/api/v1/loose", { schema: { querystring: z.object({ q: z.string() }) } }, async () => ({})),
+    ).toThrow(/its querystring schema is a plain z.object/);
+    // Strict, or loose on purpose, is fine; so is any schema on the agent API.
+    app.post("/api/v1/strict", { schema: { body: z.strictObject({ name: z.string() }) } }, async () => ({}));
+    app.post("/api/v1/webhook", { schema: { body: z.looseObject({ id: z.number() }) } }, async () => ({}));
+    app.post(
+      "/api/agent/events",
+      { schema: { body: z.object({ events: z.array(z.unknown()) }) } },
+      async () => ({}),
+    );
+    await app.close();
   });
 });

@@ -11,6 +11,8 @@ import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from "
 export function refuseUndeclaredAdminInput(app: FastifyInstance) {
   app.addHook("onRoute", (route) => {
     if (!route.url.startsWith("/api/v1/")) return;
+    requireDeliberateSchema(route.method, route.url, "querystring", route.schema?.querystring);
+    requireDeliberateSchema(route.method, route.url, "body", route.schema?.body);
     const checks: preValidationHookHandler[] = [];
     if (!route.schema?.querystring) checks.push(noQueryParameters);
     if (!route.schema?.body && route.method !== "GET") checks.push(noBody);
@@ -18,6 +20,20 @@ export function refuseUndeclaredAdminInput(app: FastifyInstance) {
     const own = route.preValidation === undefined ? [] : [route.preValidation].flat();
     route.preValidation = [...own, ...checks];
   });
+}
+
+/**
+ * A declared admin body or query must say what it does with unknown fields: `z.strictObject`
+ * (refuse them) or, deliberately, `z.looseObject` (Odoo's webhook). A plain `z.object` would
+ * drop them silently, so a route declaring one does not start.
+ */
+function requireDeliberateSchema(method: unknown, url: string, part: string, schema: unknown) {
+  const def = (schema as { _zod?: { def?: { type?: string; catchall?: unknown } } } | undefined)?._zod?.def;
+  if (def?.type === "object" && def.catchall === undefined) {
+    throw new Error(
+      `${String(method)} ${url}: its ${part} schema is a plain z.object; use z.strictObject (or z.looseObject on purpose)`,
+    );
+  }
 }
 
 async function noQueryParameters(request: FastifyRequest) {

@@ -220,6 +220,7 @@ function clusterFields(): Record<string, FakeField> {
     active: { type: "boolean", string: "Active", default: true },
     kubernetes_version: char("Kubernetes Version"),
     last_seen: { type: "datetime", string: "Last Seen" },
+    health_message: { type: "text", string: "Health" },
     sync_error: { type: "text", string: "Sync Error" },
   };
 }

@@ -49,7 +49,7 @@ export const ApplicationState = z
   .meta({ id: "ApplicationState" });
 export type ApplicationState = z.infer<typeof ApplicationState>;
 
-export const ListApplicationsQuery = z.object({
+export const ListApplicationsQuery = z.strictObject({
   includeDeleted: z
     .enum(["true", "false"])
     .default("false")
