@@ -109,6 +109,17 @@ describe.each([
       lastPushAt: expect.any(String),
       lastError: null,
     });
+    // The bridge spans every organization: an organization's own key does not see its state.
+    const { key: orgKey } = await harness.deps.apiKeys.create({
+      organizationId: (
+        await harness.deps.db.cluster.findUniqueOrThrow({ where: { id: registered.cluster.id } })
+      ).organizationId,
+      name: "org reader",
+      scopes: ["clusters:read", "jobs:read"],
+    });
+    const refused = await harness.app.inject({ url: "/api/v1/odoo/status", headers: adminHeaders(orgKey) });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: "insufficient_scope" });
   });
 
   it("pulls a record created in Odoo into a new cluster identity and writes the UUID back", async () => {

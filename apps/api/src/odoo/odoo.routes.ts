@@ -73,10 +73,11 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         operationId: "getOdooSyncStatus",
         tags: ["odoo"],
         security: [{ apiKey: [] }],
-        summary: "Health of the Odoo bridge",
+        summary: "Health of the Odoo bridge (platform:admin: it spans every organization)",
         response: { 200: OdooStatus, ...errorResponses(401, 403) },
       },
-      preValidation: requireScope(deps, "clusters:read"),
+      // One bridge for the whole service: its errors name clusters of every organization.
+      preValidation: requireScope(deps, "platform:admin"),
     },
     async () => {
       const [state, details] = await Promise.all([
