@@ -1,3 +1,4 @@
+export type { ApplyResult } from "./apply.ts";
 export {
   BasicAuth,
   describeRemote,
@@ -10,7 +11,11 @@ export {
   SshKeyAuth,
 } from "./binding.ts";
 export { describeChange, GitOpsChange, planClusterDirectory } from "./change.ts";
+export { IDEMPOTENCY_KEY_TRAILER, JOB_ID_TRAILER } from "./commit-message.ts";
+export type { GitOpsHooks, GitOpsLogger, RetryPolicy } from "./engine-deps.ts";
+export { type ApplyChangeRequest, createGitOpsEngine, type GitOpsEngine, type GitOpsEngineOptions } from "./engine.ts";
 export { GIT_OPS_REASONS, GitOpsError, type GitOpsReason, isGitOpsError } from "./errors.ts";
+export { createProcessLock, type RepoLock, repoLockKey } from "./lock/repo-lock.ts";
 export {
   applicationFilePath,
   CLUSTER_FILE,
@@ -30,3 +35,4 @@ export {
 } from "./render/resources.ts";
 export { toStableYaml } from "./render/stable-yaml.ts";
 export { renderRegistrationSecretCommand } from "./secret-command.ts";
+export type { ValidationResult } from "./validate.ts";

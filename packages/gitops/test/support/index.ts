@@ -1,0 +1,3 @@
+/** Test support other packages' integration tests can reuse: `@vwksp/gitops/test-support`. */
+export * from "./git-http-server.ts";
+export * from "./repositories.ts";
