@@ -79,7 +79,10 @@ export async function applyInClone(
       await deps.hooks.afterPush?.({ commit, attempt });
       return { outcome: "committed", commit, attempts: attempt };
     }
-    deps.logger.warn({ remote, attempt, jobId: request.jobId }, "gitops push lost a race; re-applying onto the new head");
+    deps.logger.warn(
+      { remote, attempt, jobId: request.jobId },
+      "gitops push lost a race; re-applying onto the new head",
+    );
     if (attempt < deps.retry.maxAttempts) await deps.sleep(backoffMs(deps, attempt));
   }
   throw new GitOpsError(

@@ -79,7 +79,9 @@ export function parseBinding(input: unknown): GitBinding {
   const parsed = GitBinding.safeParse(input);
   if (!parsed.success) {
     // Issue paths and messages only: zod does not echo input values, so no secret leaks here.
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "binding"}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "binding"}: ${issue.message}`,
+    );
     throw new GitOpsError("InvalidBinding", `invalid Git binding — ${problems.join("; ")}`);
   }
   const problem = urlProblem(parsed.data.url, parsed.data.auth);

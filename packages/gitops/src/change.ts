@@ -53,7 +53,11 @@ export function planClusterDirectory(current: DirectoryFiles, change: GitOpsChan
       return renderClusterDirectory(change.state);
     case "upsert-application": {
       const { namespace, name } = change.application.metadata;
-      return withApplicationFile(current, applicationFilePath(namespace, name), toStableYaml(change.application));
+      return withApplicationFile(
+        current,
+        applicationFilePath(namespace, name),
+        toStableYaml(change.application),
+      );
     }
     case "delete-application":
       return withApplicationFile(current, applicationFilePath(change.namespace, change.name), undefined);

@@ -19,7 +19,10 @@ export const idempotencyTrailer = (idempotencyKey: string) => `${IDEMPOTENCY_KEY
 /** `<subject>`, a blank line, then trailers naming the job and its idempotency key. */
 export function commitMessage(request: CommitRequest, defaultSummary: string): string {
   if (!TOKEN.test(request.jobId) || !TOKEN.test(request.idempotencyKey)) {
-    throw new GitOpsError("InvalidRequest", "jobId and idempotencyKey must be 1–200 printable characters without spaces");
+    throw new GitOpsError(
+      "InvalidRequest",
+      "jobId and idempotencyKey must be 1–200 printable characters without spaces",
+    );
   }
   const subject = (request.summary ?? defaultSummary).replace(/\s+/g, " ").trim().slice(0, 200);
   return `${subject}\n\n${JOB_ID_TRAILER}: ${request.jobId}\n${idempotencyTrailer(request.idempotencyKey)}\n`;

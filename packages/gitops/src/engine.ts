@@ -43,7 +43,10 @@ const typed = (error: unknown, doing: string) =>
   isGitOpsError(error) ? error : toGitOpsError(error, "read", doing);
 
 export async function createGitOpsEngine(options: GitOpsEngineOptions) {
-  const cache = await createWorkdirCache({ root: options.workRoot, maxEntries: options.maxCachedRepositories ?? 32 });
+  const cache = await createWorkdirCache({
+    root: options.workRoot,
+    maxEntries: options.maxCachedRepositories ?? 32,
+  });
   const deps: EngineDeps = {
     cache,
     lock: options.lock,
@@ -85,7 +88,8 @@ export async function createGitOpsEngine(options: GitOpsEngineOptions) {
     async applyChange(request: ApplyChangeRequest): Promise<ApplyResult> {
       const binding = parseBinding(request.binding);
       const parsed = GitOpsChange.safeParse(request.change);
-      if (!parsed.success) throw new GitOpsError("InvalidRequest", `invalid change: ${parsed.error.issues[0]?.message}`);
+      if (!parsed.success)
+        throw new GitOpsError("InvalidRequest", `invalid change: ${parsed.error.issues[0]?.message}`);
       const key = repoLockKey(binding.url, binding.branch);
       const remote = describeRemote(binding);
       try {
@@ -93,7 +97,11 @@ export async function createGitOpsEngine(options: GitOpsEngineOptions) {
           cache.use(key, async (dir) => {
             const session = await openGitSession(binding, cache.scratchDir, deps.gitTimeoutMs);
             try {
-              return await applyInClone(deps, session.context, dir, { ...request, binding, change: parsed.data });
+              return await applyInClone(deps, session.context, dir, {
+                ...request,
+                binding,
+                change: parsed.data,
+              });
             } finally {
               await session.close();
             }

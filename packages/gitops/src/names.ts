@@ -24,7 +24,10 @@ export function isSafeBranchName(branch: string): boolean {
  * root. Undefined when it would leave the repository or name `.git`.
  */
 export function normalizeRepoPath(path: string): string | undefined {
-  const trimmed = path.trim().replace(/^(\.\/)+/, "").replace(/^\/+|\/+$/g, "");
+  const trimmed = path
+    .trim()
+    .replace(/^(\.\/)+/, "")
+    .replace(/^\/+|\/+$/g, "");
   if (trimmed === "" || trimmed === ".") return "";
   const parts = trimmed.split("/");
   const safe = parts.every(

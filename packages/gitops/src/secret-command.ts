@@ -1,6 +1,7 @@
 import { OPERATOR_NAMESPACE, REGISTRATION_TOKEN_KEY } from "./render/resources.ts";
 
-const shellQuote = (value: string) => (/^[A-Za-z0-9._\-=/:@]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`);
+const shellQuote = (value: string) =>
+  /^[A-Za-z0-9._\-=/:@]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 
 /**
  * The command an admin runs once to put the registration token where the Cluster CR in Git points

@@ -21,9 +21,13 @@ const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 /** The branch's head on the remote, or null: proves the remote is reachable and readable with the credential. */
 async function remoteHead(context: GitContext, dir: string, binding: GitBinding) {
-  const output = await runGit(context, ["ls-remote", "--end-of-options", binding.url, `refs/heads/${binding.branch}`], {
-    cwd: dir,
-  }).catch((error) => {
+  const output = await runGit(
+    context,
+    ["ls-remote", "--end-of-options", binding.url, `refs/heads/${binding.branch}`],
+    {
+      cwd: dir,
+    },
+  ).catch((error) => {
     throw toGitOpsError(error, "read", `reading ${binding.url}`);
   });
   return output.stdout.split("\t")[0]?.trim() || null;
@@ -41,17 +45,32 @@ async function dryRunPush(context: GitContext, dir: string, binding: GitBinding,
     // Not into refs/heads: git refuses to fetch into the branch a repository has checked out.
     const ref = "refs/vwksp/validate";
     const refspec = `+refs/heads/${binding.branch}:${ref}`;
-    await runGit(context, ["fetch", "--quiet", "--depth=1", "--no-tags", "--end-of-options", binding.url, refspec], {
-      cwd: dir,
-    }).catch((error) => {
+    await runGit(
+      context,
+      ["fetch", "--quiet", "--depth=1", "--no-tags", "--end-of-options", binding.url, refspec],
+      {
+        cwd: dir,
+      },
+    ).catch((error) => {
       throw toGitOpsError(error, "read", `fetching ${describeRemote(binding)}`);
     });
     commit = (await runGit(context, ["rev-parse", ref], { cwd: dir })).stdout.trim();
   } else {
     const author = { ...binding.author, date: new Date("2000-01-01T00:00:00Z") };
-    commit = await createCommit(context, dir, { tree: EMPTY_TREE, parent: null, message: "validate\n", author });
+    commit = await createCommit(context, dir, {
+      tree: EMPTY_TREE,
+      parent: null,
+      message: "validate\n",
+      author,
+    });
   }
-  const target = { url: binding.url, branch: binding.branch, commit, expected: head ? commit : null, dryRun: true };
+  const target = {
+    url: binding.url,
+    branch: binding.branch,
+    commit,
+    expected: head ? commit : null,
+    dryRun: true,
+  };
   // A "conflict" here means the branch moved since ls-remote: the server did accept us as a pusher.
   await pushCommit(context, dir, target);
 }
@@ -69,7 +88,9 @@ export async function validateInScratch(context: GitContext, scratchDir: string,
     }
     await dryRunPush(context, dir, binding, head);
     const serverVerified =
-      binding.auth.type === "ssh-key" ? binding.auth.knownHosts !== undefined : binding.url.startsWith("https://");
+      binding.auth.type === "ssh-key"
+        ? binding.auth.knownHosts !== undefined
+        : binding.url.startsWith("https://");
     return { ok: true, head, serverVerified } as const;
   } finally {
     await rm(dir, { recursive: true, force: true });

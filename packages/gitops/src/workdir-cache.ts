@@ -68,7 +68,9 @@ export async function createWorkdirCache(options: WorkdirCacheOptions): Promise<
   let tick = 0;
 
   const evictBeyondLimit = async () => {
-    const idle = [...entries].filter(([, entry]) => entry.users === 0).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    const idle = [...entries]
+      .filter(([, entry]) => entry.users === 0)
+      .sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
     let excess = entries.size - options.maxEntries;
     for (const [key, entry] of idle) {
       if (excess-- <= 0) break;

@@ -1,5 +1,5 @@
-import { parse } from "yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { application, CLUSTER_ID, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { commitsOf, fileAt, filesAt, headOf } from "./support/repositories.ts";
@@ -46,7 +46,9 @@ describe("applyChange", () => {
       },
     });
     expect(cluster.metadata.namespace).toBeUndefined();
-    expect(parse(await fileAt(fixture.bare, "main", `${dir}/apps/org-acme/vault.yaml`))).toEqual(application("vault"));
+    expect(parse(await fileAt(fixture.bare, "main", `${dir}/apps/org-acme/vault.yaml`))).toEqual(
+      application("vault"),
+    );
     expect(parse(await fileAt(fixture.bare, "main", `${dir}/kustomization.yaml`)).resources).toEqual([
       "apps/org-acme/vault.yaml",
       "apps/org-beta/notes.yaml",
@@ -65,8 +67,17 @@ describe("applyChange", () => {
     const engine = await fixture.engine();
     const binding = fixture.binding();
     const state = desiredState([application("vault")]);
-    await engine.applyChange({ binding, change: { type: "replace-cluster", state }, jobId: "j1", idempotencyKey: "k1" });
-    const upsert = { type: "upsert-application", clusterSlug: CLUSTER_SLUG, application: application("wiki") } as const;
+    await engine.applyChange({
+      binding,
+      change: { type: "replace-cluster", state },
+      jobId: "j1",
+      idempotencyKey: "k1",
+    });
+    const upsert = {
+      type: "upsert-application",
+      clusterSlug: CLUSTER_SLUG,
+      application: application("wiki"),
+    } as const;
     const second = await engine.applyChange({ binding, change: upsert, jobId: "j2", idempotencyKey: "k2" });
     const unchanged = await engine.applyChange({
       binding,
@@ -74,7 +85,12 @@ describe("applyChange", () => {
       jobId: "j3",
       idempotencyKey: "k3",
     });
-    const deletion = { type: "delete-application", clusterSlug: CLUSTER_SLUG, namespace: "org-acme", name: "vault" } as const;
+    const deletion = {
+      type: "delete-application",
+      clusterSlug: CLUSTER_SLUG,
+      namespace: "org-acme",
+      name: "vault",
+    } as const;
     const third = await engine.applyChange({ binding, change: deletion, jobId: "j4", idempotencyKey: "k4" });
 
     expect(second.outcome).toBe("committed");
@@ -103,7 +119,11 @@ describe("applyChange", () => {
     const engine = await fixture.engine();
     const request = {
       binding: fixture.binding(),
-      change: { type: "upsert-application", clusterSlug: CLUSTER_SLUG, application: application("vault") } as const,
+      change: {
+        type: "upsert-application",
+        clusterSlug: CLUSTER_SLUG,
+        application: application("vault"),
+      } as const,
       jobId: "job-7",
       idempotencyKey: "deploy-vault-1",
     };
@@ -111,7 +131,10 @@ describe("applyChange", () => {
     const again = await engine.applyChange(request);
 
     expect(first.outcome).toBe("committed");
-    expect(again).toEqual({ outcome: "already-applied", commit: first.outcome === "committed" && first.commit });
+    expect(again).toEqual({
+      outcome: "already-applied",
+      commit: first.outcome === "committed" && first.commit,
+    });
     expect(await commitsOf(fixture.bare, "main")).toHaveLength(2);
   });
 
@@ -119,7 +142,12 @@ describe("applyChange", () => {
     const engine = await fixture.engine();
     const change = { type: "replace-cluster", state: desiredState([]) } as const;
     await expect(
-      engine.applyChange({ binding: fixture.binding({ branch: "flux" }), change, jobId: "j", idempotencyKey: "k" }),
+      engine.applyChange({
+        binding: fixture.binding({ branch: "flux" }),
+        change,
+        jobId: "j",
+        idempotencyKey: "k",
+      }),
     ).rejects.toMatchObject({ reason: "BranchMissing" });
 
     const result = await engine.applyChange({

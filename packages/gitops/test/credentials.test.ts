@@ -2,29 +2,34 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { application, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
-import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { filesContaining } from "./support/files.ts";
+import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { allCommandLines } from "./support/process-arguments.ts";
+import { rejectionOf } from "./support/rejection.ts";
 import { commitsOf } from "./support/repositories.ts";
 
 let fixture: GitFixture | undefined;
 afterEach(() => fixture?.close());
 
-const upsert = { type: "upsert-application", clusterSlug: CLUSTER_SLUG, application: application("vault") } as const;
+const upsert = {
+  type: "upsert-application",
+  clusterSlug: CLUSTER_SLUG,
+  application: application("vault"),
+} as const;
 
 describe("credentials", () => {
   it("a wrong token fails with AuthenticationFailed, not retryable, and names no secret", async () => {
     fixture = await startGitFixture();
     const engine = await fixture.engine();
     const wrong = "wrong-token-4a7f9c";
-    const error = await engine
-      .applyChange({
+    const error = await rejectionOf(
+      engine.applyChange({
         binding: fixture.binding({ auth: { type: "https-token", token: wrong } }),
         change: upsert,
         jobId: "j",
         idempotencyKey: "k",
-      })
-      .catch((caught: Error) => caught);
+      }),
+    );
 
     expect(error).toMatchObject({ name: "GitOpsError", reason: "AuthenticationFailed", retryable: false });
     expect(error.message).toContain(fixture.server.url("fleet"));
@@ -38,7 +43,12 @@ describe("credentials", () => {
     const engine = await fixture.engine();
     const reader = { type: "basic", username: "reader", password: fixture.secrets.readerPassword } as const;
     await expect(
-      engine.applyChange({ binding: fixture.binding({ auth: reader }), change: upsert, jobId: "j", idempotencyKey: "k" }),
+      engine.applyChange({
+        binding: fixture.binding({ auth: reader }),
+        change: upsert,
+        jobId: "j",
+        idempotencyKey: "k",
+      }),
     ).rejects.toMatchObject({ reason: "PushDenied", retryable: false });
     expect(await commitsOf(fixture.bare, "main")).toHaveLength(1);
   });
@@ -61,12 +71,19 @@ describe("credentials", () => {
       jobId: "j1",
       idempotencyKey: "k1",
     });
-    await engine.applyChange({ binding: current.binding({ auth: basic }), change: upsert, jobId: "j2", idempotencyKey: "k2" });
+    await engine.applyChange({
+      binding: current.binding({ auth: basic }),
+      change: upsert,
+      jobId: "j2",
+      idempotencyKey: "k2",
+    });
     await engine.validateBinding(current.binding({ auth: basic }));
 
     const commandLines = seen.flat();
     // Not vacuous: git's HTTP transport was caught in the act, with the URL in its arguments.
-    expect(commandLines.some((line) => line.includes("remote-http") && line.includes(current.server.url("fleet")))).toBe(true);
+    expect(
+      commandLines.some((line) => line.includes("remote-http") && line.includes(current.server.url("fleet"))),
+    ).toBe(true);
     for (const secret of secrets) {
       expect(commandLines.filter((line) => line.includes(secret))).toEqual([]);
       expect(await filesContaining(join(current.root, "work"), secret)).toEqual([]);

@@ -1,9 +1,9 @@
-import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import {
   GitBinding,
-  planClusterDirectory,
   parseBinding,
+  planClusterDirectory,
   renderClusterDirectory,
   renderRegistrationSecretCommand,
 } from "../src/index.ts";
@@ -12,7 +12,11 @@ import { application, CLUSTER_SLUG, desiredState } from "./support/desired-state
 const shuffledKeys = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(shuffledKeys);
   if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(Object.entries(value).reverse().map(([key, inner]) => [key, shuffledKeys(inner)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([key, inner]) => [key, shuffledKeys(inner)]),
+  );
 };
 
 describe("renderClusterDirectory", () => {
@@ -36,7 +40,10 @@ describe("renderClusterDirectory", () => {
   });
 
   it("puts no namespace on the cluster-scoped Cluster and no token anywhere", () => {
-    const files = renderClusterDirectory({ ...desiredState([]), registrationTokenSecretName: "custom-token" });
+    const files = renderClusterDirectory({
+      ...desiredState([]),
+      registrationTokenSecretName: "custom-token",
+    });
     const cluster = parse(files.get("cluster.yaml") ?? "");
     expect(cluster.metadata).toEqual({
       name: CLUSTER_SLUG,
@@ -45,7 +52,10 @@ describe("renderClusterDirectory", () => {
         "app.vworkspace.io/managed-by": "control-plane",
       },
     });
-    expect(cluster.spec.registrationTokenSecretRef).toEqual({ name: "custom-token", key: "registrationToken" });
+    expect(cluster.spec.registrationTokenSecretRef).toEqual({
+      name: "custom-token",
+      key: "registrationToken",
+    });
     const kustomization = parse(files.get("kustomization.yaml") ?? "");
     expect(kustomization).toEqual({
       apiVersion: "kustomize.config.k8s.io/v1beta1",
@@ -126,8 +136,12 @@ describe("parseBinding", () => {
 
   it("accepts ssh:// and scp-like URLs for ssh keys", () => {
     const auth = { type: "ssh-key", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n…" };
-    expect(parseBinding({ ...valid, url: "ssh://git@git.example.org:2222/fleet.git", auth }).url).toContain("ssh://");
-    expect(parseBinding({ ...valid, url: "git@github.com:acme/fleet.git", auth }).url).toBe("git@github.com:acme/fleet.git");
+    expect(parseBinding({ ...valid, url: "ssh://git@git.example.org:2222/fleet.git", auth }).url).toContain(
+      "ssh://",
+    );
+    expect(parseBinding({ ...valid, url: "git@github.com:acme/fleet.git", auth }).url).toBe(
+      "git@github.com:acme/fleet.git",
+    );
   });
 });
 

@@ -1,8 +1,9 @@
-import { parse } from "yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { application, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
-import { commitToBare, commitsOf, fileAt, filesAt } from "./support/repositories.ts";
+import { rejectionOf } from "./support/rejection.ts";
+import { commitsOf, commitToBare, fileAt, filesAt } from "./support/repositories.ts";
 
 let fixture: GitFixture;
 beforeEach(async () => {
@@ -74,18 +75,23 @@ describe("a push that loses a race", () => {
       hooks: {
         async afterCommit() {
           foreignCommits++;
-          await commitToBare(fixture.bare, "main", { [`other-${foreignCommits}.txt`]: "x\n" }, `other ${foreignCommits}`);
+          await commitToBare(
+            fixture.bare,
+            "main",
+            { [`other-${foreignCommits}.txt`]: "x\n" },
+            `other ${foreignCommits}`,
+          );
         },
       },
     });
-    const error = await engine
-      .applyChange({
+    const error = await rejectionOf(
+      engine.applyChange({
         binding: fixture.binding(),
         change: { type: "replace-cluster", state: desiredState([]) },
         jobId: "j",
         idempotencyKey: "k",
-      })
-      .catch((caught: unknown) => caught);
+      }),
+    );
 
     expect(error).toMatchObject({ reason: "PushConflict", retryable: true });
     expect(foreignCommits).toBe(3);

@@ -2,8 +2,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateTestCertificates } from "@vwksp/kube-fake/tls";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { freePort } from "./support/free-port.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
+import { freePort } from "./support/free-port.ts";
 import { startGitHttpServer } from "./support/git-http-server.ts";
 import { headOf } from "./support/repositories.ts";
 
@@ -17,7 +17,11 @@ describe("validateBinding", () => {
   it("accepts a token and a user/password that may push, naming the branch head", async () => {
     const engine = await fixture.engine();
     const head = await headOf(fixture.bare, "main");
-    expect(await engine.validateBinding(fixture.binding())).toEqual({ ok: true, head, serverVerified: false });
+    expect(await engine.validateBinding(fixture.binding())).toEqual({
+      ok: true,
+      head,
+      serverVerified: false,
+    });
     const basic = { type: "basic", username: "deployer", password: fixture.secrets.password } as const;
     expect(await engine.validateBinding(fixture.binding({ auth: basic }))).toMatchObject({ ok: true, head });
   });

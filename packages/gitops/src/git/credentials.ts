@@ -14,9 +14,10 @@ const CREDENTIAL_HELPER = [
   "!f() {",
   'test "$1" = get || return 0;',
   "host=;",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template.
   'while IFS= read -r line; do case "$line" in host=*) host="${line#host=}";; esac; done;',
   'test "$host" = "$VWKSP_GIT_HOST" || return 0;',
-  "printf 'username=%s\\npassword=%s\\n' \"$VWKSP_GIT_USERNAME\" \"$VWKSP_GIT_PASSWORD\";",
+  'printf \'username=%s\\npassword=%s\\n\' "$VWKSP_GIT_USERNAME" "$VWKSP_GIT_PASSWORD";',
   "}; f",
 ].join(" ");
 

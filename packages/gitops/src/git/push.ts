@@ -1,6 +1,6 @@
 import { GitOpsError } from "../errors.ts";
 import { toGitOpsError } from "./classify.ts";
-import { type GitContext, GitCommandError, runGit } from "./run-git.ts";
+import { GitCommandError, type GitContext, runGit } from "./run-git.ts";
 
 export type PushOutcome = "pushed" | "conflict";
 

@@ -1,6 +1,6 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { type GitContext, GitCommandError, runGit } from "./run-git.ts";
+import { GitCommandError, type GitContext, runGit } from "./run-git.ts";
 
 /** The remote branch's head as last fetched; the cache repository tracks one branch of one remote. */
 const REMOTE_HEAD = "refs/vwksp/remote-head";
@@ -22,7 +22,15 @@ export async function fetchRemoteHead(context: GitContext, dir: string, url: str
   try {
     await runGit(
       context,
-      ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", url, `+refs/heads/${branch}:${REMOTE_HEAD}`],
+      [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--end-of-options",
+        url,
+        `+refs/heads/${branch}:${REMOTE_HEAD}`,
+      ],
       { cwd: dir },
     );
   } catch (error) {
@@ -30,7 +38,9 @@ export async function fetchRemoteHead(context: GitContext, dir: string, url: str
     await runGit(context, ["update-ref", "-d", REMOTE_HEAD], { cwd: dir });
     return null;
   }
-  return (await runGit(context, ["rev-parse", "--verify", `${REMOTE_HEAD}^{commit}`], { cwd: dir })).stdout.trim();
+  return (
+    await runGit(context, ["rev-parse", "--verify", `${REMOTE_HEAD}^{commit}`], { cwd: dir })
+  ).stdout.trim();
 }
 
 /**
@@ -95,7 +105,9 @@ export async function findCommitWithTrailer(
   trailer: string,
   lookback: number,
 ) {
-  const log = await runGit(context, ["log", `--max-count=${lookback}`, "--format=%H%x1f%B%x1e", head], { cwd: dir });
+  const log = await runGit(context, ["log", `--max-count=${lookback}`, "--format=%H%x1f%B%x1e", head], {
+    cwd: dir,
+  });
   for (const record of log.stdout.split("\x1e")) {
     const [sha, body] = record.trim().split("\x1f");
     if (sha && body?.split("\n").some((line) => line.trim() === trailer)) return sha;

@@ -72,7 +72,9 @@ export function runGit(
       } else if (output.exitCode === 0 || options.allowExitCodes?.includes(output.exitCode)) {
         resolve(output);
       } else {
-        reject(new GitCommandError(args, output.exitCode, output.stderr, redact(output.stdout, context.secrets)));
+        reject(
+          new GitCommandError(args, output.exitCode, output.stderr, redact(output.stdout, context.secrets)),
+        );
       }
     });
   });

@@ -13,9 +13,13 @@ export interface RepoLock {
  * another letter case in the host maps to one key.
  */
 export function repoLockKey(url: string, branch: string): string {
-  const withoutSuffix = url.trim().replace(/\/+$/, "").replace(/\.git$/, "");
-  const normalized = withoutSuffix.replace(/^([a-z+]+:\/\/)?([^/:]+)/i, (_match, scheme = "", host: string) =>
-    `${String(scheme).toLowerCase()}${host.toLowerCase()}`,
+  const withoutSuffix = url
+    .trim()
+    .replace(/\/+$/, "")
+    .replace(/\.git$/, "");
+  const normalized = withoutSuffix.replace(
+    /^([a-z+]+:\/\/)?([^/:]+)/i,
+    (_match, scheme = "", host: string) => `${String(scheme).toLowerCase()}${host.toLowerCase()}`,
   );
   return `gitops:${normalized}#${branch}`;
 }

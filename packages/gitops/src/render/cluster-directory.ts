@@ -12,7 +12,8 @@ export const applicationFilePath = (namespace: string, name: string) => `apps/${
 const APPLICATION_FILE = /^apps\/[^/]+\/[^/]+\.yaml$/;
 
 /** The cluster's directory inside the repository: `<path>/<slug>` (or `<slug>` at the root). */
-export const clusterDirectoryPath = (repoPath: string, slug: string) => (repoPath ? `${repoPath}/${slug}` : slug);
+export const clusterDirectoryPath = (repoPath: string, slug: string) =>
+  repoPath ? `${repoPath}/${slug}` : slug;
 
 /**
  * The kustomization listing the given files. It sets no `namespace:` — kustomize does not know the

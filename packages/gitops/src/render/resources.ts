@@ -36,8 +36,9 @@ export const ClusterDesiredState = z.object({
 });
 export type ClusterDesiredState = z.infer<typeof ClusterDesiredState>;
 
-export const registrationSecretName = (state: Pick<ClusterDesiredState, "slug" | "registrationTokenSecretName">) =>
-  state.registrationTokenSecretName ?? `${state.slug}-registration`;
+export const registrationSecretName = (
+  state: Pick<ClusterDesiredState, "slug" | "registrationTokenSecretName">,
+) => state.registrationTokenSecretName ?? `${state.slug}-registration`;
 
 /**
  * The Cluster CR. Its CRD (vworkspace-operator, config/crd/bases/ops.vworkspace.io_clusters.yaml)
@@ -52,7 +53,10 @@ export function renderClusterResource(state: ClusterDesiredState) {
     kind: "Cluster",
     metadata: {
       name: state.slug,
-      labels: { "app.vworkspace.io/managed-by": "control-plane", "app.vworkspace.io/cluster-id": state.clusterId },
+      labels: {
+        "app.vworkspace.io/managed-by": "control-plane",
+        "app.vworkspace.io/cluster-id": state.clusterId,
+      },
     },
     spec: {
       clusterId: state.clusterId,

@@ -5,7 +5,10 @@ export const CLUSTER_ID = "5b0c6f7e-8d2a-4c1b-9e3f-0a1b2c3d4e5f";
 export const CLUSTER_SLUG = "prod-emea-1";
 
 /** An ApplicationInstance exactly as a pull-mode job carries it (the same rendering function). */
-export function application(name: string, options: { namespace?: string; values?: Record<string, unknown> } = {}) {
+export function application(
+  name: string,
+  options: { namespace?: string; values?: Record<string, unknown> } = {},
+) {
   const rendered = renderApplicationInstance(
     CLUSTER_ID,
     {
@@ -18,7 +21,12 @@ export function application(name: string, options: { namespace?: string; values?
       generation: 1,
     },
     {
-      chart: { sourceType: "oci", url: "oci://registry.example.org/charts", name: "vaultwarden", version: "1.2.3" },
+      chart: {
+        sourceType: "oci",
+        url: "oci://registry.example.org/charts",
+        name: "vaultwarden",
+        version: "1.2.3",
+      },
       defaultValues: { replicas: 1, storage: { size: "1Gi" } },
     },
   );

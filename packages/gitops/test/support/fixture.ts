@@ -1,9 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { IncomingMessage } from "node:http";
-import { createGitOpsEngine, createProcessLock, type GitBindingInput, type GitOpsEngineOptions } from "../../src/index.ts";
+import {
+  createGitOpsEngine,
+  createProcessLock,
+  type GitBindingInput,
+  type GitOpsEngineOptions,
+} from "../../src/index.ts";
 import { startGitHttpServer } from "./git-http-server.ts";
 import { createBareRepository } from "./repositories.ts";
 
@@ -36,7 +41,11 @@ export async function startGitFixture(options: GitFixtureOptions = {}) {
     ],
     ...(options.onRequest ? { onRequest: options.onRequest } : {}),
   });
-  const bare = await createBareRepository(projectRoot, "fleet", options.empty ? {} : { files: { "README.md": "fleet\n" } });
+  const bare = await createBareRepository(
+    projectRoot,
+    "fleet",
+    options.empty ? {} : { files: { "README.md": "fleet\n" } },
+  );
   const engines: { close(): Promise<void> }[] = [];
 
   return {

@@ -54,9 +54,10 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
   const requests: GitRequestInfo[] = [];
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://git.test");
-    const service = url.pathname.endsWith("/git-receive-pack") || url.searchParams.get("service") === "git-receive-pack"
-      ? "receive-pack"
-      : "upload-pack";
+    const service =
+      url.pathname.endsWith("/git-receive-pack") || url.searchParams.get("service") === "git-receive-pack"
+        ? "receive-pack"
+        : "upload-pack";
     const given = credentialsOf(request);
     const account = options.accounts.find(
       (candidate) =>
@@ -65,7 +66,13 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
         (candidate.username === undefined || candidate.username === given.username),
     );
     const record = (status: number) =>
-      requests.push({ method: request.method ?? "", path: url.pathname, service, user: given?.username, status });
+      requests.push({
+        method: request.method ?? "",
+        path: url.pathname,
+        service,
+        user: given?.username,
+        status,
+      });
     if (!account) {
       record(401);
       response.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"' }).end();

@@ -76,7 +76,8 @@ export async function commitToBare(
 export const headOf = async (bare: string, branch: string) =>
   (await git(["--git-dir", bare, "rev-parse", `refs/heads/${branch}`])).trim();
 
-export const fileAt = (bare: string, ref: string, path: string) => git(["--git-dir", bare, "show", `${ref}:${path}`]);
+export const fileAt = (bare: string, ref: string, path: string) =>
+  git(["--git-dir", bare, "show", `${ref}:${path}`]);
 
 export async function filesAt(bare: string, ref: string): Promise<string[]> {
   const output = await git(["--git-dir", bare, "ls-tree", "-r", "--name-only", ref]);
