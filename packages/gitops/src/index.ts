@@ -12,9 +12,15 @@ export {
 } from "./binding.ts";
 export { describeChange, GitOpsChange, planClusterDirectory } from "./change.ts";
 export { IDEMPOTENCY_KEY_TRAILER, JOB_ID_TRAILER } from "./commit-message.ts";
+export {
+  type ApplyChangeRequest,
+  createGitOpsEngine,
+  type GitOpsEngine,
+  type GitOpsEngineOptions,
+} from "./engine.ts";
 export type { GitOpsHooks, GitOpsLogger, RetryPolicy } from "./engine-deps.ts";
-export { type ApplyChangeRequest, createGitOpsEngine, type GitOpsEngine, type GitOpsEngineOptions } from "./engine.ts";
 export { GIT_OPS_REASONS, GitOpsError, type GitOpsReason, isGitOpsError } from "./errors.ts";
+export { createPgAdvisoryLock, type PgAdvisoryLockOptions } from "./lock/pg-advisory-lock.ts";
 export { createProcessLock, type RepoLock, repoLockKey } from "./lock/repo-lock.ts";
 export {
   applicationFilePath,
