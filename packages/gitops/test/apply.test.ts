@@ -32,6 +32,8 @@ describe("applyChange", () => {
       `${dir}/apps/org-beta/notes.yaml`,
       `${dir}/cluster.yaml`,
       `${dir}/kustomization.yaml`,
+      `${dir}/namespaces/org-acme.yaml`,
+      `${dir}/namespaces/org-beta.yaml`,
     ]);
     const cluster = parse(await fileAt(fixture.bare, "main", `${dir}/cluster.yaml`));
     expect(cluster).toMatchObject({
@@ -53,7 +55,18 @@ describe("applyChange", () => {
       "apps/org-acme/vault.yaml",
       "apps/org-beta/notes.yaml",
       "cluster.yaml",
+      "namespaces/org-acme.yaml",
+      "namespaces/org-beta.yaml",
     ]);
+    expect(parse(await fileAt(fixture.bare, "main", `${dir}/namespaces/org-beta.yaml`))).toEqual({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: "org-beta",
+        labels: { "app.vworkspace.io/managed-by": "control-plane" },
+        annotations: { "kustomize.toolkit.fluxcd.io/prune": "disabled" },
+      },
+    });
 
     const [commit, seed] = await commitsOf(fixture.bare, "main");
     expect(commit?.parents).toEqual([seed?.sha]);
@@ -108,10 +121,12 @@ describe("applyChange", () => {
       `${dir}/apps/org-acme/wiki.yaml`,
       `${dir}/cluster.yaml`,
       `${dir}/kustomization.yaml`,
+      `${dir}/namespaces/org-acme.yaml`,
     ]);
     expect(parse(await fileAt(fixture.bare, "main", `${dir}/kustomization.yaml`)).resources).toEqual([
       "apps/org-acme/wiki.yaml",
       "cluster.yaml",
+      "namespaces/org-acme.yaml",
     ]);
   });
 

@@ -89,6 +89,7 @@ describe("two workers on one branch", () => {
     expect(kustomization.resources).toEqual([
       ...names.sort().map((name) => `apps/org-acme/${name}.yaml`),
       "cluster.yaml",
+      "namespaces/org-acme.yaml",
     ]);
   });
 });

@@ -30,6 +30,7 @@ describe("renderClusterDirectory", () => {
       "apps/org-acme/wiki.yaml",
       "cluster.yaml",
       "kustomization.yaml",
+      "namespaces/org-acme.yaml",
     ]);
     const wiki = first.get("apps/org-acme/wiki.yaml") ?? "";
     expect(wiki).toMatch(/^# Written by the vWorkspace control plane/);
@@ -73,7 +74,7 @@ describe("renderClusterDirectory", () => {
 });
 
 describe("planClusterDirectory", () => {
-  it("adds and removes one application file and keeps the kustomization in step", () => {
+  it("adds and removes one application file and keeps namespaces and the kustomization in step", () => {
     const start = renderClusterDirectory(desiredState([application("vault")]));
     const added = planClusterDirectory(start, {
       type: "upsert-application",
@@ -84,6 +85,8 @@ describe("planClusterDirectory", () => {
       "apps/org-acme/vault.yaml",
       "apps/org-beta/wiki.yaml",
       "cluster.yaml",
+      "namespaces/org-acme.yaml",
+      "namespaces/org-beta.yaml",
     ]);
     const removed = planClusterDirectory(added, {
       type: "delete-application",
@@ -91,7 +94,13 @@ describe("planClusterDirectory", () => {
       namespace: "org-acme",
       name: "vault",
     });
-    expect([...removed.keys()]).toEqual(["apps/org-beta/wiki.yaml", "cluster.yaml", "kustomization.yaml"]);
+    // The namespace left without applications leaves Git (Flux keeps it: prune is disabled on it).
+    expect([...removed.keys()]).toEqual([
+      "apps/org-beta/wiki.yaml",
+      "cluster.yaml",
+      "kustomization.yaml",
+      "namespaces/org-beta.yaml",
+    ]);
     // The same state reached in one step renders the same bytes as reached by changes.
     expect([...removed]).toEqual([
       ...renderClusterDirectory(desiredState([application("wiki", { namespace: "org-beta" })])),

@@ -65,6 +65,7 @@ describe("a push that loses a race", () => {
       "apps/org-acme/vault.yaml",
       "apps/org-acme/wiki.yaml",
       "cluster.yaml",
+      "namespaces/org-acme.yaml",
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { GitOpsError } from "../errors.ts";
+import { isApplicationFile, isNamespaceFile, withNamespaceFiles } from "./namespaces.ts";
 import { type ClusterDesiredState, renderClusterResource } from "./resources.ts";
 import { toStableYaml } from "./stable-yaml.ts";
 
@@ -9,7 +10,6 @@ export const KUSTOMIZATION_FILE = "kustomization.yaml";
 export type DirectoryFiles = ReadonlyMap<string, string>;
 
 export const applicationFilePath = (namespace: string, name: string) => `apps/${namespace}/${name}.yaml`;
-const APPLICATION_FILE = /^apps\/[^/]+\/[^/]+\.yaml$/;
 
 /** The cluster's directory inside the repository: `<path>/<slug>` (or `<slug>` at the root). */
 export const clusterDirectoryPath = (repoPath: string, slug: string) =>
@@ -21,16 +21,23 @@ export const clusterDirectoryPath = (repoPath: string, slug: string) =>
  * their own.
  */
 export function renderKustomization(files: Iterable<string>): string {
-  const resources = [...files].filter((file) => file === CLUSTER_FILE || APPLICATION_FILE.test(file)).sort();
+  const resources = [...files]
+    .filter((file) => file === CLUSTER_FILE || isApplicationFile(file) || isNamespaceFile(file))
+    .sort();
   return toStableYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources });
 }
 
-const sortedMap = (entries: Iterable<[string, string]>): DirectoryFiles =>
-  new Map([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** Namespace files and the kustomization brought in line with the application files; sorted by path. */
+function completed(files: ReadonlyMap<string, string>): DirectoryFiles {
+  const result = withNamespaceFiles(files);
+  result.set(KUSTOMIZATION_FILE, renderKustomization(result.keys()));
+  return new Map([...result].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
 
 /**
  * Pure: the whole directory for a desired state — the Cluster CR, one file per
- * ApplicationInstance (`apps/<namespace>/<name>.yaml`) and the kustomization listing them.
+ * ApplicationInstance (`apps/<namespace>/<name>.yaml`), one per namespace holding applications
+ * (`namespaces/<namespace>.yaml`) and the kustomization listing them.
  * The order of `applications` does not matter; a name twice in one namespace is refused.
  */
 export function renderClusterDirectory(state: ClusterDesiredState): DirectoryFiles {
@@ -42,15 +49,13 @@ export function renderClusterDirectory(state: ClusterDesiredState): DirectoryFil
     }
     files.set(path, toStableYaml(application));
   }
-  files.set(KUSTOMIZATION_FILE, renderKustomization(files.keys()));
-  return sortedMap(files);
+  return completed(files);
 }
 
-/** The directory after one file was written (content) or removed (undefined), kustomization renewed. */
+/** The directory after one file was written (content) or removed (undefined), namespaces and kustomization renewed. */
 export function withApplicationFile(current: DirectoryFiles, path: string, content: string | undefined) {
   const files = new Map(current);
   if (content === undefined) files.delete(path);
   else files.set(path, content);
-  files.set(KUSTOMIZATION_FILE, renderKustomization(files.keys()));
-  return sortedMap(files);
+  return completed(files);
 }

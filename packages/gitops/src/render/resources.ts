@@ -3,6 +3,8 @@ import { DNS_LABEL, isDnsSubdomain } from "../names.ts";
 
 export const CLUSTER_API_VERSION = "ops.vworkspace.io/v1alpha1";
 export const APPLICATION_API_VERSION = "apps.vworkspace.io/v1alpha1";
+export const MANAGED_BY_LABEL = "app.vworkspace.io/managed-by";
+export const MANAGED_BY_VALUE = "control-plane";
 /** The operator's namespace: it resolves `registrationTokenSecretRef` there and nowhere else. */
 export const OPERATOR_NAMESPACE = "vworkspace-system";
 /** The Secret key the operator reads when the reference names none (DefaultRegistrationTokenKey). */
