@@ -1,38 +1,26 @@
 /**
- * Why a Git operation failed, as a stable code the caller can store, show and branch on.
- * Messages never carry a credential (they are redacted before an error is built).
+ * Why a Git operation failed, as a stable code the caller can store, show and branch on, each
+ * with whether retrying can help. `false`: retrying cannot succeed until someone changes the
+ * binding or the remote — the caller fails the job for good (BullMQ's UnrecoverableError) and
+ * marks the binding unhealthy. Messages never carry a credential (redacted before an error is built).
  */
-export const GIT_OPS_REASONS = [
-  "InvalidBinding",
-  "InvalidRequest",
-  "Unreachable",
-  "TLSError",
-  "AuthenticationFailed",
-  "HostKeyMismatch",
-  "RepositoryNotFound",
-  "BranchMissing",
-  "PushDenied",
-  "PushConflict",
-  "LockTimeout",
-  "Timeout",
-  "GitFailed",
-] as const;
-export type GitOpsReason = (typeof GIT_OPS_REASONS)[number];
-
-/**
- * Reasons a retry cannot fix without someone changing the binding or the remote: the caller fails
- * the job for good (BullMQ's UnrecoverableError) and marks the binding unhealthy.
- */
-const PERMANENT: ReadonlySet<GitOpsReason> = new Set([
-  "InvalidBinding",
-  "InvalidRequest",
-  "TLSError",
-  "AuthenticationFailed",
-  "HostKeyMismatch",
-  "RepositoryNotFound",
-  "BranchMissing",
-  "PushDenied",
-]);
+const RETRYABLE = {
+  InvalidBinding: false,
+  InvalidRequest: false,
+  Unreachable: true,
+  TLSError: false,
+  AuthenticationFailed: false,
+  HostKeyMismatch: false,
+  RepositoryNotFound: false,
+  BranchMissing: false,
+  PushDenied: false,
+  PushConflict: true,
+  LockTimeout: true,
+  Timeout: true,
+  GitFailed: true,
+} as const;
+export type GitOpsReason = keyof typeof RETRYABLE;
+export const GIT_OPS_REASONS = Object.keys(RETRYABLE) as GitOpsReason[];
 
 export class GitOpsError extends Error {
   override readonly name = "GitOpsError";
@@ -45,7 +33,7 @@ export class GitOpsError extends Error {
 
   /** False when retrying the same operation cannot succeed until the binding or remote changes. */
   get retryable(): boolean {
-    return !PERMANENT.has(this.reason);
+    return RETRYABLE[this.reason];
   }
 }
 

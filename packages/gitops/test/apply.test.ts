@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { application, CLUSTER_ID, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
+import {
+  application,
+  CLUSTER_ID,
+  CLUSTER_SLUG,
+  desiredState,
+  upsertChange,
+} from "./support/desired-state.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { commitsOf, fileAt, filesAt, headOf } from "./support/repositories.ts";
 
@@ -86,11 +92,7 @@ describe("applyChange", () => {
       jobId: "j1",
       idempotencyKey: "k1",
     });
-    const upsert = {
-      type: "upsert-application",
-      clusterSlug: CLUSTER_SLUG,
-      application: application("wiki"),
-    } as const;
+    const upsert = upsertChange("wiki");
     const second = await engine.applyChange({ binding, change: upsert, jobId: "j2", idempotencyKey: "k2" });
     const unchanged = await engine.applyChange({
       binding,
@@ -134,11 +136,7 @@ describe("applyChange", () => {
     const engine = await fixture.engine();
     const request = {
       binding: fixture.binding(),
-      change: {
-        type: "upsert-application",
-        clusterSlug: CLUSTER_SLUG,
-        application: application("vault"),
-      } as const,
+      change: upsertChange("vault"),
       jobId: "job-7",
       idempotencyKey: "deploy-vault-1",
     };

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { application, CLUSTER_SLUG } from "./support/desired-state.ts";
+import { application, CLUSTER_SLUG, upsertChange } from "./support/desired-state.ts";
 import { filesBelow } from "./support/files.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { commitsOf, filesAt, git } from "./support/repositories.ts";
@@ -14,11 +14,7 @@ afterEach(() => fixture.close());
 
 const request = () => ({
   binding: fixture.binding(),
-  change: {
-    type: "upsert-application",
-    clusterSlug: CLUSTER_SLUG,
-    application: application("vault"),
-  } as const,
+  change: upsertChange("vault"),
   jobId: "job-crash",
   idempotencyKey: "deploy-vault-7",
 });

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { application, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
+import { application, desiredState, upsertChange } from "./support/desired-state.ts";
 import { filesContaining } from "./support/files.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { allCommandLines } from "./support/process-arguments.ts";
@@ -11,11 +11,7 @@ import { commitsOf } from "./support/repositories.ts";
 let fixture: GitFixture | undefined;
 afterEach(() => fixture?.close());
 
-const upsert = {
-  type: "upsert-application",
-  clusterSlug: CLUSTER_SLUG,
-  application: application("vault"),
-} as const;
+const upsert = upsertChange("vault");
 
 describe("credentials", () => {
   it("a wrong token fails with AuthenticationFailed, not retryable, and names no secret", async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createPgAdvisoryLock, type RepoLock } from "../src/index.ts";
 import { createScratchDatabase } from "./support/database.ts";
-import { application, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
+import { CLUSTER_SLUG, desiredState, upsertChange } from "./support/desired-state.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { commitsOf, fileAt } from "./support/repositories.ts";
 
@@ -62,7 +62,7 @@ describe("two workers on one branch", () => {
       names.map((name) =>
         (name.startsWith("a") ? alpha : beta).applyChange({
           binding,
-          change: { type: "upsert-application", clusterSlug: CLUSTER_SLUG, application: application(name) },
+          change: upsertChange(name),
           jobId: `job-${name}`,
           idempotencyKey: `key-${name}`,
         }),

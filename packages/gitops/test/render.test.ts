@@ -7,7 +7,7 @@ import {
   renderClusterDirectory,
   renderRegistrationSecretCommand,
 } from "../src/index.ts";
-import { application, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
+import { application, CLUSTER_SLUG, desiredState, upsertChange } from "./support/desired-state.ts";
 
 const shuffledKeys = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(shuffledKeys);
@@ -76,11 +76,7 @@ describe("renderClusterDirectory", () => {
 describe("planClusterDirectory", () => {
   it("adds and removes one application file and keeps namespaces and the kustomization in step", () => {
     const start = renderClusterDirectory(desiredState([application("vault")]));
-    const added = planClusterDirectory(start, {
-      type: "upsert-application",
-      clusterSlug: CLUSTER_SLUG,
-      application: application("wiki", { namespace: "org-beta" }),
-    });
+    const added = planClusterDirectory(start, upsertChange("wiki", { namespace: "org-beta" }));
     expect(parse(added.get("kustomization.yaml") ?? "").resources).toEqual([
       "apps/org-acme/vault.yaml",
       "apps/org-beta/wiki.yaml",

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { application, CLUSTER_SLUG, desiredState } from "./support/desired-state.ts";
+import { application, CLUSTER_SLUG, desiredState, upsertChange } from "./support/desired-state.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { rejectionOf } from "./support/rejection.ts";
 import { commitsOf, commitToBare, fileAt, filesAt } from "./support/repositories.ts";
@@ -43,7 +43,7 @@ describe("a push that loses a race", () => {
 
     const result = await engine.applyChange({
       binding,
-      change: { type: "upsert-application", clusterSlug: CLUSTER_SLUG, application: application("wiki") },
+      change: upsertChange("wiki"),
       jobId: "job-wiki",
       idempotencyKey: "wiki-1",
     });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { GitBindingInput } from "../src/index.ts";
-import { application, CLUSTER_SLUG } from "./support/desired-state.ts";
+import { upsertChange } from "./support/desired-state.ts";
 import { filesBelow } from "./support/files.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
 import { type GitSshServer, generateSshKeyPair, startGitSshServer } from "./support/git-ssh-server.ts";
@@ -33,7 +33,7 @@ const sshBinding = (privateKey: string, knownHosts: string | undefined): GitBind
   });
 
 const upsert = (jobId: string) => ({
-  change: { type: "upsert-application", clusterSlug: CLUSTER_SLUG, application: application(jobId) } as const,
+  change: upsertChange(jobId),
   jobId,
   idempotencyKey: jobId,
 });

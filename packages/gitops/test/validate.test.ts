@@ -2,8 +2,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateTestCertificates } from "@vwksp/kube-fake/tls";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../../test/support/processes.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
-import { freePort } from "./support/free-port.ts";
 import { startGitHttpServer } from "./support/git-http-server.ts";
 import { headOf } from "./support/repositories.ts";
 

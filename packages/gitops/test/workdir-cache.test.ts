@@ -36,24 +36,32 @@ describe("createWorkdirCache", () => {
   it("gives one caller at a time a key's folder, and never evicts one in use", async () => {
     const cache = await createWorkdirCache({ root, maxEntries: 1 });
     const events: string[] = [];
+    let entered = () => {};
+    const firstEntered = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
     let releaseFirst = () => {};
+    const firstReleased = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
     const first = cache.use("a", async (dir) => {
       events.push("a1 in");
-      await new Promise<void>((resolve) => {
-        releaseFirst = resolve;
-      });
-      expect(await exists(dir)).toBe(true);
-      events.push("a1 out");
+      entered();
+      await firstReleased;
+      events.push(`a1 out, folder still there: ${await exists(dir)}`);
     });
+    await firstEntered;
     const second = cache.use("a", async () => {
       events.push("a2 in");
     });
+    // Beyond maxEntries while "a" is busy: "b" is the one evicted afterwards, not "a".
     await cache.use("b", async () => {
       events.push("b");
     });
     releaseFirst();
     await Promise.all([first, second]);
-    expect(events).toEqual(["a1 in", "b", "a1 out", "a2 in"]);
+    expect(events).toEqual(["a1 in", "b", "a1 out, folder still there: true", "a2 in"]);
+    expect(cache.keys()).toEqual(["a"]);
     await cache.close();
   });
 

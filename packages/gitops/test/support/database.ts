@@ -1,17 +1,10 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-
-// The machine's PostgreSQL (trust auth); TEST_PG_URL points elsewhere, as for the other packages.
-const serverUrl = new URL(process.env.TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres");
-
-const urlOf = (database: string) => {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-};
+// The machine's PostgreSQL (TEST_PG_URL elsewhere), as for the other packages' tests.
+import { adminUrl, databaseUrl } from "../../../../test/support/pg-urls.ts";
 
 async function asAdmin(sql: string) {
-  const client = new pg.Client({ connectionString: urlOf("postgres") });
+  const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
     await client.query(sql);
@@ -26,7 +19,7 @@ export async function createScratchDatabase() {
   await asAdmin(`CREATE DATABASE "${name}"`);
   return {
     name,
-    url: urlOf(name),
+    url: databaseUrl(name),
     drop: () => asAdmin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
 }

@@ -41,3 +41,11 @@ export function desiredState(applications: ApplicationInstance[]): ClusterDesire
     applications,
   };
 }
+
+/** The change a deploy job makes: one application file written into the test cluster's directory. */
+export const upsertChange = (name: string, options: Parameters<typeof application>[1] = {}) =>
+  ({
+    type: "upsert-application",
+    clusterSlug: CLUSTER_SLUG,
+    application: application(name, options),
+  }) as const;
