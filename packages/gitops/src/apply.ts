@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describeRemote, type GitBinding } from "./binding.ts";
 import { clusterSlugOf, describeChange, type GitOpsChange, planClusterDirectory } from "./change.ts";
 import { commitMessage, idempotencyTrailer } from "./commit-message.ts";
-import { readDirectoryFiles, writeDirectoryFiles } from "./directory-files.ts";
+import { assertNoSymlinkOnPath, readDirectoryFiles, writeDirectoryFiles } from "./directory-files.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import { GitOpsError } from "./errors.ts";
 import { toGitOpsError } from "./git/classify.ts";
@@ -67,6 +67,7 @@ export async function applyInClone(
       if (earlier) return { outcome: "already-applied", commit: earlier };
     }
     await resetWorkingTree(context, dir, head);
+    await assertNoSymlinkOnPath(dir, clusterRoot);
     const current = await readDirectoryFiles(clusterRoot);
     await writeDirectoryFiles(clusterRoot, current, planClusterDirectory(current, change));
     const tree = await changedTree(context, dir, head);

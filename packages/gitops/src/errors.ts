@@ -14,6 +14,8 @@ const RETRYABLE = {
   RepositoryNotFound: false,
   BranchMissing: false,
   PushDenied: false,
+  /** The repository holds something the engine will not write through (a symbolic link). */
+  UnsafeContent: false,
   PushConflict: true,
   LockTimeout: true,
   Timeout: true,

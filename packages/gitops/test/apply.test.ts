@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
@@ -8,7 +11,7 @@ import {
   upsertChange,
 } from "./support/desired-state.ts";
 import { type GitFixture, startGitFixture } from "./support/fixture.ts";
-import { commitsOf, fileAt, filesAt, headOf } from "./support/repositories.ts";
+import { commitsOf, commitToBare, fileAt, filesAt, headOf } from "./support/repositories.ts";
 
 let fixture: GitFixture;
 beforeEach(async () => {
@@ -173,5 +176,27 @@ describe("applyChange", () => {
     const [root] = await commitsOf(fixture.bare, "flux");
     expect(root?.parents).toEqual([]);
     expect(await filesAt(fixture.bare, "flux")).toEqual([`${dir}/cluster.yaml`, `${dir}/kustomization.yaml`]);
+  });
+
+  it("refuses to write through a symbolic link someone committed", async () => {
+    const outside = await mkdtemp(join(tmpdir(), "vwksp-gitops-outside-"));
+    try {
+      await commitToBare(fixture.bare, "main", { clusters: { symlink: outside } }, "link clusters elsewhere");
+      const engine = await fixture.engine();
+      await expect(
+        engine.applyChange({
+          binding: fixture.binding(),
+          change: upsertChange("vault"),
+          jobId: "j",
+          idempotencyKey: "k",
+        }),
+      ).rejects.toMatchObject({
+        reason: "UnsafeContent",
+        message: expect.stringContaining("symbolic link at clusters"),
+      });
+      expect(await readdir(outside)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });

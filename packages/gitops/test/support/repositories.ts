@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -41,12 +41,12 @@ export async function createBareRepository(
 
 /**
  * Another writer's commit, pushed straight into the bare repository (not through the engine):
- * files mapped to null are deleted. Returns the new commit.
+ * files mapped to null are deleted, `{ symlink }` makes a symbolic link. Returns the new commit.
  */
 export async function commitToBare(
   bare: string,
   branch: string,
-  files: Record<string, string | null>,
+  files: Record<string, string | null | { symlink: string }>,
   message: string,
 ): Promise<string> {
   const work = await mkdtemp(join(tmpdir(), "vwksp-gitops-foreign-"));
@@ -58,11 +58,13 @@ export async function commitToBare(
       await git(["checkout", "--quiet", "--detach", "FETCH_HEAD"], work);
     }
     for (const [path, content] of Object.entries(files)) {
-      if (content === null) await rm(join(work, path), { force: true });
-      else {
-        await mkdir(dirname(join(work, path)), { recursive: true });
-        await writeFile(join(work, path), content);
+      if (content === null) {
+        await rm(join(work, path), { force: true });
+        continue;
       }
+      await mkdir(dirname(join(work, path)), { recursive: true });
+      if (typeof content === "string") await writeFile(join(work, path), content);
+      else await symlink(content.symlink, join(work, path));
     }
     await git(["add", "--all"], work);
     await git(["commit", "--quiet", "--allow-empty", "-m", message], work);
