@@ -52,7 +52,8 @@ export async function applyInClone(
   const { binding, change } = request;
   const remote = describeRemote(binding);
   const message = commitMessage(request, `gitops: ${describeChange(change)}`);
-  const clusterRoot = join(dir, clusterDirectoryPath(binding.path, clusterSlugOf(change)));
+  const clusterFolder = clusterDirectoryPath(binding.path, clusterSlugOf(change));
+  const clusterRoot = join(dir, clusterFolder);
   await ensureRepository(context, dir);
   for (let attempt = 1; attempt <= deps.retry.maxAttempts; attempt++) {
     const head = await fetchRemoteHead(context, dir, binding.url, binding.branch).catch((error) => {
@@ -70,7 +71,7 @@ export async function applyInClone(
     await assertNoSymlinkOnPath(dir, clusterRoot);
     const current = await readDirectoryFiles(clusterRoot);
     await writeDirectoryFiles(clusterRoot, current, planClusterDirectory(current, change));
-    const tree = await changedTree(context, dir, head);
+    const tree = await changedTree(context, dir, clusterFolder, head);
     if (!tree) return { outcome: "noop", head };
     const author = { ...binding.author, date: deps.clock() };
     const commit = await createCommit(context, dir, { tree, parent: head, message, author });

@@ -199,4 +199,18 @@ describe("applyChange", () => {
       await rm(outside, { recursive: true, force: true });
     }
   });
+
+  it("commits the manifests even where the repository's .gitignore would leave them out", async () => {
+    await commitToBare(fixture.bare, "main", { ".gitignore": "*.yaml\nclusters/\n" }, "ignore yaml");
+    const engine = await fixture.engine();
+    const change = { type: "replace-cluster", state: desiredState([application("vault")]) } as const;
+    const result = await engine.applyChange({
+      binding: fixture.binding(),
+      change,
+      jobId: "j",
+      idempotencyKey: "k",
+    });
+    expect(result.outcome).toBe("committed");
+    expect(await filesAt(fixture.bare, "main")).toContain(`${dir}/apps/org-acme/vault.yaml`);
+  });
 });

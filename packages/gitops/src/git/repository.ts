@@ -54,9 +54,12 @@ export async function resetWorkingTree(context: GitContext, dir: string, commit:
   await runGit(context, ["clean", "-ffdxq"], { cwd: dir });
 }
 
-/** The tree of the working tree as it is now, or null when it equals the parent's (nothing to commit). */
-export async function changedTree(context: GitContext, dir: string, parent: string | null) {
-  await runGit(context, ["add", "--all"], { cwd: dir });
+/**
+ * The tree with the folder's files as they are now, or null when it equals the parent's (nothing
+ * to commit). `--force`: a .gitignore in the repository must not silently drop our manifests.
+ */
+export async function changedTree(context: GitContext, dir: string, folder: string, parent: string | null) {
+  await runGit(context, ["add", "--all", "--force", "--", folder], { cwd: dir });
   const tree = (await runGit(context, ["write-tree"], { cwd: dir })).stdout.trim();
   const parentTree = parent
     ? (await runGit(context, ["rev-parse", `${parent}^{tree}`], { cwd: dir })).stdout.trim()
