@@ -26,6 +26,7 @@ COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY packages/agent/package.json packages/agent/
 COPY packages/core/package.json packages/core/
+COPY packages/gitops/package.json packages/gitops/
 COPY packages/kube-fake/package.json packages/kube-fake/
 COPY packages/odoo/package.json packages/odoo/
 COPY packages/protocol/package.json packages/protocol/

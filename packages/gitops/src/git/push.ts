@@ -1,0 +1,48 @@
+import { GitOpsError } from "../errors.ts";
+import { toGitOpsError } from "./classify.ts";
+import { GitCommandError, type GitContext, runGit } from "./run-git.ts";
+
+export type PushOutcome = "pushed" | "conflict";
+
+/**
+ * Pushes the commit to the branch if, and only if, the branch is still at `expected` (null: must
+ * not exist yet) — a compare-and-swap on the remote ref (`--force-with-lease` with an explicit
+ * value never overwrites anything else). A moved branch is a "conflict" for the caller to re-apply;
+ * a refusal by the server (hook, protection, no write access) is PushDenied.
+ */
+export async function pushCommit(
+  context: GitContext,
+  dir: string,
+  target: { url: string; branch: string; commit: string; expected: string | null; dryRun?: boolean },
+): Promise<PushOutcome> {
+  const ref = `refs/heads/${target.branch}`;
+  const args = [
+    "push",
+    "--porcelain",
+    ...(target.dryRun ? ["--dry-run"] : []),
+    `--force-with-lease=${ref}:${target.expected ?? ""}`,
+    "--end-of-options",
+    target.url,
+    `${target.commit}:${ref}`,
+  ];
+  let output: { stdout: string; stderr: string };
+  try {
+    output = await runGit(context, args, { cwd: dir });
+  } catch (error) {
+    if (!(error instanceof GitCommandError)) throw toGitOpsError(error, "push", `push to ${target.url}`);
+    output = error;
+  }
+  const status = output.stdout.split("\n").find((line) => line.includes(`\t${target.commit}:${ref}\t`));
+  if (!status) throw toGitOpsError(asError(output, args), "push", `push to ${target.url}`);
+  const flag = status[0];
+  if (flag !== "!") return "pushed";
+  const summary = status.split("\t")[2] ?? "";
+  if (summary.startsWith("[rejected]")) return "conflict";
+  if (summary.startsWith("[remote rejected]")) {
+    throw new GitOpsError("PushDenied", `push to ${target.url} refused by the server: ${summary}`);
+  }
+  throw new GitOpsError("GitFailed", `push to ${target.url} failed: ${summary}`);
+}
+
+const asError = (output: { stdout: string; stderr: string }, args: string[]) =>
+  output instanceof GitCommandError ? output : new GitCommandError(args, 1, output.stderr, output.stdout);
