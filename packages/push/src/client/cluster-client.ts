@@ -35,6 +35,20 @@ class DeadlineKubeConfig extends KubeConfig {
   }
 }
 
+/** client-node's dynamic object API with its discovery lookup (kind → resource, cached) made public. */
+export class ObjectApi extends KubernetesObjectApi {
+  static forConfig(config: KubeConfig) {
+    const api = config.makeApiClient(ObjectApi);
+    api.setDefaultNamespace(config);
+    return api;
+  }
+
+  /** The API server's resource for a kind, undefined when its group version does not list it. */
+  discover(apiVersion: string, kind: string) {
+    return this.resource(apiVersion, kind);
+  }
+}
+
 /** client-node's KubeConfig from a stored kubeconfig, without reading any file. */
 function loadConfig(kubeconfig: PushKubeconfig, config: KubeConfig) {
   const [{ name: clusterName, cluster }] = kubeconfig.clusters;
@@ -78,7 +92,7 @@ export function createClusterClient(kubeconfig: PushKubeconfig, options: Cluster
   return {
     /** host:port of the API server, for messages. */
     server,
-    objects: KubernetesObjectApi.makeApiClient(config),
+    objects: ObjectApi.forConfig(config),
     versions: config.makeApiClient(VersionApi),
     access: config.makeApiClient(AuthorizationV1Api),
     http: createRawHttp(config, { timeoutMs, signal: closing.signal, server }),

@@ -1,0 +1,204 @@
+import { type KubernetesObject, PatchStrategy } from "@kubernetes/client-node";
+import type { AgentJob, JobResultBody } from "@vwksp/protocol";
+import type { ClusterClient } from "../client/cluster-client.ts";
+import { KubeStatusError } from "../client/kube-errors.ts";
+import { APPLICATION_INSTANCES, apiVersionOf, OPERATIONS, type VworkspaceResource } from "../resources.ts";
+import { appliedRef, covers, managersOf, writableObject } from "./manifests.ts";
+import { settleFailure } from "./outcome.ts";
+import {
+  DeletePayload,
+  INTENTS,
+  IntentPayload,
+  InvalidJobError,
+  Manifest,
+  parsePayload,
+} from "./payloads.ts";
+
+/** The field manager of everything push mode writes (the pull-mode agent's is `vworkspace-agent`). */
+export const PUSH_FIELD_MANAGER = "vworkspace-control-plane";
+
+/** A job as the pipeline holds it; an AgentJob fits. */
+export type PushJob = Pick<AgentJob, "kind" | "payload"> & { expiresAt?: string };
+
+export interface PushExecutorDeps {
+  client: ClusterClient;
+  /** The control plane's id of the cluster: the `app.vworkspace.io/cluster-id` label's value. */
+  clusterId: string;
+  clock?: { now(): Date };
+  fieldManager?: string;
+}
+
+type Done = Omit<JobResultBody, "timestamp">;
+
+const describeObject = (ref: { kind: string; namespace?: string | undefined; name: string }) =>
+  `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
+
+/**
+ * Carries out jobs on a push cluster with the operator's semantics (internal/agent/applier.go),
+ * as field manager `vworkspace-control-plane`, without forcing ownership. Resolves with the
+ * protocol's result (`succeeded`, `noop`, `failed`, `conflict`); throws PushRetryableError when
+ * the job should be tried again later.
+ */
+export function createPushExecutor({
+  client,
+  clusterId,
+  clock = { now: () => new Date() },
+  fieldManager = PUSH_FIELD_MANAGER,
+}: PushExecutorDeps) {
+  const { objects } = client;
+
+  /** Discovery, cached by client-node; a kind the API server does not serve fails the job. */
+  async function discover(apiVersion: string, kind: string) {
+    const resource = await client
+      .call(() => objects.discover(apiVersion, kind))
+      .catch((error: unknown) => {
+        if (error instanceof KubeStatusError && error.statusCode === 404) return undefined;
+        throw error;
+      });
+    if (!resource) throw new InvalidJobError(`the API server does not serve ${kind} in ${apiVersion}`);
+    return resource;
+  }
+
+  /** Kind → resource through discovery; a namespaced kind needs its namespace spelled out. */
+  async function resolve(apiVersion: string, kind: string, namespace: string | undefined) {
+    const resource = await discover(apiVersion, kind);
+    if (resource.namespaced && !namespace) {
+      throw new InvalidJobError(`${kind} is namespaced: a namespace is required`);
+    }
+    return resource;
+  }
+
+  async function applyManifest(manifest: Manifest): Promise<Done> {
+    const resource = await resolve(manifest.apiVersion, manifest.kind, manifest.metadata.namespace);
+    const body = writableObject(manifest, clusterId, resource.namespaced);
+    const stored = await client.call(() =>
+      objects.patch(
+        body as KubernetesObject,
+        undefined,
+        undefined,
+        fieldManager,
+        undefined,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
+    return { outcome: "succeeded", appliedRef: appliedRef({ ...manifest, ...manifest.metadata }, stored) };
+  }
+
+  /** Deleting what is already gone succeeds, as in the operator (its appliedRef then has no uid). */
+  async function deleteObject(ref: DeletePayload): Promise<Done> {
+    await resolve(ref.apiVersion, ref.kind, ref.namespace);
+    const header = {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name: ref.name, namespace: ref.namespace },
+    };
+    await client.call(() => objects.delete(header)).catch(ignoreNotFound);
+    return { outcome: "succeeded", appliedRef: appliedRef(ref) };
+  }
+
+  /** The operator reads first, so the result names the uid and generation of what it deleted. */
+  async function deleteApplicationInstance(namespace: string, name: string): Promise<Done> {
+    const header = {
+      apiVersion: apiVersionOf(APPLICATION_INSTANCES),
+      kind: APPLICATION_INSTANCES.kind,
+      metadata: { name, namespace },
+    };
+    const existing = await client.call(() => objects.read(header)).catch(ignoreNotFound);
+    const ref = appliedRef({ ...header, ...header.metadata }, existing);
+    if (!existing) return { outcome: "succeeded", appliedRef: ref };
+    await client.call(() => objects.delete(header)).catch(ignoreNotFound);
+    return { outcome: "succeeded", appliedRef: ref };
+  }
+
+  /**
+   * Creates the Operation. One that exists with the requested spec is the same request again
+   * (`noop`); one with another spec is someone else's (`conflict`): an Operation is a one-shot
+   * request, never re-applied over one that may be running.
+   */
+  async function requestOperation(operation: Manifest): Promise<Done> {
+    const body = writableObject(operation, clusterId, true);
+    const ref = { ...operation, ...operation.metadata };
+    try {
+      const created = await client.call(() =>
+        objects.create(body as KubernetesObject, undefined, undefined, fieldManager),
+      );
+      return { outcome: "succeeded", appliedRef: appliedRef(ref, created) };
+    } catch (error) {
+      if (!(error instanceof KubeStatusError && error.reason === "AlreadyExists")) throw error;
+    }
+    const existing = (await client.call(() =>
+      objects.read({ ...body, metadata: { ...body.metadata } }),
+    )) as KubernetesObject & {
+      spec?: unknown;
+    };
+    if (covers(operation.spec ?? {}, existing.spec ?? {})) {
+      return { outcome: "noop", appliedRef: appliedRef(ref, existing) };
+    }
+    const managers = managersOf(existing).map((manager) => `"${manager}"`);
+    return {
+      outcome: "conflict",
+      error: `${describeObject(ref)} already exists with a different spec${managers.length ? ` (written by ${managers.join(", ")})` : ""}`,
+      appliedRef: appliedRef(ref, existing),
+    };
+  }
+
+  function expectKind(manifest: Manifest, resource: VworkspaceResource, intent: string) {
+    if (manifest.apiVersion !== apiVersionOf(resource) || manifest.kind !== resource.kind) {
+      throw new InvalidJobError(
+        `${intent} needs a ${resource.kind} (${apiVersionOf(resource)}), got ${manifest.kind} (${manifest.apiVersion})`,
+      );
+    }
+    if (!manifest.metadata.namespace) throw new InvalidJobError(`${intent}: metadata.namespace is required`);
+  }
+
+  async function perform(job: PushJob): Promise<Done> {
+    switch (job.kind) {
+      case "apply":
+        return applyManifest(parsePayload(Manifest, job.payload, "apply payload"));
+      case "delete":
+        return deleteObject(parsePayload(DeletePayload, job.payload, "delete payload"));
+      case "intent": {
+        const name = String(job.payload.intent);
+        if (!(INTENTS as readonly string[]).includes(name))
+          throw new InvalidJobError(`unsupported intent "${name}"`);
+        const intent = parsePayload(IntentPayload, job.payload, `${name} payload`);
+        switch (intent.intent) {
+          case "ensure-application-instance":
+            expectKind(intent.applicationInstance, APPLICATION_INSTANCES, intent.intent);
+            return applyManifest(intent.applicationInstance);
+          case "request-operation":
+            expectKind(intent.operation, OPERATIONS, intent.intent);
+            return requestOperation(intent.operation);
+          case "delete-application-instance":
+            return deleteApplicationInstance(intent.namespace, intent.name);
+        }
+      }
+    }
+    throw new InvalidJobError(`unsupported job kind "${String(job.kind)}"`);
+  }
+
+  return {
+    /**
+     * One job, start to end. An expired job is `noop` with error "expired", as the operator
+     * answers it. Idempotency across deliveries is the pipeline's: every kind is safe to repeat.
+     */
+    async execute(job: PushJob): Promise<JobResultBody> {
+      const timestamp = clock.now().toISOString();
+      if (job.expiresAt && clock.now().getTime() > Date.parse(job.expiresAt)) {
+        return { outcome: "noop", error: "expired", timestamp };
+      }
+      try {
+        return { ...(await perform(job)), timestamp };
+      } catch (error) {
+        return settleFailure(error, timestamp);
+      }
+    },
+  };
+}
+
+function ignoreNotFound(error: unknown): undefined {
+  if (error instanceof KubeStatusError && error.statusCode === 404) return undefined;
+  throw error;
+}
+
+export type PushExecutor = ReturnType<typeof createPushExecutor>;
