@@ -49,3 +49,11 @@ export async function provisionPushCredential(kube: KubeFake, namespaces: readon
 /** Removes one rendered object from the cluster, as an administrator's `kubectl delete` would. */
 export const removeManifest = (kube: KubeFake, manifest: Manifest) =>
   kube.remove({ ...manifest, name: manifest.metadata.name, namespace: manifest.metadata.namespace });
+
+/** The Cluster CR as the operator's install creates it: cluster-scoped, named by --cluster-name. */
+export const clusterResource = (name: string, clusterId: string) => ({
+  apiVersion: "ops.vworkspace.io/v1alpha1",
+  kind: "Cluster",
+  metadata: { name },
+  spec: { clusterId, controlPlaneEndpoint: "https://cp.example" },
+});
