@@ -60,7 +60,7 @@ export function createWatchManager(options: WatchManagerOptions) {
       reconnects: 0,
     } as StreamHealth,
   }));
-  let running: { controller: AbortController; done: Promise<void[]> } | undefined;
+  let running: { controller: AbortController; done: Promise<unknown> } | undefined;
 
   function start() {
     if (running) return;
