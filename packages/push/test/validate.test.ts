@@ -71,6 +71,20 @@ describe("validation probe", () => {
     );
   });
 
+  it("verifies the server's certificate against tls-server-name when the kubeconfig sets one", async () => {
+    await expect(
+      validate(withCluster({ "tls-server-name": "kubernetes.default.svc" })),
+    ).resolves.toMatchObject({
+      ok: true,
+    });
+    await expect(
+      validate(withCluster({ "tls-server-name": "api.other-cluster.example" })),
+    ).resolves.toMatchObject({
+      ok: false,
+      reason: "TLSError",
+    });
+  });
+
   it("is Unauthorized for a token the API server does not know, without quoting the token", async () => {
     const stale = structuredClone(credential.kubeconfig);
     stale.users[0].user.token = "kube-fake-sa.revoked-token-value";
