@@ -22,6 +22,22 @@ beforeAll(async () => {
 afterAll(() => fake?.close());
 
 const rbac = () => admin.config.makeApiClient(RbacAuthorizationV1Api);
+const RBAC_GROUP = "rbac.authorization.k8s.io";
+type Subject = { kind: string; name: string; namespace?: string; apiGroup?: string };
+const user = (name: string): Subject => ({ kind: "User", name, apiGroup: RBAC_GROUP });
+const group = (name: string): Subject => ({ kind: "Group", name, apiGroup: RBAC_GROUP });
+
+/** A RoleBinding of a Role or ClusterRole to one subject. */
+const bind = (
+  namespace: string,
+  name: string,
+  role: { kind: "Role" | "ClusterRole"; name: string },
+  subject: Subject,
+) =>
+  rbac().createNamespacedRoleBinding({
+    namespace,
+    body: { metadata: { name }, roleRef: { apiGroup: RBAC_GROUP, ...role }, subjects: [subject] },
+  });
 const listConfigMaps = (token: string, namespace: string) =>
   clientsFor(fake, { token }).core.listNamespacedConfigMap({ namespace });
 
@@ -57,14 +73,7 @@ describe("RBAC from stored objects", () => {
         rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
       },
     });
-    await rbac().createNamespacedRoleBinding({
-      namespace: "org-a",
-      body: {
-        metadata: { name: "config-reader" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "config-reader" },
-        subjects: [{ kind: "User", name: "reader", apiGroup: "rbac.authorization.k8s.io" }],
-      },
-    });
+    await bind("org-a", "config-reader", { kind: "Role", name: "config-reader" }, user("reader"));
     expect((await listConfigMaps("reader-token", "org-a")).items).toBeDefined();
     const elsewhere = await refusal(listConfigMaps("reader-token", "org-b"));
     expect(elsewhere.status.message).toBe(
@@ -84,14 +93,7 @@ describe("RBAC from stored objects", () => {
         ],
       },
     });
-    await rbac().createNamespacedRoleBinding({
-      namespace: "org-b",
-      body: {
-        metadata: { name: "config-lister" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "config-lister" },
-        subjects: [{ kind: "Group", name: "readers", apiGroup: "rbac.authorization.k8s.io" }],
-      },
-    });
+    await bind("org-b", "config-lister", { kind: "ClusterRole", name: "config-lister" }, group("readers"));
     expect((await listConfigMaps("reader-token", "org-b")).items).toBeDefined();
     await expect(listConfigMaps("reader-token", "org-a")).rejects.toMatchObject({ code: 403 });
     await rbac().createClusterRoleBinding({
@@ -107,14 +109,7 @@ describe("RBAC from stored objects", () => {
   });
 
   it("answers SelfSubjectAccessReviews from the stored objects, and a binding to a missing role grants nothing", async () => {
-    await rbac().createNamespacedRoleBinding({
-      namespace: "org-a",
-      body: {
-        metadata: { name: "dangling" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "does-not-exist" },
-        subjects: [{ kind: "User", name: "reader", apiGroup: "rbac.authorization.k8s.io" }],
-      },
-    });
+    await bind("org-a", "dangling", { kind: "Role", name: "does-not-exist" }, user("reader"));
     const reviews = clientsFor(fake, { token: "reader-token" }).config.makeApiClient(AuthorizationV1Api);
     const review = (namespace: string) =>
       reviews.createSelfSubjectAccessReview({
@@ -140,15 +135,25 @@ describe("ServiceAccount tokens", () => {
       code: 403,
       body: expect.stringContaining('User \\"system:serviceaccount:vworkspace-system:control-plane\\"'),
     });
-    await rbac().createNamespacedRoleBinding({
-      namespace: "org-a",
-      body: {
-        metadata: { name: "control-plane" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "config-lister" },
-        subjects: [{ kind: "ServiceAccount", name: "control-plane", namespace: SYSTEM }],
-      },
-    });
+    await bind(
+      "org-a",
+      "control-plane",
+      { kind: "ClusterRole", name: "config-lister" },
+      { kind: "ServiceAccount", name: "control-plane", namespace: SYSTEM },
+    );
     expect((await listConfigMaps(token, "org-a")).items).toBeDefined();
+    // A ServiceAccount subject without a namespace is one of the RoleBinding's own namespace.
+    await expect(listConfigMaps(token, SYSTEM)).rejects.toMatchObject({ code: 403 });
+    await bind(
+      SYSTEM,
+      "control-plane",
+      { kind: "ClusterRole", name: "config-lister" },
+      {
+        kind: "ServiceAccount",
+        name: "control-plane",
+      },
+    );
+    expect((await listConfigMaps(token, SYSTEM)).items).toBeDefined();
 
     await admin.core.deleteNamespacedServiceAccount({ namespace: SYSTEM, name: "control-plane" });
     await expect(listConfigMaps(token, "org-a")).rejects.toMatchObject({ code: 401 });
