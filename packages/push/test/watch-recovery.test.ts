@@ -131,6 +131,36 @@ describe("watch recovery", () => {
     expect(orgA().relists).toBe(0);
   });
 
+  it("backs off from a server that ends every watch at once, and still reports changes", async () => {
+    const abrupt = await startCluster({ watchTimeoutSeconds: 0.01 });
+    const short = startWatching(abrupt, (await provisionPushCredential(abrupt)).kubeconfig, {
+      watchTimeoutSeconds: 0,
+    });
+    try {
+      const watchesOf = () =>
+        abrupt.requests.filter(
+          (request) => request.path.endsWith("/org-a/applicationinstances") && request.query.get("watch"),
+        ).length;
+      await eventually(() => expect(watchesOf()).toBeGreaterThan(1));
+      const before = watchesOf();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Each watch lives 10 ms: without backoff this machine makes about 30 in 1.5 s, with it 5 or 6.
+      expect(watchesOf() - before).toBeLessThan(12);
+      abrupt.put(applicationInstance("org-a", "steady"));
+      abrupt.setCondition(instanceRef("org-a", "steady"), {
+        type: "Ready",
+        status: "True",
+        reason: "Reconciled",
+      });
+      await eventually(() =>
+        expect(short.transitions().map((event) => event.resourceRef.name)).toContain("steady"),
+      );
+    } finally {
+      await short.close();
+      await abrupt.close();
+    }
+  });
+
   it("stops cleanly, even while a watch is still opening on a hanging API server", async () => {
     const hang = kube.fail({ method: "GET", path: /\/namespaces\/org-b\/operations$/, hang: true });
     try {

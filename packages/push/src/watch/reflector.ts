@@ -29,6 +29,8 @@ export interface ReflectorDeps {
 }
 
 type Json = Record<string, unknown>;
+/** The API server ends a watch without timeoutSeconds within twice --min-request-timeout (30 min). */
+const MAX_SERVER_WATCH_SECONDS = 3_600;
 const versionOf = (object: Json) => String((object.metadata as Json | undefined)?.resourceVersion ?? "");
 
 function describeError(error: Error) {
@@ -81,7 +83,8 @@ export async function runReflector(deps: ReflectorDeps): Promise<void> {
    * breaks resumes after the last event taken, never replaying older states (an object's
    * conditions going back and forth would be reported twice). 410 Gone empties it: list again.
    */
-  async function watch() {
+  async function watch(): Promise<number> {
+    let received = 0;
     const timeoutSeconds = Math.floor(deps.watchTimeoutSeconds * (1 + deps.random()));
     const events = watchEvents(
       deps.http,
@@ -89,16 +92,16 @@ export async function runReflector(deps: ReflectorDeps): Promise<void> {
       {
         resourceVersion,
         allowWatchBookmarks: "true",
-        timeoutSeconds: String(timeoutSeconds),
+        // 0: the server's own default (the API server's --min-request-timeout spread).
+        timeoutSeconds: timeoutSeconds > 0 ? String(timeoutSeconds) : undefined,
         fieldSelector: deps.fieldSelector,
       },
       {
         signal,
-        maxLifetimeMs: (timeoutSeconds + 30) * 1000,
+        maxLifetimeMs: ((timeoutSeconds || MAX_SERVER_WATCH_SECONDS) + 30) * 1000,
         onOpen: () => {
           if (watches++ > 0) health.reconnects += 1;
           health.connected = true;
-          attempt = 0;
         },
       },
     );
@@ -108,22 +111,31 @@ export async function runReflector(deps: ReflectorDeps): Promise<void> {
         const status = statusFromBody(Number(event.object.code ?? 500), event.object);
         if (status.statusCode !== 410) throw status;
         resourceVersion = "";
-        return;
+        return received;
       }
+      // A stream that delivers is a working one: the next failure starts the backoff over.
+      received += 1;
+      attempt = 0;
       if (event.type === "ADDED" || event.type === "MODIFIED")
         await offer(() => deps.tracker.upsert(event.object));
       if (event.type === "DELETED") deps.tracker.remove(event.object);
       resourceVersion = versionOf(event.object) || resourceVersion;
       health.resourceVersion = resourceVersion;
     }
+    return received;
   }
 
   while (!signal.aborted) {
     try {
       if (!resourceVersion) resourceVersion = await list();
       health.resourceVersion = resourceVersion;
-      await watch();
+      const openedAt = deps.now().getTime();
+      const received = await watch();
       health.connected = false;
+      // A server or proxy that ends every watch at once must not be asked again in a tight loop.
+      if (received === 0 && resourceVersion && deps.now().getTime() - openedAt < 1_000) {
+        await pause(backoffDelay(deps.backoff, attempt++, deps.random), signal);
+      }
     } catch (caught) {
       health.connected = false;
       if (signal.aborted) break;

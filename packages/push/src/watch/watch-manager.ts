@@ -29,7 +29,10 @@ export interface WatchManagerOptions {
   clock?: { now(): Date };
   random?: () => number;
   backoff?: Partial<BackoffPolicy>;
-  /** Watches last a random time between this and twice this (client-go: 5 to 10 minutes). */
+  /**
+   * Watches last a random time between this and twice this (client-go: 5 to 10 minutes); 0 leaves
+   * it to the API server.
+   */
   watchTimeoutSeconds?: number;
   pageSize?: number;
 }
