@@ -29,12 +29,12 @@ export function createRawHttp(
 
   /**
    * Opens a GET and resolves with the 2xx response once its headers are in; a non-2xx answer is a
-   * KubeStatusError. `headersTimeoutMs` bounds the wait for headers; `signal` aborts at any time.
+   * KubeStatusError. The headers must come within the request timeout; `signal` aborts at any time.
    */
   async function open(
     path: string,
     query: Record<string, string | undefined>,
-    call: { signal?: AbortSignal; headersTimeoutMs?: number } = {},
+    call: { signal?: AbortSignal } = {},
   ): Promise<IncomingMessage> {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
@@ -62,7 +62,7 @@ export function createRawHttp(
       );
       const deadline = setTimeout(() => {
         outgoing.destroy(Object.assign(new Error("headers timeout"), { name: "TimeoutError" }));
-      }, call.headersTimeoutMs ?? options.timeoutMs);
+      }, options.timeoutMs);
       outgoing.on("error", (error) => {
         clearTimeout(deadline);
         // An abort by the caller's own signal is the caller's stop, not a timeout.

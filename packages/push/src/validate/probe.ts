@@ -55,6 +55,8 @@ function failureOf(error: unknown, step: string): ValidationFailure {
       );
     }
     if (error.statusCode === 403) return new ValidationFailure("Forbidden", `${step}: ${error.message}`);
+    // A list answers 404 only when its resource is not served (a missing namespace lists empty).
+    if (error.statusCode === 404) return new ValidationFailure("CRDMissing", `${step}: ${error.message}`);
     return new ValidationFailure(
       "Unreachable",
       `${step}: the API server answered ${error.statusCode}: ${error.message}`,
