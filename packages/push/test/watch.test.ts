@@ -153,6 +153,42 @@ describe("watches", () => {
     expect(watching.stream("applicationinstances", "org-a").lastError).toBeUndefined();
   });
 
+  it("watches only the named Cluster CR when told its name, and reports each stream's health", async () => {
+    kube.put(clusterResource("cluster-staging", "another-control-plane-id"));
+    kube.heartbeat("cluster-staging", new Date("2026-12-02T11:00:00Z"));
+    const named = startWatching(kube, kubeconfig, { clusterResourceName: "cluster-prod-1" });
+    try {
+      await named.connected();
+      await named.caughtUp("clusters");
+      expect(new Set(named.heartbeats().map((change) => change.clusterResource.name))).toEqual(
+        new Set(["cluster-prod-1"]),
+      );
+      expect(
+        kube.requests
+          .findLast((request) => request.path === "/apis/ops.vworkspace.io/v1alpha1/clusters")
+          ?.query.get("fieldSelector"),
+      ).toBe("metadata.name=cluster-prod-1");
+      const health = named.manager.health();
+      expect(health.streams.map((stream) => `${stream.resource} ${stream.namespace ?? "-"}`)).toEqual([
+        "applicationinstances org-a",
+        "operations org-a",
+        "applicationinstances org-b",
+        "operations org-b",
+        "clusters -",
+      ]);
+      for (const stream of health.streams) {
+        expect(stream).toMatchObject({ connected: true, relists: 0, reconnects: 0 });
+        expect(Date.parse(stream.lastEventAt ?? "")).not.toBeNaN();
+      }
+    } finally {
+      await named.close();
+    }
+    // The manager watching all Cluster CRs saw the other one too.
+    await eventually(() =>
+      expect(watching.heartbeats().map((change) => change.clusterResource.name)).toContain("cluster-staging"),
+    );
+  });
+
   it("forgets a deleted instance: one created again under its name reports its conditions anew", async () => {
     kube.put(applicationInstance("org-b", "wiki"));
     kube.setCondition(instanceRef("org-b", "wiki"), { type: "Ready", status: "True", reason: "Reconciled" });
