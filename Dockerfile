@@ -30,6 +30,7 @@ COPY packages/gitops/package.json packages/gitops/
 COPY packages/kube-fake/package.json packages/kube-fake/
 COPY packages/odoo/package.json packages/odoo/
 COPY packages/protocol/package.json packages/protocol/
+COPY packages/push/package.json packages/push/
 COPY packages/queue/package.json packages/queue/
 COPY tools/prisma-migrate/package.json tools/prisma-migrate/
 

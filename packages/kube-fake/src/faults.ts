@@ -8,7 +8,11 @@ export interface Fault {
   path?: string | RegExp;
   /** How many requests it affects; unlimited when absent. */
   times?: number;
-  respond?: { code: number; reason?: string; message?: string };
+  /**
+   * A Status answer. `retryAfterSeconds` goes where the API server puts it on 429 and 5xx
+   * answers: `details.retryAfterSeconds` and the `Retry-After` header.
+   */
+  respond?: { code: number; reason?: string; message?: string; retryAfterSeconds?: number };
   delayMs?: number;
   hang?: boolean;
   reset?: boolean;

@@ -23,13 +23,20 @@ const REASONS: Record<number, string> = {
   504: "Timeout",
 };
 
-function send(record: RecordedRequest, response: ServerResponse, code: number, body: unknown) {
+function send(
+  record: RecordedRequest,
+  response: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   record.code = code;
   if (response.headersSent || response.destroyed) return;
   response.writeHead(code, {
     "content-type": "application/json",
     "cache-control": "no-cache, private",
     "audit-id": randomUUID(),
+    ...headers,
   });
   response.end(JSON.stringify(body));
 }
@@ -60,7 +67,12 @@ async function serve(state: ServerState, request: IncomingMessage, response: Ser
   if (fault?.hang) return;
   if (fault?.respond) {
     const { code, reason = REASONS[code] ?? "", message = `fault injected: HTTP ${code}` } = fault.respond;
-    return send(record, response, code, statusBody(code, reason, message));
+    const retryAfter = fault.respond.retryAfterSeconds;
+    if (retryAfter === undefined) return send(record, response, code, statusBody(code, reason, message));
+    const details = { retryAfterSeconds: retryAfter };
+    return send(record, response, code, statusBody(code, reason, message, details), {
+      "retry-after": String(retryAfter),
+    });
   }
   try {
     const user = authenticate(state, request.headers.authorization);

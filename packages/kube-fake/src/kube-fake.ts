@@ -5,6 +5,7 @@ import { buildKubeconfig, kubeconfigYaml } from "./kubeconfig.ts";
 import { createObjectControls } from "./object-controls.ts";
 import { CLUSTER_ADMIN, type FakeUser, type PolicyRule } from "./rbac.ts";
 import { createResourceCatalog } from "./resources.ts";
+import { startTokenController } from "./service-account-tokens.ts";
 import type { ServerState } from "./state.ts";
 import { createObjectStore } from "./store.ts";
 import type { Deviations } from "./strategy.ts";
@@ -14,7 +15,10 @@ import { createWatchHub } from "./watch.ts";
 export interface KubeFakeOptions {
   /** The administrator's bearer token (cluster-admin, user `kubernetes-admin`); random by default. */
   token?: string;
-  /** More users, each with its token and RBAC rules. */
+  /**
+   * More users, each with its token and, as a shortcut, RBAC rules; stored ClusterRoleBindings and
+   * RoleBindings grant users (and ServiceAccount tokens) their rules as well.
+   */
   users?: FakeUser[];
   /** What /version answers. */
   gitVersion?: string;
@@ -69,6 +73,7 @@ export async function startKubeFake(options: KubeFakeOptions = {}) {
     objects.put({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   }
   const certificates = await generateTestCertificates(now());
+  startTokenController(state, certificates.caCert);
   const listener = createListener(state, certificates);
   await listener.start(options.port ?? 0);
   const url = `https://127.0.0.1:${listener.port()}`;

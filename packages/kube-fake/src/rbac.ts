@@ -17,6 +17,10 @@ export interface FakeUser {
   /** As the authenticator names it, e.g. `system:serviceaccount:vworkspace-system:control-plane`. */
   username: string;
   groups?: string[];
+  /**
+   * Rules granted outright, a test's shortcut for bindings (may be empty); besides them the user
+   * gets what the stored ClusterRoleBindings and RoleBindings grant it, as on a real cluster.
+   */
   rules: PolicyRule[];
 }
 

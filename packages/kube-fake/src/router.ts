@@ -4,9 +4,11 @@ import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionIn
 import { listObjects } from "./list.ts";
 import { readObject } from "./objects.ts";
 import { authorize, type FakeUser, forbiddenReason, type RequestAttributes, verbOf } from "./rbac.ts";
+import { withStoredRules } from "./rbac-objects.ts";
 import { getObject, watchObjects } from "./reads.ts";
 import type { Answer, ResourceRequest } from "./resource-request.ts";
 import { parseRoute, type Route } from "./routes.ts";
+import { serviceAccountUser } from "./service-account-tokens.ts";
 import type { ServerState } from "./state.ts";
 import { forbidden, methodNotAllowed, pathNotFound, unauthorized } from "./status.ts";
 import {
@@ -25,12 +27,15 @@ export interface IncomingCall {
   body: unknown;
 }
 
-/** Bearer tokens only; anonymous requests are refused like a cluster with anonymous auth off. */
+/**
+ * Bearer tokens only (a test's users, then ServiceAccount tokens); anonymous requests are refused
+ * like a cluster with anonymous auth off. The user comes back with every rule that applies to it.
+ */
 export function authenticate(state: ServerState, authorization: string | undefined): FakeUser {
   const token = authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
-  const user = token ? state.users.get(token) : undefined;
+  const user = token ? (state.users.get(token) ?? serviceAccountUser(state, token)) : undefined;
   if (!user) throw unauthorized();
-  return user;
+  return withStoredRules(state, user);
 }
 
 function checkAccess(user: FakeUser, attributes: RequestAttributes) {

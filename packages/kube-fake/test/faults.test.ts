@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KubeFake, startKubeFake } from "../src/index.ts";
 import { applicationInstance, clientsFor, refusal, vaultSpec } from "./support/clients.ts";
 import { eventually } from "./support/eventually.ts";
+import { rawRequest } from "./support/raw-get.ts";
 
 let fake: KubeFake;
 let clients: ReturnType<typeof clientsFor>;
@@ -44,6 +45,21 @@ describe("trouble on demand", () => {
       },
     });
     await expect(readSecret()).resolves.toMatchObject({ type: "Opaque" });
+  });
+
+  it("tells a client when to retry, as the API server does on 429 and 5xx", async () => {
+    fake.fail({ method: "GET", path: SECRET_PATH, times: 1, respond: { code: 429, retryAfterSeconds: 2 } });
+    const answer = await rawRequest(`${fake.url}${SECRET_PATH}`, { ca: fake.caCert, token: fake.token });
+    expect(answer).toMatchObject({
+      code: 429,
+      headers: { "retry-after": "2" },
+      body: {
+        kind: "Status",
+        reason: "TooManyRequests",
+        details: { retryAfterSeconds: 2 },
+        code: 429,
+      },
+    });
   });
 
   it("delays answers", async () => {
