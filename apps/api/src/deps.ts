@@ -36,7 +36,13 @@ export function createApiDeps(
   overrides: { clock?: Clock; db?: Db; reportError?: (error: unknown, context: string) => void } = {},
 ) {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+  const reportError = overrides.reportError ?? (() => {});
+  const db =
+    overrides.db ??
+    createDb(config.DATABASE_URL, {
+      poolSize: config.DATABASE_POOL_SIZE,
+      onConnectionLost: (error) => reportError(error, "database connection lost"),
+    });
   const redis: Redis = createRedis(config.REDIS_URL, "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // Pub/sub and the notifier need the credentials cache, which needs the notifier: late-bound.
@@ -51,8 +57,6 @@ export function createApiDeps(
   });
   const audit = createAuditService({ db, clock });
   const apiKeys = createApiKeysService({ db, clock });
-
-  const reportError = overrides.reportError ?? (() => {});
 
   const notifier = createChangeNotifier({
     pubsub,

@@ -23,7 +23,12 @@ import {
 /** What the processors need, built once per worker process (tests build their own). */
 export function createWorkerDeps(config: Config, logger: Logger, overrides: { clock?: Clock; db?: Db } = {}) {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+  const db =
+    overrides.db ??
+    createDb(config.DATABASE_URL, {
+      poolSize: config.DATABASE_POOL_SIZE,
+      onConnectionLost: (error) => logger.warn({ err: error }, "database connection lost"),
+    });
   const redis = createRedis(config.REDIS_URL, "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // The worker only publishes; its pub/sub never opens a subscriber connection.

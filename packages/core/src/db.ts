@@ -13,7 +13,15 @@ const PRISMA_POOL = Symbol("vwksp.prismaPool");
 type Pools = { [HOT_POOL]?: pg.Pool; [PRISMA_POOL]?: pg.Pool };
 const hotPoolOf = (db: Db) => (db as unknown as Pools)[HOT_POOL];
 
-function newPool(databaseUrl: string, max: number, extra: Partial<pg.PoolConfig> = {}) {
+/** Hears of connections the server or the network ended (a restart, a failover, a reaper). */
+export type ConnectionLost = (error: Error) => void;
+
+function newPool(
+  databaseUrl: string,
+  max: number,
+  onConnectionLost: ConnectionLost,
+  extra: Partial<pg.PoolConfig> = {},
+) {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
@@ -21,8 +29,14 @@ function newPool(databaseUrl: string, max: number, extra: Partial<pg.PoolConfig>
     connectionTimeoutMillis: 5_000,
     ...extra,
   });
-  // An idle client that loses its server must not crash the process; the next query reports it.
-  pool.on("error", () => {});
+  // An idle client that loses its server: pg-pool drops it and reports it here.
+  pool.on("error", onConnectionLost);
+  // A checked-out client has no listener of pg-pool's (it removes its own on checkout), and a
+  // client without one crashes the process when its server goes away ("Connection terminated
+  // unexpectedly", "terminating connection due to administrator command"). Every client gets
+  // one for its whole life; the statement in flight fails on its own, and pg-pool discards a
+  // client that is no longer queryable when it comes back.
+  pool.on("connect", (client) => client.on("error", onConnectionLost));
   return pool;
 }
 
@@ -45,10 +59,14 @@ const HOT_PATH_SESSION = [
  * its own for the hot-path statements (`prepared`). Each pool opens up to `poolSize`
  * connections, on demand. Prisma's own one-off queries keep PostgreSQL's defaults.
  */
-export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
+export function createDb(
+  databaseUrl: string,
+  options: { poolSize?: number; onConnectionLost?: ConnectionLost } = {},
+): Db {
   const poolSize = options.poolSize ?? 10;
-  const prismaPool = newPool(databaseUrl, poolSize);
-  const hotPool = newPool(databaseUrl, poolSize, {
+  const onConnectionLost = options.onConnectionLost ?? (() => {});
+  const prismaPool = newPool(databaseUrl, poolSize, onConnectionLost);
+  const hotPool = newPool(databaseUrl, poolSize, onConnectionLost, {
     // Client-side backstop for a server that stopped answering (a half-open connection).
     query_timeout: 30_000,
     keepAlive: true,
@@ -97,8 +115,8 @@ export async function prepared<T>(db: Db, name: string, text: string, values: un
     client.release();
     return result.rows as T[];
   } catch (error) {
-    // A connection that failed a statement's setup or timed out is not reused.
-    client.release(isSqlError(error) ? undefined : (error as Error));
+    // A connection that broke, timed out or is being shut down by the server is not reused.
+    client.release(isDatabaseUnavailable(error) ? (error as Error) : undefined);
     throw error;
   }
 }
@@ -108,18 +126,20 @@ const preparedSessions = new WeakSet<pg.PoolClient>();
 
 /**
  * The SQLSTATE PostgreSQL reported, if the error came from the server at all: from
- * node-postgres (the hot path) or from Prisma's driver adapter.
+ * node-postgres (the hot path), or from Prisma's driver adapter — wrapped in a Prisma error, or
+ * bare as Prisma's transaction manager rethrows it from BEGIN, COMMIT or ROLLBACK.
  */
 export function sqlStateOf(error: unknown): string | undefined {
-  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)
-    ?.meta;
-  const fromPrisma = meta?.driverAdapterError?.cause?.originalCode;
+  type AdapterError = { cause?: { originalCode?: unknown } };
+  const wrapped = error as { meta?: { driverAdapterError?: AdapterError }; name?: unknown } | null;
+  const adapterError =
+    wrapped?.meta?.driverAdapterError ??
+    (wrapped?.name === "DriverAdapterError" ? (wrapped as AdapterError) : undefined);
+  const fromPrisma = adapterError?.cause?.originalCode;
   if (typeof fromPrisma === "string") return fromPrisma;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
-
-const isSqlError = (error: unknown) => sqlStateOf(error) !== undefined;
 
 /**
  * Errors that can be down to one row or value of a batched statement — a value no column holds
