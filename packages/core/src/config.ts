@@ -32,6 +32,11 @@ export const ConfigSchema = z.object({
    * statements, so it opens up to twice this many (on demand).
    */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Event batches (over 16 KiB) one API process ingests at once; as many again wait their turn
+   * (up to 5 s), more get 503 with Retry-After. Each holds a database connection while it runs.
+   */
+  EVENT_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   /** Redis connection string (BullMQ queues, pub/sub wake-ups, cache invalidation). */
   REDIS_URL: z
     .string()

@@ -43,6 +43,17 @@ function isDependencyOutage(error: unknown): boolean {
 }
 
 /**
+ * Prisma could not start a transaction in time (no pooled connection came free) or the
+ * transaction ran out of its time (P2028): too much at once, not a broken request.
+ */
+function isTransactionTimeout(error: unknown): boolean {
+  return (
+    (error as { code?: unknown }).code === "P2028" ||
+    /Unable to start a transaction|Transaction already closed/.test((error as Error).message ?? "")
+  );
+}
+
+/**
  * PostgreSQL data exceptions (SQLSTATE class 22: a NUL character, an unrepresentable escape, a
  * value out of range) mean the request carried a value no column can hold: the client's fault.
  */
@@ -85,6 +96,14 @@ export function toEnvelope(error: FastifyError | DomainError | Error): Envelope 
       status: 400,
       code: "invalid_request",
       message: "the request holds a value that cannot be stored (for example a NUL character)",
+    };
+  }
+  if (isTransactionTimeout(error)) {
+    return {
+      status: 503,
+      code: "unavailable",
+      message: "the service is busy, retry shortly",
+      retryAfter: 2,
     };
   }
   if (["55P03", "57014", "40P01", "40001"].includes(sqlStateOf(error) ?? "")) {
