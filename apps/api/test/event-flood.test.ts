@@ -30,7 +30,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rssMiB = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
 
-function batch(clusterId: string, index: number) {
+function batch(index: number) {
   const at = new Date().toISOString();
   return JSON.stringify({
     events: Array.from({ length: EVENTS_PER_BATCH }, (_, i) => ({
@@ -92,7 +92,7 @@ describe("a flood of event batches", () => {
     })();
 
     // Every batch is sent at once; a 503 is re-sent after its Retry-After, as the operator does.
-    const bodies = Array.from({ length: BATCHES }, (_, index) => batch("", index));
+    const bodies = Array.from({ length: BATCHES }, (_, index) => batch(index));
     await Promise.all(
       bodies.map(async (body, index) => {
         const { credential } = agents[index % CLUSTERS] as (typeof agents)[number];
