@@ -41,6 +41,8 @@ export function createApiDeps(
     overrides.db ??
     createDb(config.DATABASE_URL, {
       poolSize: config.DATABASE_POOL_SIZE,
+      // Requests answer within seconds: a statement that takes longer is cancelled (503).
+      statementTimeoutMs: 5_000,
       onConnectionLost: (error) => reportError(error, "database connection lost"),
     });
   const redis: Redis = createRedis(config.REDIS_URL, "commands");

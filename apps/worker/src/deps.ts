@@ -27,6 +27,8 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     overrides.db ??
     createDb(config.DATABASE_URL, {
       poolSize: config.DATABASE_POOL_SIZE,
+      // Maintenance statements (sweeps, pruning in batches) may take a while; nobody waits on them.
+      statementTimeoutMs: 30_000,
       onConnectionLost: (error) => logger.warn({ err: error }, "database connection lost"),
     });
   const redis = createRedis(config.REDIS_URL, "commands");

@@ -1,5 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { type ConnectionLost, newPool } from "./db-pools.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export type Db = PrismaClient;
@@ -13,65 +14,38 @@ const PRISMA_POOL = Symbol("vwksp.prismaPool");
 type Pools = { [HOT_POOL]?: pg.Pool; [PRISMA_POOL]?: pg.Pool };
 const hotPoolOf = (db: Db) => (db as unknown as Pools)[HOT_POOL];
 
-/** Hears of connections the server or the network ended (a restart, a failover, a reaper). */
-export type ConnectionLost = (error: Error) => void;
-
-function newPool(
-  databaseUrl: string,
-  max: number,
-  onConnectionLost: ConnectionLost,
-  extra: Partial<pg.PoolConfig> = {},
-) {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max,
-    // A dead database must fail requests quickly (503), not hang them.
-    connectionTimeoutMillis: 5_000,
-    ...extra,
-  });
-  // An idle client that loses its server: pg-pool drops it and reports it here.
-  pool.on("error", onConnectionLost);
-  // A checked-out client has no listener of pg-pool's (it removes its own on checkout), and a
-  // client without one crashes the process when its server goes away ("Connection terminated
-  // unexpectedly", "terminating connection due to administrator command"). Every client gets
-  // one for its whole life; the statement in flight fails on its own, and pg-pool discards a
-  // client that is no longer queryable when it comes back.
-  pool.on("connect", (client) => client.on("error", onConnectionLost));
-  return pool;
-}
-
 /**
- * What each hot-path session sets first (a SET rather than startup options, which connection
- * poolers such as PgBouncer refuse). Generic plans: PostgreSQL's default re-plans the batched
- * statements on every execution (their custom plans look cheaper to it), measured at 2-3× the
- * cost (claim 956 → 278 µs). Timeouts: these statements take milliseconds, and one that hangs
- * (a row lock held elsewhere, an overloaded server) holds up every request of its kind in the
- * process behind it (see createBatcher), so it is cut off and reported instead.
+ * What each hot-path session sets besides the timeouts. Generic plans: PostgreSQL's default
+ * re-plans the batched statements on every execution (their custom plans look cheaper to it),
+ * measured at 2-3× the cost (claim 956 → 278 µs).
  */
-const HOT_PATH_SESSION = [
-  "SET plan_cache_mode = force_generic_plan",
-  "SET statement_timeout = '15s'",
-  "SET lock_timeout = '5s'",
-].join("; ");
+const HOT_PATH_SESSION = ["SET plan_cache_mode = force_generic_plan"];
+
+export interface DbOptions {
+  poolSize?: number;
+  /**
+   * Longest statement, cut off by the server (default 15 s). A request waits at most about this
+   * long on PostgreSQL, whatever it does: a hot-path statement that hangs (a row lock held
+   * elsewhere, an overloaded server) holds up every request of its kind in the process behind
+   * it (see createBatcher), so it is cut off and reported instead.
+   */
+  statementTimeoutMs?: number;
+  onConnectionLost?: ConnectionLost;
+}
 
 /**
  * Prisma client on the pg driver adapter (no native query engine is needed), plus a pool of
  * its own for the hot-path statements (`prepared`). Each pool opens up to `poolSize`
- * connections, on demand. Prisma's own one-off queries keep PostgreSQL's defaults.
+ * connections, on demand.
  */
-export function createDb(
-  databaseUrl: string,
-  options: { poolSize?: number; onConnectionLost?: ConnectionLost } = {},
-): Db {
-  const poolSize = options.poolSize ?? 10;
-  const onConnectionLost = options.onConnectionLost ?? (() => {});
-  const prismaPool = newPool(databaseUrl, poolSize, onConnectionLost);
-  const hotPool = newPool(databaseUrl, poolSize, onConnectionLost, {
-    // Client-side backstop for a server that stopped answering (a half-open connection).
-    query_timeout: 30_000,
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-  });
+export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
+  const common = {
+    max: options.poolSize ?? 10,
+    statementTimeoutMs: options.statementTimeoutMs ?? 15_000,
+    onConnectionLost: options.onConnectionLost ?? (() => {}),
+  };
+  const prismaPool = newPool(databaseUrl, common);
+  const hotPool = newPool(databaseUrl, { ...common, session: HOT_PATH_SESSION });
   const db = new PrismaClient({ adapter: new PrismaPg(prismaPool) });
   Object.defineProperty(db, HOT_POOL, { value: hotPool });
   Object.defineProperty(db, PRISMA_POOL, { value: prismaPool });
@@ -107,10 +81,6 @@ export async function prepared<T>(db: Db, name: string, text: string, values: un
   if (!pool) return db.$queryRawUnsafe<T[]>(text, ...values);
   const client = await pool.connect();
   try {
-    if (!preparedSessions.has(client)) {
-      await client.query(HOT_PATH_SESSION);
-      preparedSessions.add(client);
-    }
     const result = await client.query({ name, text, values, types });
     client.release();
     return result.rows as T[];
@@ -120,9 +90,6 @@ export async function prepared<T>(db: Db, name: string, text: string, values: un
     throw error;
   }
 }
-
-/** Hot-path connections whose session settings are in place. */
-const preparedSessions = new WeakSet<pg.PoolClient>();
 
 /**
  * The SQLSTATE PostgreSQL reported, if the error came from the server at all: from
@@ -161,5 +128,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return state === undefined || /^(08|53|57P)/.test(state);
 }
 
+export type { ConnectionLost } from "./db-pools.ts";
 export type * from "./generated/prisma/client.ts";
 export { Prisma } from "./generated/prisma/client.ts";

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/db.ts";
 import { terminateBackends } from "../../../test/support/pg-faults.ts";
+import { startTcpProxy } from "../../../test/support/tcp-proxy.ts";
 import { closeDb, createDb, type Db, isDatabaseUnavailable, prepared } from "../src/db.ts";
 
 let database: TestDatabase;
@@ -35,6 +36,12 @@ describe("createDb", () => {
       "SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock",
       [],
     );
+    expect(settings).toEqual({ statement: "15s", lock: "5s" });
+  });
+
+  it("gives Prisma's sessions the same statement and lock timeouts", async () => {
+    const [settings] = await db.$queryRaw<{ statement: string; lock: string }[]>`
+      SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock`;
     expect(settings).toEqual({ statement: "15s", lock: "5s" });
   });
 
@@ -101,5 +108,37 @@ describe("sessions ended while statements come and go", () => {
     await Promise.all(loops);
     expect(failures.length).toBeGreaterThan(0);
     expect(failures.every(isDatabaseUnavailable)).toBe(true);
+  });
+});
+
+describe("a server that stops answering", () => {
+  it("fails statements in flight within their timeout plus 2 s, on both pools, and recovers", async () => {
+    const url = new URL(database.url);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.port = String(proxy.port);
+    const partitioned = createDb(url.toString(), { poolSize: 2, statementTimeoutMs: 1_000 });
+    try {
+      // Connections are open and their sessions set up before the partition.
+      await prepared(partitioned, "one", "SELECT 1 AS one", []);
+      await partitioned.$queryRaw`SELECT 1`;
+      proxy.stall();
+      const started = performance.now();
+      const [hot, viaPrisma] = await Promise.all([
+        prepared(partitioned, "one", "SELECT 1 AS one", []).catch((error: unknown) => error),
+        partitioned.$queryRaw`SELECT 1`.catch((error: unknown) => error),
+      ]);
+      const elapsed = performance.now() - started;
+      expect(isDatabaseUnavailable(hot)).toBe(true);
+      expect(String(viaPrisma)).toMatch(/Connection terminated|sent nothing/);
+      expect(elapsed).toBeLessThan(6_000);
+
+      await proxy.restore();
+      expect(await prepared(partitioned, "one", "SELECT 1 AS one", [])).toEqual([{ one: 1 }]);
+      expect(await partitioned.$queryRaw`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+    } finally {
+      await proxy.restore();
+      await closeDb(partitioned);
+      await proxy.close();
+    }
   });
 });
