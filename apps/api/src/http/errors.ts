@@ -37,7 +37,7 @@ function isDependencyOutage(error: unknown): boolean {
   if (CONNECTION_REFUSED_SQLSTATE.test(sqlStateOf(error) ?? "")) return true;
   const text = `${(error as { code?: unknown }).code ?? ""} ${(error as Error).message ?? ""}`;
   if (PRISMA_CONNECTION_CODES.test(text)) return true;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|DatabaseDoesNotExist|DatabaseAccessDenied|AuthenticationFailed|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated|not queryable/i.test(
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|DatabaseDoesNotExist|DatabaseAccessDenied|AuthenticationFailed|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated|not queryable|Command timed out/i.test(
     text,
   );
 }
