@@ -91,7 +91,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         querystring: JobsQuery,
         response: { 200: JobsResponse, ...errorResponses(400, 401, 403, 429, 503) },
       },
-      preValidation: authenticate,
+      onRequest: authenticate,
     },
     async (request, reply) => {
       const agent = agentOf(request);
@@ -159,7 +159,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         params: JobIdParams,
         response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 429) },
       },
-      preValidation: authenticate,
+      onRequest: authenticate,
     },
     async (request, reply) => {
       await deps.delivery.ack(agentOf(request).clusterId, request.params.jobId);
@@ -180,7 +180,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         body: JobStatusBody,
         response: { 204: NoContent, ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
-      preValidation: authenticate,
+      onRequest: authenticate,
     },
     async (request, reply) => {
       await deps.delivery.status(agentOf(request).clusterId, request.params.jobId, request.body);
@@ -201,7 +201,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         body: JobResultBody,
         response: { 204: NoContent, ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
-      preValidation: authenticate,
+      onRequest: authenticate,
     },
     async (request, reply) => {
       await deps.delivery.result(agentOf(request).clusterId, request.params.jobId, request.body);

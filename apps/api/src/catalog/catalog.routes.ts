@@ -22,7 +22,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         summary: "Deployable applications",
         response: { 200: z.object({ items: z.array(CatalogEntry) }), ...errorResponses(401, 403) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async () => ({ items: (await deps.catalog.list()).map(toCatalogEntryDto) }),
   );
@@ -37,7 +37,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         params: CatalogIdParams,
         response: { 200: CatalogEntry, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => toCatalogEntryDto(await deps.catalog.get(request.params.id)),
   );
@@ -52,7 +52,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         body: CreateCatalogEntryBody,
         response: { 201: CatalogEntry, ...errorResponses(400, 401, 403, 409) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const entry = await deps.catalog.create(actorOf(principalOf(request)), request.body);
@@ -72,7 +72,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         body: CatalogEntryBody,
         response: { 200: CatalogEntry, ...errorResponses(400, 401, 403) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request) =>
       toCatalogEntryDto(
