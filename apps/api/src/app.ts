@@ -55,12 +55,12 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: deps.config.TRUST_PROXY,
     // A slow client may not hold a connection (and the body received so far) for long: the
-    // request must arrive within REQUEST_TIMEOUT_SECONDS, its headers within 10 s, or Node
-    // answers 408 and closes. Both end once the request has arrived, so a long-poll's hold of
-    // up to 300 s is not affected; nor is an idle keep-alive connection (keepAliveTimeout).
+    // request, headers and body, must arrive within REQUEST_TIMEOUT_SECONDS, or Node answers
+    // 408 and closes. The clock stops once the request has arrived, so a long-poll's hold of up
+    // to 300 s is not affected; nor is an idle keep-alive connection (keepAliveTimeout).
     requestTimeout: deps.config.REQUEST_TIMEOUT_SECONDS * 1000,
     http: {
-      headersTimeout: Math.min(10, deps.config.REQUEST_TIMEOUT_SECONDS) * 1000,
+      headersTimeout: deps.config.REQUEST_TIMEOUT_SECONDS * 1000,
       connectionsCheckingInterval: 1_000,
     },
     connectionTimeout: 0,

@@ -73,8 +73,8 @@ export const ConfigSchema = z.object({
   EVENT_RETENTION_DAYS: seconds(30),
   /**
    * How long a client may take to send a whole request, headers and body (then 408 and the
-   * connection is closed); headers alone get at most 10 s. A long-poll's wait comes after its
-   * request has arrived and is not counted.
+   * connection is closed). A long-poll's wait comes after its request has arrived and is not
+   * counted.
    */
   REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(30),
   /** Trust X-Forwarded-For from a proxy in front (the client address feeds the rate limit). */
