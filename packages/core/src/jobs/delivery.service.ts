@@ -3,6 +3,7 @@ import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
+import { redactString } from "../redact.ts";
 
 /** Jobs handed to one poll at most. */
 export const CLAIM_LIMIT = 10;
@@ -272,7 +273,9 @@ export function createDeliveryService({ db, clock, leaseSeconds, ackTimeoutSecon
         requests.map((request) => request.clusterId),
         ts(clock.now()),
         requests.map((request) => request.body.outcome),
-        requests.map((request) => request.body.error?.trim() || null),
+        // Agents quote what failed, tokens included: nothing token-shaped is kept, in the job or
+        // in its audit row (written by this statement, so not through the audit service).
+        requests.map((request) => redactString(request.body.error?.trim() ?? "") || null),
         requests.map((request) => (request.body.appliedRef ? JSON.stringify(request.body.appliedRef) : null)),
       ]);
     },
