@@ -40,8 +40,12 @@ function refusalOf(body: unknown): DomainError | undefined {
 
 function pollutes(node: Record<string, unknown>): boolean {
   if (Object.hasOwn(node, "__proto__")) return true;
-  const constructor = Object.hasOwn(node, "constructor") ? node.constructor : undefined;
-  return typeof constructor === "object" && constructor !== null && Object.hasOwn(constructor, "prototype");
+  const ownConstructor = Object.hasOwn(node, "constructor") ? node.constructor : undefined;
+  return (
+    typeof ownConstructor === "object" &&
+    ownConstructor !== null &&
+    Object.hasOwn(ownConstructor, "prototype")
+  );
 }
 
 /**
