@@ -29,7 +29,7 @@ function hold(start: PollClientStart, agent: AgentIdentity, onOut: () => void, o
     `GET /api/agent/jobs?cluster=${agent.clusterId}&wait=${start.waitSeconds} HTTP/1.1\r\n` +
     `Host: 127.0.0.1:${start.port}\r\nAuthorization: Bearer ${agent.token}\r\nAccept: ${AGENT_MEDIA_TYPE}\r\n` +
     "User-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n";
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   const socket: Socket = connect(
     { port: start.port, host: "127.0.0.1", localAddress: start.localAddress },
     () => {
