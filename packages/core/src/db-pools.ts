@@ -29,14 +29,6 @@ const socketOf = (client: pg.PoolClient) =>
  * server, and a checked-out connection that hears nothing is cut.
  */
 export function newPool(databaseUrl: string, options: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: options.max,
-    // Also bounds the wait for a free connection when the pool is exhausted.
-    connectionTimeoutMillis: 5_000,
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-  });
   const statement = options.statementTimeoutMs;
   // A SET rather than startup options, which connection poolers such as PgBouncer refuse.
   const session = [
@@ -46,23 +38,32 @@ export function newPool(databaseUrl: string, options: PoolOptions): pg.Pool {
   ].join("; ");
   const silenceLimitMs = statement + SILENCE_GRACE_MS;
 
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max,
+    // Also bounds the wait for a free connection when the pool is exhausted.
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // Runs on every new connection before anyone gets it; a failure ends the connection and
+    // fails the checkout that opened it.
+    onConnect: async (client) => {
+      // A checked-out client has no listener of pg-pool's (it removes its own on checkout), and
+      // a client without one crashes the process when its server goes away ("Connection
+      // terminated unexpectedly", "terminating connection due to administrator command"). Every
+      // client gets one for its whole life; the statement in flight fails on its own, and
+      // pg-pool discards a client that is no longer queryable when it comes back.
+      client.on("error", options.onConnectionLost);
+      const socket = socketOf(client as pg.PoolClient);
+      socket?.on("timeout", () =>
+        socket.destroy(new Error(`Connection terminated: PostgreSQL sent nothing for ${silenceLimitMs} ms`)),
+      );
+      socket?.setTimeout(silenceLimitMs);
+      await client.query(session);
+    },
+  });
   // An idle client that loses its server: pg-pool drops it and reports it here.
   pool.on("error", options.onConnectionLost);
-  pool.on("connect", (client) => {
-    // A checked-out client has no listener of pg-pool's (it removes its own on checkout), and
-    // a client without one crashes the process when its server goes away ("Connection
-    // terminated unexpectedly", "terminating connection due to administrator command"). Every
-    // client gets one for its whole life; the statement in flight fails on its own, and
-    // pg-pool discards a client that is no longer queryable when it comes back.
-    client.on("error", options.onConnectionLost);
-    const socket = socketOf(client);
-    socket?.on("timeout", () =>
-      socket.destroy(new Error(`Connection terminated: PostgreSQL sent nothing for ${silenceLimitMs} ms`)),
-    );
-    // Queued before the first statement of whoever checks the client out; if it fails, the
-    // connection is broken and that statement fails the same way and says so.
-    client.query(session).catch(() => {});
-  });
   pool.on("acquire", (client) => socketOf(client)?.setTimeout(silenceLimitMs));
   pool.on("release", (_error, client) => socketOf(client)?.setTimeout(0));
   return pool;
