@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentHeaders } from "../../../test/support/agent.ts";
+import { rssMiB } from "../../../test/support/memory.ts";
 import { type ServiceProcess, startProcess, waitForHttp } from "../../../test/support/processes.ts";
 import { type ServiceProcesses, startServiceProcesses } from "../../../test/support/service.ts";
 
@@ -27,8 +27,6 @@ afterAll(async () => {
 }, 60_000);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const rssMiB = (pid: number) =>
-  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
 
 function batch(index: number) {
   const at = new Date().toISOString();
