@@ -100,6 +100,7 @@ function startLoopProbe(base: string) {
 /** Per-stage latencies (p50 / p99) from the timestamps the service wrote on each job row. */
 async function stageBreakdown(databaseUrl: string, prefix: string): Promise<Row[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  client.on("error", () => {});
   await client.connect();
   try {
     const { rows } = await client.query<Record<string, number | null>>(
@@ -190,6 +191,7 @@ async function unfinishedStates(databaseUrl: string, tracks: [string, Tracked][]
   const names = tracks.filter(([, track]) => track.finished === undefined).map(([name]) => name);
   if (names.length === 0) return "none";
   const client = new pg.Client({ connectionString: databaseUrl });
+  client.on("error", () => {});
   await client.connect();
   try {
     const { rows } = await client.query<{ state: string; count: number }>(

@@ -43,6 +43,7 @@ async function freshDatabase(): Promise<string> {
   const admin = new URL(config.DATABASE_URL);
   admin.pathname = "/postgres";
   const client = new pg.Client({ connectionString: admin.toString() });
+  client.on("error", () => {}); // a lost connection fails the query in flight instead of the process
   await client.connect();
   await client.query('DROP DATABASE IF EXISTS "vwksp_demo" WITH (FORCE)');
   await client.end();

@@ -30,6 +30,7 @@ function templateName(): string {
 export default async function setup(project: TestProject) {
   const name = templateName();
   const admin = new pg.Client({ connectionString: adminUrl() });
+  admin.on("error", () => {});
   await admin.connect();
   try {
     await dropDatabasesOfDeadRuns(admin);

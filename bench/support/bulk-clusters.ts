@@ -20,6 +20,7 @@ export async function cloneRegisteredClusters(
   count: number,
 ): Promise<AgentIdentity[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  client.on("error", () => {});
   await client.connect();
   const agents: AgentIdentity[] = [];
   try {

@@ -12,6 +12,7 @@ export const databaseUrl = (name: string) => `${PG_BASE}/${name}`;
 
 async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl("postgres") });
+  client.on("error", () => {});
   await client.connect();
   try {
     return await work(client);

@@ -32,6 +32,7 @@ export interface PgCounters {
 export async function openPgCounters(database: string, tables: string[]) {
   const admin = new pg.Client({ connectionString: databaseUrl("postgres") });
   const local = new pg.Client({ connectionString: databaseUrl(database) });
+  for (const client of [admin, local]) client.on("error", () => {});
   await Promise.all([admin.connect(), local.connect()]);
 
   async function snapshot(): Promise<PgCounters> {

@@ -13,18 +13,21 @@ const ADMIN_KEY = "vwksp-key-service-processes-0123456789";
  */
 export async function startServiceProcesses(
   env: Record<string, string> = {},
-  options: { databaseVia?: number } = {},
+  options: { databaseVia?: number; redisVia?: number } = {},
 ) {
   const db: TestDatabase = await createTestDatabase();
-  // The processes may reach PostgreSQL through a proxy (a test that cuts it); tests read it directly.
+  // The processes may reach PostgreSQL and Redis through proxies (a test that cuts them); tests
+  // read them directly.
   const databaseUrl = new URL(db.url);
   if (options.databaseVia) databaseUrl.port = String(options.databaseVia);
   const redis = createTestRedisPrefix();
+  const redisUrl = new URL(redis.url);
+  if (options.redisVia) redisUrl.port = String(options.redisVia);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const processEnv = {
     DATABASE_URL: databaseUrl.toString(),
-    REDIS_URL: redis.url,
+    REDIS_URL: redisUrl.toString(),
     REDIS_PREFIX: redis.prefix,
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -73,6 +76,7 @@ export async function startServiceProcesses(
   /** How many of the database's jobs are in each state, read directly (not through the service). */
   async function jobStates(): Promise<Record<string, number>> {
     const client = new pg.Client({ connectionString: db.url });
+    client.on("error", () => {}); // tests end sessions on this database: fail the query, not the run
     await client.connect();
     try {
       const { rows } = await client.query<{ state: string; n: number }>(

@@ -19,6 +19,7 @@ import { registerContentTypes } from "./http/content-types.ts";
 import { answerUnroutableUrl, registerErrorHandling } from "./http/errors.ts";
 import { registerOpenApi } from "./http/openapi.ts";
 import { refuseUndeclaredAdminInput } from "./http/strict-admin.ts";
+import { limitUnauthenticatedBodies } from "./http/unauthenticated-bodies.ts";
 import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { registerRequestMetrics } from "./metrics/request-metrics.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
@@ -57,8 +58,15 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
     genReqId: requestIds(),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
-    // Long-polls hold requests for up to 300 s; the server's own timeouts must allow that.
-    requestTimeout: 0,
+    // A slow client may not hold a connection (and the body received so far) for long: the
+    // request, headers and body, must arrive within REQUEST_TIMEOUT_SECONDS, or Node answers
+    // 408 and closes. The clock stops once the request has arrived, so a long-poll's hold of up
+    // to 300 s is not affected; nor is an idle keep-alive connection (keepAliveTimeout).
+    requestTimeout: deps.config.REQUEST_TIMEOUT_SECONDS * 1000,
+    http: {
+      headersTimeout: deps.config.REQUEST_TIMEOUT_SECONDS * 1000,
+      connectionsCheckingInterval: 1_000,
+    },
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
@@ -79,6 +87,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
 
   registerErrorHandling(app);
   registerContentTypes(app);
+  limitUnauthenticatedBodies(app);
   await registerOpenApi(app);
   refuseUndeclaredAdminInput(app);
 

@@ -50,7 +50,14 @@ export function createApiDeps(
 ) {
   const clock = overrides.clock ?? systemClock;
   const reportError = overrides.reportError ?? (() => {});
-  const db = overrides.db ?? createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+  const db =
+    overrides.db ??
+    createDb(config.DATABASE_URL, {
+      poolSize: config.DATABASE_POOL_SIZE,
+      // Requests answer within seconds: a statement that takes longer is cancelled (503).
+      statementTimeoutMs: 5_000,
+      onConnectionLost: (error) => reportError(error, "database connection lost"),
+    });
   const redis: Redis = createRedis(config.REDIS_URL, "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // Pub/sub and the notifier need the credentials cache, which needs the notifier: late-bound.

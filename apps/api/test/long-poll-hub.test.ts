@@ -31,7 +31,7 @@ describe("long-poll hub", () => {
       claimableAmong: async () => [],
       logger: silent,
     });
-    const answer = hub.wait("c", 0.05, new AbortController().signal);
+    const answer = hub.wait("c", 0.05).jobs;
     void hub.wake("c");
     expect((await answer).map((j) => j.id)).toEqual(["j-1"]);
     expect(released).toEqual([]);
@@ -47,12 +47,11 @@ describe("long-poll hub", () => {
       claimableAmong: async () => [],
       logger: silent,
     });
-    const client = new AbortController();
-    const answer = hub.wait("c", 30, client.signal);
+    const waiting = hub.wait("c", 30);
     const woken = hub.wake("c");
     await sleep(20);
-    client.abort();
-    expect(await answer).toEqual([]);
+    waiting.leave();
+    expect(await waiting.jobs).toEqual([]);
     await woken;
     expect(released).toEqual(["j-2", "j-3"]);
     expect(hub.stats().waiters).toBe(0);
@@ -67,8 +66,8 @@ describe("long-poll hub", () => {
       claimableAmong: async () => [],
       logger: silent,
     });
-    const first = hub.wait("c", 30, new AbortController().signal);
-    const second = hub.wait("c", 0.2, new AbortController().signal);
+    const first = hub.wait("c", 30).jobs;
+    const second = hub.wait("c", 0.2).jobs;
     await hub.wake("c");
     expect((await first).map((j) => j.id)).toEqual(["j-4"]);
     expect(await second).toEqual([]);
@@ -82,12 +81,9 @@ describe("long-poll hub", () => {
       claimableAmong: async () => [],
       logger: silent,
     });
-    const polls = [
-      hub.wait("a", 60, new AbortController().signal),
-      hub.wait("b", 60, new AbortController().signal),
-    ];
+    const polls = [hub.wait("a", 60).jobs, hub.wait("b", 60).jobs];
     hub.close();
     expect(await Promise.all(polls)).toEqual([[], []]);
-    expect(await hub.wait("a", 60, new AbortController().signal)).toEqual([]);
+    expect(await hub.wait("a", 60).jobs).toEqual([]);
   });
 });

@@ -25,7 +25,14 @@ import { createWorkerMetrics } from "./metrics/worker-metrics.ts";
 /** What the processors need, built once per worker process (tests build their own). */
 export function createWorkerDeps(config: Config, logger: Logger, overrides: { clock?: Clock; db?: Db } = {}) {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? createDb(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+  const db =
+    overrides.db ??
+    createDb(config.DATABASE_URL, {
+      poolSize: config.DATABASE_POOL_SIZE,
+      // Maintenance statements (sweeps, pruning in batches) may take a while; nobody waits on them.
+      statementTimeoutMs: 30_000,
+      onConnectionLost: (error) => logger.warn({ err: error }, "database connection lost"),
+    });
   const redis = createRedis(config.REDIS_URL, "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // The worker only publishes; its pub/sub never opens a subscriber connection.

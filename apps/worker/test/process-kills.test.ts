@@ -17,6 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: service.db.url });
+  client.on("error", () => {});
   await client.connect();
   try {
     return (await client.query<T>(sql)).rows;

@@ -34,6 +34,11 @@ export const ConfigSchema = z.object({
    * statements, so it opens up to twice this many (on demand).
    */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Event batches (over 16 KiB) one API process ingests at once; as many again wait their turn
+   * (up to 5 s), more get 503 with Retry-After. Each holds a database connection while it runs.
+   */
+  EVENT_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   /** Redis connection string (BullMQ queues, pub/sub wake-ups, cache invalidation). */
   REDIS_URL: z
     .string()
@@ -75,6 +80,12 @@ export const ConfigSchema = z.object({
   JOB_CHANNEL_STALE_SECONDS: seconds(640),
   /** Agent events older than this are pruned; audit entries are kept. */
   EVENT_RETENTION_DAYS: seconds(30),
+  /**
+   * How long a client may take to send a whole request, headers and body (then 408 and the
+   * connection is closed). A long-poll's wait comes after its request has arrived and is not
+   * counted.
+   */
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(30),
   /** Proxies in front whose X-Forwarded-For entries count: false, a hop count, or their CIDR ranges. */
   TRUST_PROXY: TrustProxySetting,
   /**

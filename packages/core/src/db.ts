@@ -1,5 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { type ConnectionLost, newPool } from "./db-pools.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export type Db = PrismaClient;
@@ -13,47 +14,38 @@ const PRISMA_POOL = Symbol("vwksp.prismaPool");
 type Pools = { [HOT_POOL]?: pg.Pool; [PRISMA_POOL]?: pg.Pool };
 const hotPoolOf = (db: Db) => (db as unknown as Pools)[HOT_POOL];
 
-function newPool(databaseUrl: string, max: number, extra: Partial<pg.PoolConfig> = {}) {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max,
-    // A dead database must fail requests quickly (503), not hang them.
-    connectionTimeoutMillis: 5_000,
-    ...extra,
-  });
-  // An idle client that loses its server must not crash the process; the next query reports it.
-  pool.on("error", () => {});
-  return pool;
-}
-
 /**
- * What each hot-path session sets first (a SET rather than startup options, which connection
- * poolers such as PgBouncer refuse). Generic plans: PostgreSQL's default re-plans the batched
- * statements on every execution (their custom plans look cheaper to it), measured at 2-3× the
- * cost (claim 956 → 278 µs). Timeouts: these statements take milliseconds, and one that hangs
- * (a row lock held elsewhere, an overloaded server) holds up every request of its kind in the
- * process behind it (see createBatcher), so it is cut off and reported instead.
+ * What each hot-path session sets besides the timeouts. Generic plans: PostgreSQL's default
+ * re-plans the batched statements on every execution (their custom plans look cheaper to it),
+ * measured at 2-3× the cost (claim 956 → 278 µs).
  */
-const HOT_PATH_SESSION = [
-  "SET plan_cache_mode = force_generic_plan",
-  "SET statement_timeout = '15s'",
-  "SET lock_timeout = '5s'",
-].join("; ");
+const HOT_PATH_SESSION = ["SET plan_cache_mode = force_generic_plan"];
+
+export interface DbOptions {
+  poolSize?: number;
+  /**
+   * Longest statement, cut off by the server (default 15 s). A request waits at most about this
+   * long on PostgreSQL, whatever it does: a hot-path statement that hangs (a row lock held
+   * elsewhere, an overloaded server) holds up every request of its kind in the process behind
+   * it (see createBatcher), so it is cut off and reported instead.
+   */
+  statementTimeoutMs?: number;
+  onConnectionLost?: ConnectionLost;
+}
 
 /**
  * Prisma client on the pg driver adapter (no native query engine is needed), plus a pool of
  * its own for the hot-path statements (`prepared`). Each pool opens up to `poolSize`
- * connections, on demand. Prisma's own one-off queries keep PostgreSQL's defaults.
+ * connections, on demand.
  */
-export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
-  const poolSize = options.poolSize ?? 10;
-  const prismaPool = newPool(databaseUrl, poolSize);
-  const hotPool = newPool(databaseUrl, poolSize, {
-    // Client-side backstop for a server that stopped answering (a half-open connection).
-    query_timeout: 30_000,
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-  });
+export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
+  const common = {
+    max: options.poolSize ?? 10,
+    statementTimeoutMs: options.statementTimeoutMs ?? 15_000,
+    onConnectionLost: options.onConnectionLost ?? (() => {}),
+  };
+  const prismaPool = newPool(databaseUrl, common);
+  const hotPool = newPool(databaseUrl, { ...common, session: HOT_PATH_SESSION });
   const db = new PrismaClient({ adapter: new PrismaPg(prismaPool) });
   Object.defineProperty(db, HOT_POOL, { value: hotPool });
   Object.defineProperty(db, PRISMA_POOL, { value: prismaPool });
@@ -89,37 +81,32 @@ export async function prepared<T>(db: Db, name: string, text: string, values: un
   if (!pool) return db.$queryRawUnsafe<T[]>(text, ...values);
   const client = await pool.connect();
   try {
-    if (!preparedSessions.has(client)) {
-      await client.query(HOT_PATH_SESSION);
-      preparedSessions.add(client);
-    }
     const result = await client.query({ name, text, values, types });
     client.release();
     return result.rows as T[];
   } catch (error) {
-    // A connection that failed a statement's setup or timed out is not reused.
-    client.release(isSqlError(error) ? undefined : (error as Error));
+    // A connection that broke, timed out or is being shut down by the server is not reused.
+    client.release(isDatabaseUnavailable(error) ? (error as Error) : undefined);
     throw error;
   }
 }
 
-/** Hot-path connections whose session settings are in place. */
-const preparedSessions = new WeakSet<pg.PoolClient>();
-
 /**
  * The SQLSTATE PostgreSQL reported, if the error came from the server at all: from
- * node-postgres (the hot path) or from Prisma's driver adapter.
+ * node-postgres (the hot path), or from Prisma's driver adapter — wrapped in a Prisma error, or
+ * bare as Prisma's transaction manager rethrows it from BEGIN, COMMIT or ROLLBACK.
  */
 export function sqlStateOf(error: unknown): string | undefined {
-  const meta = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null)
-    ?.meta;
-  const fromPrisma = meta?.driverAdapterError?.cause?.originalCode;
+  type AdapterError = { cause?: { originalCode?: unknown } };
+  const wrapped = error as { meta?: { driverAdapterError?: AdapterError }; name?: unknown } | null;
+  const adapterError =
+    wrapped?.meta?.driverAdapterError ??
+    (wrapped?.name === "DriverAdapterError" ? (wrapped as AdapterError) : undefined);
+  const fromPrisma = adapterError?.cause?.originalCode;
   if (typeof fromPrisma === "string") return fromPrisma;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
-
-const isSqlError = (error: unknown) => sqlStateOf(error) !== undefined;
 
 /**
  * Errors that can be down to one row or value of a batched statement — a value no column holds
@@ -141,5 +128,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return state === undefined || /^(08|53|57P)/.test(state);
 }
 
+export type { ConnectionLost } from "./db-pools.ts";
 export type * from "./generated/prisma/client.ts";
 export { Prisma } from "./generated/prisma/client.ts";

@@ -4,13 +4,36 @@
  * in a 401 hint), not a secret, and must reach the reader intact.
  */
 const TOKEN_SHAPED = /vwksp-(reg|agt|key)-[A-Za-z0-9_-]+/g;
-// Stops at a quote too: it runs on finished JSON log lines as well as on plain strings.
-const SECRET_QUERY = /([?&](?:secret|token|key)=)[^&#\s"\\]*/gi;
+/** Query parameters whose value is a secret, named as the server reads them (decoded). */
+const SECRET_PARAMETERS = new Set(["secret", "token", "key"]);
+// A query parameter up to its value's end; stops at a quote or a backslash too: it runs on
+// finished JSON log lines as well as on plain strings.
+const QUERY_PARAMETER = /([?&])([^=&#\s"\\]+)=([^&#\s"\\]*)/g;
+/** Cheap pre-check: a secret parameter's name, or any percent-encoded name (`secr%65t`). */
+const MAYBE_SECRET_PARAMETER = /[?&](?:secret|token|key|[^=&#\s"\\]*%[0-9A-Fa-f]{2}[^=&#\s"\\]*)=/i;
 
-/** Replaces token-shaped substrings and secret query parameters with a marker. */
+/** A parameter name as the server's query parser sees it: `+` is a space, `%65` an `e`. */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll("+", " ")).toLowerCase();
+  } catch {
+    return name.toLowerCase();
+  }
+}
+
+/**
+ * Replaces token-shaped substrings and the values of secret query parameters with a marker.
+ * Parameter names are compared decoded: `?secr%65t=…` is `?secret=…` to the server.
+ */
 export function redactString(value: string): string {
-  if (!value.includes("vwksp-") && !/[?&](secret|token|key)=/i.test(value)) return value;
-  return value.replace(TOKEN_SHAPED, "vwksp-$1-[REDACTED]").replace(SECRET_QUERY, "$1[REDACTED]");
+  const tokens = value.includes("vwksp-");
+  const parameters = MAYBE_SECRET_PARAMETER.test(value);
+  if (!tokens && !parameters) return value;
+  const redacted = tokens ? value.replace(TOKEN_SHAPED, "vwksp-$1-[REDACTED]") : value;
+  if (!parameters) return redacted;
+  return redacted.replace(QUERY_PARAMETER, (parameter, separator: string, name: string) =>
+    SECRET_PARAMETERS.has(decodedName(name)) ? `${separator}${name}=[REDACTED]` : parameter,
+  );
 }
 
 /** Deep copy of a log object with every token-shaped string redacted. */

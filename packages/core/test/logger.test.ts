@@ -33,4 +33,25 @@ describe("logger", () => {
       "use vwksp-agt-[REDACTED], not vwksp-agt-…",
     );
   });
+
+  it("recognises a secret parameter by its decoded name, as the server reads the query", () => {
+    const logs = createLogCapture();
+    const logger = createLogger("info", "test", logs.stream);
+    for (const url of [
+      "/api/v1/odoo/webhook?secr%65t=hush1",
+      "/api/v1/odoo/webhook?x=1&%73%65%63%72%65%74=hush2&y=2",
+      "/api/v1/odoo/webhook?SECRET=hush3",
+      "/api/v1/odoo/webhook?toke%6E=hush4",
+    ])
+      logger.info({ req: { url } }, "incoming request");
+    logger.info(
+      { req: { url: "/api/v1/clusters?secretary=visible&k%65y_id=visible-too" } },
+      "incoming request",
+    );
+    const text = logs.text();
+    for (const secret of ["hush1", "hush2", "hush3", "hush4"]) expect(text).not.toContain(secret);
+    expect(text).toContain("?secr%65t=[REDACTED]");
+    expect(text).toContain("&%73%65%63%72%65%74=[REDACTED]&y=2");
+    expect(text).toContain("secretary=visible&k%65y_id=visible-too");
+  });
 });

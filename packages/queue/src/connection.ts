@@ -11,7 +11,9 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
   const base: RedisOptions =
     role === "blocking"
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000 };
+      : // A command gets its answer within 2 s or fails: a Redis that stopped answering (a
+        // partition, a half-open connection) must not hold a request for longer.
+        { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000, commandTimeout: 2_000 };
   const redis = new Redis(url, {
     ...base,
     // Command connections open on first use, so a process that never needs Redis never talks to

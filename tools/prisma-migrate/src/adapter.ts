@@ -79,9 +79,12 @@ export class OfflinePgAdapterFactory implements SqlMigrationAwareDriverAdapterFa
   }
 
   private async adapter(config: pg.ClientConfig): Promise<SqlDriverAdapter> {
-    // A small pool: the engine works sequentially. Idle errors must not crash the process.
+    // A small pool: the engine works sequentially. Errors of idle and of checked-out clients
+    // (pg-pool removes its own listener on checkout) must not crash the process: the statement
+    // in flight fails and says why.
     const pool = new pg.Pool({ ...config, Client: CatalogTextClient, max: 4 });
     pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
     const schema = schemaParam(this.url);
     const adapter = await new PrismaPg(pool, {
       disposeExternalPool: true,

@@ -29,6 +29,7 @@ export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>
   params: unknown[] = [],
 ): Promise<R[]> {
   const client = new pg.Client({ connectionString: urlFor(database) });
+  client.on("error", () => {});
   await client.connect();
   try {
     return (await client.query<R>(text, params)).rows;

@@ -1,15 +1,12 @@
 import type { AgentJob } from "@vwksp/protocol";
 import type { FastifyBaseLogger } from "fastify";
 
-interface Waiter {
-  clusterId: string;
-  finish: (jobs: AgentJob[]) => void;
-  /** A claim for this waiter is running: its timeout must wait for the claim's answer. */
-  claiming: boolean;
-  /** The wait ran out during a claim: answer with whatever the claim returns. */
-  expired: boolean;
-  /** The client went away (or the process is closing): jobs claimed for it must go back. */
-  gone: boolean;
+/** A poll waiting for jobs, as its handler sees it. */
+export interface Waiting {
+  /** The jobs leased to this poll, or [] (time ran out, `leave`, shutdown). */
+  readonly jobs: Promise<AgentJob[]>;
+  /** Stops waiting (the client went away, its credential stopped working): `jobs` is []. */
+  leave(): void;
 }
 
 /** How long "the last claim was empty" is trusted without a wake-up. */
@@ -114,54 +111,67 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
   timer.unref();
 
   /**
-   * Waits up to `seconds` for jobs. Resolves with the jobs, or with [] on timeout, when the
-   * client goes away (`signal`), or when the process shuts down.
+   * One waiting poll. A class, so the thousands that wait share their methods: a waiting poll
+   * costs this hub a few hundred bytes (bench/polls).
    */
-  function wait(clusterId: string, seconds: number, signal: AbortSignal): Promise<AgentJob[]> {
-    if (closed || signal.aborted) return Promise.resolve([]);
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        clusterId,
-        claiming: false,
-        expired: false,
-        gone: false,
-        finish: (jobs) => {
-          clearTimeout(timeout);
-          signal.removeEventListener("abort", onAbort);
-          resolve(jobs);
-        },
-      };
-      // During a claim the waiter stays in place: the claim decides what it gets (see wake).
-      const onTimeout = () => {
-        if (waiter.claiming) waiter.expired = true;
-        else {
-          remove(waiter);
-          waiter.finish([]);
-        }
-      };
-      const onAbort = () => {
-        waiter.gone = true;
-        if (!waiter.claiming) remove(waiter);
-        waiter.finish([]);
-      };
-      const timeout = setTimeout(onTimeout, seconds * 1000);
-      signal.addEventListener("abort", onAbort, { once: true });
-      const list = waiting.get(clusterId) ?? [];
-      list.push(waiter);
-      waiting.set(clusterId, list);
-    });
+  class Waiter implements Waiting {
+    readonly jobs: Promise<AgentJob[]>;
+    /** A claim for this waiter is running: its timeout must wait for the claim's answer. */
+    claiming = false;
+    /** The wait ran out during a claim: answer with whatever the claim returns. */
+    expired = false;
+    /** The client went away (or the process is closing): jobs claimed for it must go back. */
+    gone = false;
+    private resolve!: (jobs: AgentJob[]) => void;
+    private readonly timer: NodeJS.Timeout;
+
+    constructor(
+      readonly clusterId: string,
+      seconds: number,
+    ) {
+      this.jobs = new Promise((resolve) => {
+        this.resolve = resolve;
+      });
+      this.timer = setTimeout(expire, seconds * 1000, this);
+    }
+
+    finish(jobs: AgentJob[]) {
+      clearTimeout(this.timer);
+      this.resolve(jobs);
+    }
+
+    // During a claim the waiter stays in place: the claim decides what it gets (see wake).
+    leave() {
+      if (this.gone) return;
+      this.gone = true;
+      if (!this.claiming) remove(this);
+      this.finish([]);
+    }
+  }
+
+  function expire(waiter: Waiter) {
+    if (waiter.claiming) waiter.expired = true;
+    else {
+      remove(waiter);
+      waiter.finish([]);
+    }
+  }
+
+  /** Waits up to `seconds` for jobs of the cluster (see Waiting). */
+  function wait(clusterId: string, seconds: number): Waiting {
+    if (closed) return { jobs: Promise.resolve([]), leave: () => {} };
+    const waiter = new Waiter(clusterId, seconds);
+    const list = waiting.get(clusterId);
+    if (list) list.push(waiter);
+    else waiting.set(clusterId, [waiter]);
+    return waiter;
   }
 
   /** Answers every waiting poll with no jobs (graceful shutdown). */
   function close() {
     closed = true;
     clearInterval(timer);
-    for (const list of [...waiting.values()])
-      for (const waiter of [...list]) {
-        waiter.gone = true;
-        if (!waiter.claiming) remove(waiter);
-        waiter.finish([]);
-      }
+    for (const list of [...waiting.values()]) for (const waiter of [...list]) waiter.leave();
   }
 
   const stats = () => ({

@@ -49,7 +49,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         security,
         response: { 200: Principal, ...errorResponses(401) },
       },
-      preValidation: requireScope(deps, "clusters:read"),
+      onRequest: requireScope(deps, "clusters:read"),
     },
     async (request) => principalOf(request),
   );

@@ -27,7 +27,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         summary: "Deployable applications: the organization's own entries, else the shared ones",
         response: { 200: z.object({ items: z.array(CatalogEntry) }), ...errorResponses(401, 403) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => ({
       items: (await deps.catalog.list(principalOf(request).organizationId)).map(toCatalogEntryDto),
@@ -44,7 +44,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         params: CatalogIdParams,
         response: { 200: CatalogEntry, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) =>
       toCatalogEntryDto(await deps.catalog.get(principalOf(request).organizationId, request.params.id)),
@@ -61,7 +61,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         body: CreateCatalogEntryBody,
         response: { 201: CatalogEntry, ...errorResponses(400, 401, 403, 409) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const entry = await deps.catalog.create(actorOf(principalOf(request)), "organization", request.body);
@@ -82,7 +82,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         body: CatalogEntryBody,
         response: { 200: CatalogEntry, ...errorResponses(400, 401, 403) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request) =>
       toCatalogEntryDto(

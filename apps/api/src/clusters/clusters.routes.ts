@@ -29,7 +29,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         body: CreateClusterBody,
         response: { 201: Cluster, ...errorResponses(400, 401, 403, 409) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const cluster = await deps.clusters.create(actorOf(principalOf(request)), request.body);
@@ -48,7 +48,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         querystring: ListClustersQuery,
         response: { 200: ClusterPage, ...errorResponses(400, 401, 403) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       const page = await deps.clusters.list(principalOf(request).organizationId, request.query);
@@ -66,7 +66,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         params: ClusterIdParams,
         response: { 200: Cluster, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) =>
       toClusterDto(await deps.clusters.get(principalOf(request).organizationId, request.params.id)),
@@ -84,7 +84,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         body: UpdateClusterBody,
         response: { 200: Cluster, ...errorResponses(400, 401, 403, 404, 409) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request) =>
       toClusterDto(
@@ -103,7 +103,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         params: ClusterIdParams,
         response: { 200: Cluster, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request) =>
       toClusterDto(await deps.clusters.disable(actorOf(principalOf(request)), request.params.id)),
@@ -120,7 +120,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         params: ClusterIdParams,
         response: { 204: NoContent, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       await deps.credentials.revokeAll(actorOf(principalOf(request)), request.params.id);

@@ -29,7 +29,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         body: IssueTokenBody.nullish(),
         response: { 201: IssuedToken, ...errorResponses(400, 401, 403, 404, 409) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const ttlSeconds = request.body?.ttlSeconds ?? 86_400;
@@ -59,7 +59,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
           ...errorResponses(400, 401, 403, 404),
         },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       const tokens = await deps.registrationTokens.list(
@@ -90,7 +90,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         params: TokenParams,
         response: { 204: NoContent, ...errorResponses(400, 401, 403, 404, 409) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       await deps.registrationTokens.revoke(

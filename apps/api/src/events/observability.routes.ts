@@ -34,7 +34,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         querystring: ListEventsQuery,
         response: { 200: EventPage, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       const page = await deps.eventQueries.listEvents(
@@ -68,7 +68,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         params: ClusterIdParams,
         response: { 200: z.object({ items: z.array(ResourceView) }), ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       const rows = await deps.eventQueries.listResources(
@@ -107,7 +107,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
           ...errorResponses(400, 401, 403, 404),
         },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       const rows = await deps.eventQueries.listApplications(
@@ -142,7 +142,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         params: ClusterIdParams,
         response: { 200: ClusterHealth, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       // Values still coalescing in this process are written first, so the answer is current.
@@ -187,7 +187,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         querystring: ListAuditQuery,
         response: { 200: AuditPage, ...errorResponses(400, 401, 403) },
       },
-      preValidation: requireScope(deps, "audit:read"),
+      onRequest: requireScope(deps, "audit:read"),
     },
     async (request) => {
       const page = await deps.eventQueries.listAudit(principalOf(request).organizationId, request.query);

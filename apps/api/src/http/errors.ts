@@ -38,8 +38,19 @@ function isDependencyOutage(error: unknown): boolean {
   if (CONNECTION_REFUSED_SQLSTATE.test(sqlStateOf(error) ?? "")) return true;
   const text = `${(error as { code?: unknown }).code ?? ""} ${(error as Error).message ?? ""}`;
   if (PRISMA_CONNECTION_CODES.test(text)) return true;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|DatabaseDoesNotExist|DatabaseAccessDenied|AuthenticationFailed|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated/i.test(
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|DatabaseDoesNotExist|DatabaseAccessDenied|AuthenticationFailed|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated|not queryable|Command timed out/i.test(
     text,
+  );
+}
+
+/**
+ * Prisma could not start a transaction in time (no pooled connection came free) or the
+ * transaction ran out of its time (P2028): too much at once, not a broken request.
+ */
+function isTransactionTimeout(error: unknown): boolean {
+  return (
+    (error as { code?: unknown }).code === "P2028" ||
+    /Unable to start a transaction|Transaction already closed/.test((error as Error).message ?? "")
   );
 }
 
@@ -96,6 +107,14 @@ export function toEnvelope(error: FastifyError | DomainError | Error, request?: 
       status: 400,
       code: "invalid_request",
       message: "the request holds a value that cannot be stored (for example a NUL character)",
+    };
+  }
+  if (isTransactionTimeout(error)) {
+    return {
+      status: 503,
+      code: "unavailable",
+      message: "the service is busy, retry shortly",
+      retryAfter: 2,
     };
   }
   if (["55P03", "57014", "40P01", "40001"].includes(sqlStateOf(error) ?? "")) {

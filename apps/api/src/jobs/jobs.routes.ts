@@ -48,7 +48,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         body: DeployApplicationBody,
         response: { 202: JobAccepted, ...refusals },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const job = await deps.jobs.requestDeploy(
@@ -71,7 +71,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         params: ApplicationParams,
         response: { 202: JobAccepted, ...refusals },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const { id, namespace, name } = request.params;
@@ -93,7 +93,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         body: RequestOperationBody,
         response: { 202: JobAccepted, ...refusals },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const job = await deps.jobs.requestOperation(
@@ -122,7 +122,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         body: CreateJobBody,
         response: { 202: JobAccepted, ...refusals },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const job = await deps.jobs.createRaw(actorOf(principalOf(request)), request.params.id, request.body);
@@ -141,7 +141,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         querystring: ListJobsQuery,
         response: { 200: JobPage, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       const page = await deps.jobs.list(
@@ -164,7 +164,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         params: JobIdOnlyParams,
         response: { 200: JobView, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => {
       const job = await deps.jobs.get(principalOf(request).organizationId, request.params.id);
@@ -183,7 +183,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         params: JobIdOnlyParams,
         response: { 200: JobView, ...refusals },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request) => {
       const job = await deps.jobs.cancel(actorOf(principalOf(request)), request.params.id);

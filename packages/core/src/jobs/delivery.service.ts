@@ -4,6 +4,7 @@ import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
 import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "./render.ts";
+import { redactString } from "../redact.ts";
 
 /** Jobs handed to one poll at most. */
 export const CLAIM_LIMIT = 10;
@@ -296,7 +297,9 @@ export function createDeliveryService({
         requests.map((request) => request.clusterId),
         ts(clock.now()),
         requests.map((request) => request.body.outcome),
-        requests.map((request) => request.body.error?.trim() || null),
+        // Agents quote what failed, tokens included: nothing token-shaped is kept, in the job or
+        // in its audit row (written by this statement, so not through the audit service).
+        requests.map((request) => redactString(request.body.error?.trim() ?? "") || null),
         requests.map((request) => (request.body.appliedRef ? JSON.stringify(request.body.appliedRef) : null)),
       ]);
     },
