@@ -88,12 +88,15 @@ const PER_PROCESS = Math.min(Number(option("per-process", "18000")), limits.soft
 const rssBytes = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
 
+/** The API's internal listener (METRICS_PORT) for the one on the agents' port. */
+const metricsBaseOf = new Map<string, string>();
+
 /**
- * One scrape of the API's /metrics (each scrape also restarts its event-loop delay window):
- * the value of a sample by name.
+ * One scrape of the API's /metrics on its internal listener (each scrape also restarts its
+ * event-loop delay window): the value of a sample by name.
  */
 async function scrape(base: string): Promise<(name: string) => number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(`${metricsBaseOf.get(base) ?? base}/metrics`)).text();
   return (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
 }
 const metric = async (base: string, name: string) => (await scrape(base))(name);
@@ -188,17 +191,17 @@ async function measure(size: number): Promise<Row[]> {
 
     const serviceEnv = env.env({
       LOG_LEVEL: "warn",
-      METRICS_ENABLED: "true",
       BOOTSTRAP_ADMIN_KEY: BENCH_ADMIN_KEY,
     });
     const bases: string[] = [];
     const apis: ServiceProcess[] = [];
     for (let index = 0; index < processes; index++) {
       const port = await freePort();
+      const metricsPort = await freePort();
       const api = startService(
         `api-${index}`,
         "apps/api/src/server.ts",
-        { ...serviceEnv, PORT: String(port), HOST: "127.0.0.1" },
+        { ...serviceEnv, PORT: String(port), METRICS_PORT: String(metricsPort), HOST: "127.0.0.1" },
         [
           "--heapsnapshot-signal=SIGUSR2",
           `--diagnostic-dir=${snapshots}`,
@@ -208,6 +211,7 @@ async function measure(size: number): Promise<Row[]> {
       started.push(api);
       apis.push(api);
       const base = `http://127.0.0.1:${port}`;
+      metricsBaseOf.set(base, `http://127.0.0.1:${metricsPort}`);
       bases.push(base);
       await waitFor(api, async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true);
     }

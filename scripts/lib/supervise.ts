@@ -37,7 +37,11 @@ export function supervise(
 
   function start(spec: SupervisedChild, delayMs: number) {
     const startedAt = Date.now();
-    const child = spawn(spec.command, spec.args, { cwd: options.cwd, stdio: "inherit", env: spec.env ?? process.env });
+    const child = spawn(spec.command, spec.args, {
+      cwd: options.cwd,
+      stdio: "inherit",
+      env: spec.env ?? process.env,
+    });
     running.set(spec.name, child);
     options.log(`${spec.name} started (pid ${child.pid})`);
     child.once("exit", (code, signal) => {

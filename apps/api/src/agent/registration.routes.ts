@@ -64,7 +64,7 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         security: [{ agentToken: [] }],
         response: { 200: RotateResponse, ...errorResponses(401, 403, 409, 429) },
       },
-      preValidation: authenticateAgent(deps),
+      onRequest: authenticateAgent(deps),
     },
     async (request) => {
       const issued = await deps.credentials.rotate(agentOf(request));

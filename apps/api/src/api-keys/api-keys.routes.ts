@@ -64,7 +64,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         summary: "The organization's API keys, newest first (never their secrets)",
         response: { 200: ApiKeyList, ...errorResponses(401, 403) },
       },
-      preValidation: read,
+      onRequest: read,
     },
     async (request) => ({
       items: (await deps.apiKeyLifecycle.list(principalOf(request).organizationId)).map(view),
@@ -82,7 +82,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         body: CreateApiKeyBody,
         response: { 201: CreatedApiKey, ...errorResponses(400, 401, 403) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const { key, record } = await deps.apiKeyLifecycle.create(manager(request), {
@@ -106,7 +106,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         params: ApiKeyIdParams,
         response: { 204: NoContent, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       await deps.apiKeyLifecycle.revoke(
@@ -131,7 +131,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         body: RotateApiKeyBody.nullish(),
         response: { 201: RotatedApiKey, ...errorResponses(400, 401, 403, 404, 409) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       const body = request.body ?? {};

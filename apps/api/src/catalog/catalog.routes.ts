@@ -106,7 +106,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         params: CatalogIdParams,
         response: { 204: NoContent, ...errorResponses(400, 401, 403, 404) },
       },
-      preValidation: write,
+      onRequest: write,
     },
     async (request, reply) => {
       await deps.catalog.removeOwn(actorOf(principalOf(request)), request.params.id);

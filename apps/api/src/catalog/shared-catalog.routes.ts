@@ -25,7 +25,7 @@ export const sharedCatalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         summary: "The shared base catalog",
         response: { 200: z.object({ items: z.array(CatalogEntry) }), ...errorResponses(401, 403) },
       },
-      preValidation: platform,
+      onRequest: platform,
     },
     async () => ({ items: (await deps.catalog.listShared()).map(toCatalogEntryDto) }),
   );
@@ -41,7 +41,7 @@ export const sharedCatalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         body: CreateCatalogEntryBody,
         response: { 201: CatalogEntry, ...errorResponses(400, 401, 403, 409) },
       },
-      preValidation: platform,
+      onRequest: platform,
     },
     async (request, reply) => {
       const entry = await deps.catalog.create(actorOf(principalOf(request)), "shared", request.body);
@@ -61,7 +61,7 @@ export const sharedCatalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         body: CatalogEntryBody,
         response: { 200: CatalogEntry, ...errorResponses(400, 401, 403) },
       },
-      preValidation: platform,
+      onRequest: platform,
     },
     async (request) =>
       toCatalogEntryDto(

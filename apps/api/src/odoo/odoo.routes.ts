@@ -77,7 +77,7 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         response: { 200: OdooStatus, ...errorResponses(401, 403) },
       },
       // One bridge for the whole service: its errors name clusters of every organization.
-      preValidation: requireScope(deps, "platform:admin"),
+      onRequest: requireScope(deps, "platform:admin"),
     },
     async () => {
       const [state, details] = await Promise.all([
@@ -126,8 +126,9 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         body: WebhookBody,
         response: { 202: z.object({ queued: z.literal(true) }), ...errorResponses(400, 401, 409, 429) },
       },
-      // Checked before the body: a caller without the secret learns nothing about the payload rules.
-      preValidation: async (request) => {
+      // Checked before the body is read: a caller without the secret learns nothing about the
+      // payload rules, and sends no body we hold.
+      onRequest: async (request) => {
         const secret = deps.config.ODOO_WEBHOOK_SECRET;
         const given = (request.query as { secret?: unknown }).secret;
         // Counted per address and for the one secret there is, so many addresses cannot share out the guessing.

@@ -22,7 +22,7 @@ export const organizationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         summary: "Every organization",
         response: { 200: z.object({ items: z.array(Organization) }), ...errorResponses(401, 403) },
       },
-      preValidation: platform,
+      onRequest: platform,
     },
     async () => ({ items: (await deps.organizations.list()).map(toOrganizationDto) }),
   );
@@ -38,7 +38,7 @@ export const organizationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         body: CreateOrganizationBody,
         response: { 201: Organization, ...errorResponses(400, 401, 403, 409) },
       },
-      preValidation: platform,
+      onRequest: platform,
     },
     async (request, reply) => {
       const organization = await deps.organizations.create(actorOf(principalOf(request)), request.body);

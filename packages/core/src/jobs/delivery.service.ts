@@ -3,8 +3,8 @@ import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
-import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "./render.ts";
 import { redactString } from "../redact.ts";
+import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "./render.ts";
 
 /** Jobs handed to one poll at most. */
 export const CLAIM_LIMIT = 10;
