@@ -1,12 +1,27 @@
-import { RegistrationRefused } from "@vwksp/core";
+import { RegistrationRefused, type VerifiedToken } from "@vwksp/core";
 import { RegisterBody, RegisterResponse, RotateResponse } from "@vwksp/protocol";
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { ApiDeps } from "../deps.ts";
 import { AGENT_WIRE, errorResponses } from "../http/responses.ts";
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The registration token of the Authorization header, verified before the body was read. */
+    registration?: VerifiedToken;
+  }
+}
+
 export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
+  /** A refused token counts against the address and the token's lookup id (then 429). */
+  const refuse = async (request: FastifyRequest, error: unknown): Promise<never> => {
+    if (!(error instanceof RegistrationRefused)) throw error;
+    const identity = error.lookupId ? `registration-token:${error.lookupId}` : undefined;
+    throw await deps.agentFailures.refuse({ address: request.ip, identity }, error, request.log);
+  };
+
   app.post(
     "/api/agent/register",
     {
@@ -19,23 +34,28 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         body: RegisterBody.nullish(),
         response: { 200: RegisterResponse, ...errorResponses(400, 401, 403, 429, 503) },
       },
+      // The operator sends the token in the Authorization header too: checked there, before the
+      // body is read, a guess costs no body slot and a valid token never waits for one (the cap
+      // on bodies read unauthenticated applies only to requests without a header token).
+      onRequest: async (request) => {
+        const presented = bearerToken(request);
+        if (!presented) return;
+        request.registration = await deps.registrationTokens
+          .verify(presented)
+          .catch((error) => refuse(request, error));
+      },
     },
     async (request) => {
       // The body repeats the header's token; an empty body token means "use the header's".
       const token = request.body?.registrationToken?.trim() || bearerToken(request) || "";
+      const input = { clusterId: request.body?.clusterId?.trim() || undefined, clientAddress: request.ip };
       // The token is checked before anything is counted: a valid one is served whatever its
       // address did; a refused one counts against the address and the token's lookup id.
-      const result = await deps.registrationTokens
-        .exchange({
-          token,
-          clusterId: request.body?.clusterId?.trim() || undefined,
-          clientAddress: request.ip,
-        })
-        .catch(async (error: unknown) => {
-          if (!(error instanceof RegistrationRefused)) throw error;
-          const identity = error.lookupId ? `registration-token:${error.lookupId}` : undefined;
-          throw await deps.agentFailures.refuse({ address: request.ip, identity }, error, request.log);
-        });
+      const verified = request.registration;
+      const result = await (verified?.token === token
+        ? deps.registrationTokens.complete(verified, input)
+        : deps.registrationTokens.exchange({ token, ...input })
+      ).catch((error: unknown) => refuse(request, error));
       request.log.info(
         { clusterId: result.clusterId, reregistered: result.reregistered },
         result.reregistered ? "cluster re-registered" : "registration token exchanged",

@@ -19,15 +19,16 @@ const tooLarge = () =>
 
 /**
  * Agent and admin routes authenticate from the headers before their body is read (onRequest),
- * so a client without a credential never gets a body of theirs held in memory there. The bodies
- * that must be read first — the registration token is in the body — are kept small (64 KiB) and
- * few at a time (64; more get 503), so clients trickling or stalling them hold little memory
- * until REQUEST_TIMEOUT_SECONDS cuts them off.
+ * so a client without a credential never gets a body of theirs held in memory there; so does the
+ * registration, from the token in its Authorization header. The bodies that must be read first —
+ * a registration without that header, the Odoo webhook — are kept small (64 KiB) and few at a
+ * time (64; more get 503), so clients trickling or stalling them hold little memory until
+ * REQUEST_TIMEOUT_SECONDS cuts them off.
  */
 export function limitUnauthenticatedBodies(app: FastifyInstance) {
   let receiving = 0;
   app.addHook("preParsing", async (request, reply, payload) => {
-    if (request.agent || request.principal || !hasBody(request)) return payload;
+    if (request.agent || request.principal || request.registration || !hasBody(request)) return payload;
     if (Number(request.headers["content-length"] ?? 0) > UNAUTHENTICATED_BODY_BYTES) throw tooLarge();
     if (receiving >= UNAUTHENTICATED_BODIES_AT_ONCE) {
       // Close rather than read the body only to throw it away.

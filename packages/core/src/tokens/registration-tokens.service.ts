@@ -6,7 +6,7 @@ import { type Argon2Pool, argon2Pool } from "./argon2.ts";
 import { createSecretChecker, secretTagOf } from "./secret-check.ts";
 import { createTokenExchange, type TokenExchangeDeps, tokenStatus } from "./token-exchange.ts";
 
-export { RegistrationRefused, type TokenStatus, tokenStatus } from "./token-exchange.ts";
+export { RegistrationRefused, type TokenStatus, tokenStatus, type VerifiedToken } from "./token-exchange.ts";
 
 interface Deps extends Omit<TokenExchangeDeps, "secrets"> {
   /** argon2 with its bounds; the process-wide pool unless a test brings its own. */
@@ -22,7 +22,7 @@ export function createRegistrationTokensService({
   notifier,
   argon2 = argon2Pool,
 }: Deps) {
-  const exchange = createTokenExchange({
+  const tokenExchange = createTokenExchange({
     db,
     clock,
     audit,
@@ -129,7 +129,16 @@ export function createRegistrationTokensService({
     });
   }
 
-  return { issue, list, revoke, exchange };
+  return {
+    issue,
+    list,
+    revoke,
+    /** Checks a presented token without consuming it (the route does it before reading a body). */
+    verify: tokenExchange.verify,
+    /** Consumes a token verify() accepted. */
+    complete: tokenExchange.complete,
+    exchange: tokenExchange.exchange,
+  };
 }
 
 export type RegistrationTokensService = ReturnType<typeof createRegistrationTokensService>;

@@ -56,22 +56,31 @@ export interface TokenExchangeDeps {
  * with a fresh token, recovers.
  */
 export function createTokenExchange({ db, clock, audit, credentials, notifier, secrets }: TokenExchangeDeps) {
-  return async function exchange(input: {
-    token: string;
-    clusterId?: string | undefined;
-    clientAddress: string;
-  }) {
-    const parsed = parseRegistrationToken(input.token);
+  /**
+   * The token's live record, if the token is well-formed, live and its secret matches; else a
+   * RegistrationRefused (counted by the limiter). Nothing is consumed yet.
+   */
+  async function verify(token: string): Promise<VerifiedToken> {
+    const parsed = parseRegistrationToken(token);
     if (!parsed) throw new RegistrationRefused("registration token is malformed");
 
     // One statement whether the id exists or not (an included relation would add a second one
     // for a known id only, and the time taken would tell).
     const record = await db.registrationToken.findUnique({ where: { id: parsed.lookupId } });
-    const now = clock.now();
-    const live = record && tokenStatus(record, now) === "active" ? record : null;
+    const live = record && tokenStatus(record, clock.now()) === "active" ? record : null;
     // Checked also when the id is not live (against a dummy): the time taken must not tell.
     const matched = await secrets.matches(parsed.lookupId, live, parsed.secret);
     if (!matched || !live) throw notUsable(parsed.lookupId);
+    return { token, record: live };
+  }
+
+  /** Consumes a verified token and issues the cluster's credential (see createTokenExchange). */
+  async function complete(
+    verified: VerifiedToken,
+    input: { clusterId?: string | undefined; clientAddress: string },
+  ) {
+    const live = verified.record;
+    const now = clock.now();
     // Whoever gets here holds the token: what follows is not a guess, and not counted as one.
     if (input.clusterId && input.clusterId !== live.clusterId) {
       throw forbidden("cluster_mismatch", "the registration token is bound to another cluster identity");
@@ -137,5 +146,18 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       signPayloads: cluster.signPayloads,
       reregistered: cluster.registeredAt !== null,
     };
-  };
+  }
+
+  /** Verifies and consumes in one go (the body carried the token, or differs from the header's). */
+  async function exchange(input: { token: string; clusterId?: string | undefined; clientAddress: string }) {
+    return complete(await verify(input.token), input);
+  }
+
+  return { verify, complete, exchange };
+}
+
+/** A registration token whose secret matched a live record (not consumed yet). */
+export interface VerifiedToken {
+  token: string;
+  record: RegistrationToken;
 }
