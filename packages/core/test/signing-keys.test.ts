@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createSigningKeyVault, isSealed, plainSigningKeys } from "../src/clusters/signing-keys.ts";
+import { createSigningKeyVault, plainSigningKeys } from "../src/clusters/signing-keys.ts";
 import { loadConfig } from "../src/config.ts";
 import { signPayload, verifyPayloadSignature } from "../src/jobs/signing.ts";
+import { isSealed } from "../src/secrets/sealer.ts";
 
 describe("signing key vault", () => {
   const vault = createSigningKeyVault(randomBytes(32));
