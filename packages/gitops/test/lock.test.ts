@@ -9,6 +9,7 @@ const pools: pg.Pool[] = [];
 /** One pool per simulated worker: its own PostgreSQL sessions, like another process. */
 const workerPool = () => {
   const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+  pool.on("error", () => {}); // an idle session ended by the server: the pool replaces it
   pools.push(pool);
   return pool;
 };
@@ -111,6 +112,23 @@ describe("createPgAdvisoryLock", () => {
     await observer.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
     expect(await waiting).toBe("taken over");
     await doomed.end().catch(() => {});
+  });
+
+  it("survives the holder's own session dying mid-work: the work finishes, the worker lives on", async () => {
+    const lock = createPgAdvisoryLock(workerPool(), { timeoutMs: 5_000 });
+    const observer = workerPool();
+    const result = await lock.withLock("gitops:failover#main", async () => {
+      // A failover ends the session that holds the lock while the push is under way.
+      await observer.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+          WHERE locktype = 'advisory' AND granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return "pushed";
+    });
+    expect(result).toBe("pushed");
+    expect(await lock.withLock("gitops:failover#main", async () => "again")).toBe("again");
   });
 
   it("keys a repository however its URL is spelled", () => {

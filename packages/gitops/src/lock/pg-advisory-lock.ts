@@ -20,10 +20,19 @@ export function createPgAdvisoryLock(pool: pg.Pool, options: PgAdvisoryLockOptio
   return {
     async withLock(key, work) {
       const client = await pool.connect();
+      // A checked-out client has no listener of the pool's: a session that dies while the lock
+      // is held (failover, restart) must not become an uncaught 'error' that kills the worker.
+      // The lock went with the session; the push is a compare-and-swap, so the work stays safe.
+      let sessionLost = false;
+      const onSessionError = () => {
+        sessionLost = true;
+      };
+      client.on("error", onSessionError);
       try {
         await client.query("SELECT set_config('lock_timeout', $1, false)", [`${timeoutMs}ms`]);
         await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
       } catch (error) {
+        client.removeListener("error", onSessionError);
         client.release(true);
         if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) {
           throw new GitOpsError(
@@ -36,13 +45,16 @@ export function createPgAdvisoryLock(pool: pg.Pool, options: PgAdvisoryLockOptio
       try {
         return await work();
       } finally {
-        const unlocked = await client
-          .query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])
-          .then(() => client.query("RESET lock_timeout"))
-          .then(
-            () => true,
-            () => false,
-          );
+        const unlocked =
+          !sessionLost &&
+          (await client
+            .query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])
+            .then(() => client.query("RESET lock_timeout"))
+            .then(
+              () => true,
+              () => false,
+            ));
+        client.removeListener("error", onSessionError);
         client.release(!unlocked);
       }
     },
