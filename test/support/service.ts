@@ -46,22 +46,36 @@ export async function startServiceProcesses(
 
   const admin = adminClient(base, ADMIN_KEY);
 
+  /**
+   * An admin call that must succeed; a 503 (a process still warming up on a loaded machine) is
+   * retried after its Retry-After, as any client of the service would.
+   */
+  async function adminOk<T>(method: string, path: string, body?: unknown) {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await admin<T>(method, path, body);
+      if (answer.status < 300) return answer.body;
+      if (answer.status !== 503 || attempt === 5)
+        throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+
   /** A cluster identity, registered with the Go operator's request: its id and agent credential. */
   async function registeredCluster(displayName: string) {
-    const cluster = await admin<{ id: string }>("POST", "/api/v1/clusters", { displayName });
-    const issued = await admin<{ token: string }>(
+    const cluster = await adminOk<{ id: string }>("POST", "/api/v1/clusters", { displayName });
+    const issued = await adminOk<{ token: string }>(
       "POST",
-      `/api/v1/clusters/${cluster.body.id}/registration-tokens`,
+      `/api/v1/clusters/${cluster.id}/registration-tokens`,
     );
     const response = await fetch(`${base}/api/agent/register`, {
       method: "POST",
-      headers: agentHeaders(issued.body.token),
-      body: JSON.stringify({ registrationToken: issued.body.token }),
+      headers: agentHeaders(issued.token),
+      body: JSON.stringify({ registrationToken: issued.token }),
     });
     if (response.status !== 200)
       throw new Error(`register answered ${response.status}: ${await response.text()}`);
     const { token } = (await response.json()) as { token: string };
-    return { clusterId: cluster.body.id, credential: token };
+    return { clusterId: cluster.id, credential: token };
   }
 
   /** Starts API and worker and waits until both are up. */

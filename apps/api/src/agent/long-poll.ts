@@ -1,185 +1,162 @@
+import { DomainError } from "@vwksp/core";
 import type { AgentJob } from "@vwksp/protocol";
-import type { FastifyBaseLogger } from "fastify";
-
-/** A poll waiting for jobs, as its handler sees it. */
-export interface Waiting {
-  /** The jobs leased to this poll, or [] (time ran out, `leave`, shutdown). */
-  readonly jobs: Promise<AgentJob[]>;
-  /** Stops waiting (the client went away, its credential stopped working): `jobs` is []. */
-  leave(): void;
-}
-
-/** How long "the last claim was empty" is trusted without a wake-up. */
-const NOTHING_NEW_TTL_MS = 10_000;
-
-interface HubOptions {
-  /** Leases claimable jobs of a cluster (the delivery service's claim). */
-  claim: (clusterId: string) => Promise<AgentJob[]>;
-  /** Returns leased jobs to `ready` (claimed for a poll whose client went away). */
-  release: (clusterId: string, jobIds: string[]) => Promise<void>;
-  /** Which of these clusters have claimable jobs now (for the slow re-check). */
-  claimableAmong: (clusterIds: string[]) => Promise<string[]>;
-  logger: FastifyBaseLogger;
-  /** How often waiting polls re-check without a wake-up (lost messages, lapsed leases). */
-  recheckMs?: number;
-}
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { bearerToken } from "../auth/bearer.ts";
+import type { ApiDeps } from "../deps.ts";
+import type { LongPollHub, Waiting } from "./long-poll.ts";
 
 /**
- * Waiting polls of this process, by cluster. A wake-up (Redis pub/sub, one subscriber for the
- * whole process) or the slow re-check makes the process claim for the oldest waiter of that
- * cluster. No Redis connection, timer chain or BullMQ worker per waiter.
+ * The agent long-polls in progress in this process, by cluster.
+ *
+ * A revocation, a rotation or a disabled cluster invalidates the cluster's credentials on every
+ * process; each of its polls then checks its credential again, and one that no longer works ends
+ * at once with that answer (401 or 403). Invalidations of one tick are handled once. Dropping the
+ * whole cache (after a gap in the messages) re-checks no poll here: each checks its credential
+ * again before jobs go out on it (see the route).
+ *
+ * A poll whose client goes away stops waiting, and jobs leased to it go back to `ready` at once
+ * — claimed for a socket already closed, or answered on one that closed before the answer was
+ * written — instead of waiting for their lease to run out.
  */
-export function createLongPollHub({ claim, release, claimableAmong, logger, recheckMs = 2_000 }: HubOptions) {
-  const waiting = new Map<string, Waiter[]>();
-  const draining = new Set<string>();
-  /** Clusters whose last claim here found nothing and that had no wake-up since (ms timestamp). */
-  const emptySince = new Map<string, number>();
-  let closed = false;
+export function createPolls(deps: ApiDeps, longPoll: LongPollHub) {
+  // Nearly always one poll per cluster: the poll itself, not a set of one (a set costs ~200 bytes).
+  const byCluster = new Map<string, Poll | Set<Poll>>();
+  const pollsOf = (clusterId: string): Iterable<Poll> => {
+    const entry = byCluster.get(clusterId);
+    return entry instanceof Set ? entry : entry ? [entry] : [];
+  };
+  const recheck = new Set<string>();
 
-  /**
-   * True when a claim for the cluster would very likely be empty: the last one was, no wake-up
-   * came since, and that was recently. An agent re-polling right after a result then goes
-   * straight to waiting; a lost wake-up or a lapsed lease is still found by the re-check.
-   */
-  function nothingNew(clusterId: string): boolean {
-    const since = emptySince.get(clusterId);
-    return since !== undefined && Date.now() - since < NOTHING_NEW_TTL_MS;
-  }
-
-  function noteEmpty(clusterId: string) {
-    emptySince.set(clusterId, Date.now());
-  }
-
-  function remove(waiter: Waiter) {
-    const list = waiting.get(waiter.clusterId);
-    if (!list) return;
-    const index = list.indexOf(waiter);
-    if (index >= 0) list.splice(index, 1);
-    if (list.length === 0) waiting.delete(waiter.clusterId);
-  }
-
-  /** Hands claimable jobs of the cluster to its waiters, oldest first, one claim at a time. */
-  async function wake(clusterId: string) {
-    emptySince.delete(clusterId);
-    if (draining.has(clusterId)) return;
-    draining.add(clusterId);
+  /** The refusal a credential now gets (401 or 403), if any; a database hiccup is no verdict. */
+  async function refusalOf(token: string): Promise<Error | undefined> {
     try {
-      for (;;) {
-        const waiter = waiting.get(clusterId)?.[0];
-        if (!waiter) return;
-        waiter.claiming = true;
-        let jobs: AgentJob[];
-        try {
-          jobs = await claim(clusterId);
-        } finally {
-          waiter.claiming = false;
-        }
-        if (waiter.gone) {
-          // Nobody will read these: put them back at once instead of letting the lease run out.
-          remove(waiter);
-          if (jobs.length > 0)
-            await release(
-              clusterId,
-              jobs.map((job) => job.id),
-            );
-          continue;
-        }
-        if (jobs.length === 0) noteEmpty(clusterId);
-        if (jobs.length === 0 && !waiter.expired) return;
-        remove(waiter);
-        waiter.finish(jobs);
-        if (jobs.length === 0) return;
-      }
+      await deps.credentials.authenticate(token);
+      return undefined;
     } catch (error) {
-      logger.warn({ err: error, clusterId }, "claim for a waiting poll failed; the re-check will retry");
-    } finally {
-      draining.delete(clusterId);
+      const verdict = error instanceof DomainError && (error.statusCode === 401 || error.statusCode === 403);
+      return verdict ? error : undefined;
     }
   }
 
-  const timer = setInterval(() => {
-    const stale = Date.now() - NOTHING_NEW_TTL_MS;
-    for (const [clusterId, since] of emptySince) if (since < stale) emptySince.delete(clusterId);
-    if (waiting.size === 0) return;
-    claimableAmong([...waiting.keys()]).then(
-      (clusterIds) => {
-        for (const clusterId of clusterIds) void wake(clusterId);
-      },
-      (error: unknown) => logger.warn({ err: error }, "long-poll re-check failed"),
+  function release(clusterId: string, jobs: AgentJob[]) {
+    if (jobs.length === 0) return Promise.resolve();
+    return deps.delivery.release(
+      clusterId,
+      jobs.map((job) => job.id),
     );
-  }, recheckMs);
-  timer.unref();
+  }
 
-  /**
-   * One waiting poll. A class, so the thousands that wait share their methods: a waiting poll
-   * costs this hub a few hundred bytes (bench/polls).
-   */
-  class Waiter implements Waiting {
-    readonly jobs: Promise<AgentJob[]>;
-    /** A claim for this waiter is running: its timeout must wait for the claim's answer. */
-    claiming = false;
-    /** The wait ran out during a claim: answer with whatever the claim returns. */
-    expired = false;
-    /** The client went away (or the process is closing): jobs claimed for it must go back. */
+  /** One poll. A class, so the thousands that wait share their methods (bench/polls). */
+  class Poll {
+    /** Why the poll's credential stopped working while it waited (401 or 403). */
+    refusal: Error | undefined;
+    /** The client went away before its answer was written. */
     gone = false;
-    private resolve!: (jobs: AgentJob[]) => void;
-    private readonly timer: NodeJS.Timeout;
+    private waiting: Waiting | undefined;
+    /** Jobs in the answer being written: they go back if the connection closes before it is. */
+    private delivering: AgentJob[] = [];
 
     constructor(
       readonly clusterId: string,
-      seconds: number,
+      private readonly request: FastifyRequest,
+      private readonly reply: FastifyReply,
     ) {
-      this.jobs = new Promise((resolve) => {
-        this.resolve = resolve;
-      });
-      this.timer = setTimeout(expire, seconds * 1000, this);
+      if (reply.raw.destroyed) this.gone = true;
+      else reply.raw.once("close", () => this.closed());
     }
 
-    finish(jobs: AgentJob[]) {
-      clearTimeout(this.timer);
-      this.resolve(jobs);
+    /** Read from the request when needed rather than kept: one string less per waiting poll. */
+    get token(): string {
+      return bearerToken(this.request) ?? "";
     }
 
-    // During a claim the waiter stays in place: the claim decides what it gets (see wake).
-    leave() {
-      if (this.gone) return;
-      this.gone = true;
-      if (!this.claiming) remove(this);
-      this.finish([]);
+    refuse(error: Error) {
+      this.refusal ??= error;
+      this.waiting?.leave();
+    }
+
+    private closed() {
+      if (!this.reply.sent) {
+        // Before the answer: the client went away while it waited.
+        this.gone = true;
+        this.waiting?.leave();
+        return;
+      }
+      // After it: its jobs go back unless the answer was handed to the operating system.
+      const undelivered = this.delivering;
+      this.delivering = [];
+      release(this.clusterId, undelivered).catch((error: unknown) =>
+        this.request.log.warn({ err: error }, "could not release jobs of a poll whose client went away"),
+      );
+    }
+
+    /** Waits up to `seconds` for jobs (or until the client goes away or is refused). */
+    async wait(seconds: number): Promise<AgentJob[]> {
+      if (this.gone || this.refusal) return [];
+      this.waiting = longPoll.wait(this.clusterId, seconds);
+      const jobs = await this.waiting.jobs;
+      this.waiting = undefined;
+      return jobs;
+    }
+
+    /**
+     * The jobs to answer with, or a refusal: jobs go out only to a client still there, on a
+     * credential that still works (checked again when they came after a wait), and come back
+     * to `ready` otherwise.
+     */
+    async answer(jobs: AgentJob[], checkCredential: boolean): Promise<AgentJob[]> {
+      const refusal =
+        this.refusal ??
+        (checkCredential && jobs.length > 0 && !this.gone ? await refusalOf(this.token) : undefined);
+      if (this.gone || refusal) {
+        await release(this.clusterId, jobs);
+        if (refusal) throw refusal;
+        return [];
+      }
+      if (jobs.length > 0) {
+        this.delivering = jobs;
+        // Handed to the operating system: from here on, a lost answer is the lease's to redeliver.
+        this.reply.raw.once("finish", () => {
+          this.delivering = [];
+        });
+      }
+      return jobs;
     }
   }
 
-  function expire(waiter: Waiter) {
-    if (waiter.claiming) waiter.expired = true;
-    else {
-      remove(waiter);
-      waiter.finish([]);
+  function recheckPolls() {
+    const clusters = [...recheck];
+    recheck.clear();
+    for (const clusterId of clusters) {
+      for (const poll of pollsOf(clusterId)) {
+        refusalOf(poll.token).then((refusal) => refusal && poll.refuse(refusal));
+      }
     }
   }
-
-  /** Waits up to `seconds` for jobs of the cluster (see Waiting). */
-  function wait(clusterId: string, seconds: number): Waiting {
-    if (closed) return { jobs: Promise.resolve([]), leave: () => {} };
-    const waiter = new Waiter(clusterId, seconds);
-    const list = waiting.get(clusterId);
-    if (list) list.push(waiter);
-    else waiting.set(clusterId, [waiter]);
-    return waiter;
-  }
-
-  /** Answers every waiting poll with no jobs (graceful shutdown). */
-  function close() {
-    closed = true;
-    clearInterval(timer);
-    for (const list of [...waiting.values()]) for (const waiter of [...list]) waiter.leave();
-  }
-
-  const stats = () => ({
-    clusters: waiting.size,
-    waiters: [...waiting.values()].reduce((sum, list) => sum + list.length, 0),
+  const stopListening = deps.credentials.onInvalidate((clusterId) => {
+    if (clusterId === null || !byCluster.has(clusterId)) return;
+    if (recheck.size === 0) setImmediate(recheckPolls);
+    recheck.add(clusterId);
   });
 
-  return { wait, wake, close, stats, nothingNew, noteEmpty };
+  return {
+    refusalOf,
+    /** Tracks a poll from its start: an invalidation that arrives from now on reaches it. */
+    start(clusterId: string, request: FastifyRequest, reply: FastifyReply): Poll {
+      const poll = new Poll(clusterId, request, reply);
+      const entry = byCluster.get(clusterId);
+      if (entry instanceof Set) entry.add(poll);
+      else byCluster.set(clusterId, entry ? new Set([entry, poll]) : poll);
+      return poll;
+    },
+    end(poll: Poll) {
+      const entry = byCluster.get(poll.clusterId);
+      if (entry === poll) byCluster.delete(poll.clusterId);
+      else if (entry instanceof Set) {
+        entry.delete(poll);
+        if (entry.size === 0) byCluster.delete(poll.clusterId);
+      }
+    },
+    close: stopListening,
+  };
 }
-
-export type LongPollHub = ReturnType<typeof createLongPollHub>;
