@@ -4,7 +4,7 @@ import Fastify, { type FastifyServerOptions } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { agentEventRoutes } from "./agent/events.routes.ts";
 import { agentJobRoutes } from "./agent/jobs.routes.ts";
-import { createLongPollHub } from "./agent/long-poll.ts";
+import { createLongPoll } from "./agent/long-poll.ts";
 import { registrationRoutes } from "./agent/registration.routes.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { catalogRoutes } from "./catalog/catalog.routes.ts";
@@ -97,16 +97,10 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   await app.register(clusterRoutes, { deps });
   await app.register(registrationTokenRoutes, { deps });
   await app.register(registrationRoutes, { deps });
-  const longPoll = createLongPollHub({
-    claim: deps.delivery.claim,
-    release: deps.delivery.release,
-    claimableAmong: deps.delivery.claimableClusters,
-    logger: app.log,
-    ...(options.longPollRecheckMs ? { recheckMs: options.longPollRecheckMs } : {}),
-  });
-  await app.register(agentJobRoutes, { deps, longPoll });
+  const longPoll = createLongPoll(deps, app.log, { recheckMs: options.longPollRecheckMs });
   app.decorate("longPollStats", longPoll.stats);
   deps.metrics.trackLongPoll(longPoll.stats);
+  await app.register(agentJobRoutes, { deps, longPoll });
   await app.register(jobRoutes, { deps });
   await app.register(catalogRoutes, { deps });
   await app.register(sharedCatalogRoutes, { deps });
@@ -124,13 +118,11 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
     setTimeout(() => app.server.closeAllConnections?.(), CLOSE_GRACE_MS).unref();
   });
 
-  // Wake-ups and invalidations from other processes; do not hold startup hostage to Redis.
+  // Invalidations and job wake-ups from other processes; do not hold startup hostage to Redis.
   app.addHook("onReady", async () => {
-    const subscribed = deps
-      .startRealtime((clusterId) => void longPoll.wake(clusterId))
-      .catch((error: unknown) => {
-        app.log.error({ err: error }, "could not subscribe to invalidations");
-      });
+    const subscribed = Promise.all([deps.startRealtime(), longPoll.start()]).catch((error: unknown) => {
+      app.log.error({ err: error }, "could not subscribe to invalidations");
+    });
     await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   });
 

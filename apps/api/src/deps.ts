@@ -185,11 +185,15 @@ export function createApiDeps(
   const adminFailures = failureLimiter("admin");
   const webhookFailures = failureLimiter("webhook");
 
-  /** Subscriptions every API process holds: credential invalidations and job wake-ups. */
-  async function startRealtime(onJobsReady: (clusterId: string) => void) {
+  /** Subscriptions every API process holds: credential and API key invalidations. */
+  async function startRealtime() {
     await pubsub.subscribe("auth-invalidate", (clusterId) => credentials.invalidateCluster(clusterId));
     await pubsub.subscribe("api-key-invalidate", (keyId) => apiKeys.invalidateKey(keyId));
-    await pubsub.subscribe("jobs-ready", (message) => {
+  }
+
+  /** Job wake-ups: the worker made jobs of these clusters claimable (the long-poll subscribes). */
+  function subscribeJobsReady(onJobsReady: (clusterId: string) => void) {
+    return pubsub.subscribe("jobs-ready", (message) => {
       for (const clusterId of parseJobsReady(message)) onJobsReady(clusterId);
     });
   }
@@ -231,6 +235,7 @@ export function createApiDeps(
     adminFailures,
     webhookFailures,
     startRealtime,
+    subscribeJobsReady,
     close,
   };
 }

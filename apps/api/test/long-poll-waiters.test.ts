@@ -1,6 +1,6 @@
 import type { AgentJob } from "@vwksp/protocol";
 import { describe, expect, it } from "vitest";
-import { createLongPollHub } from "../src/agent/long-poll.ts";
+import { createWaiters } from "../src/agent/long-poll-waiters.ts";
 
 const job = (id: string): AgentJob => ({
   id,
@@ -22,10 +22,10 @@ function slowClaim(ms: number, jobs: AgentJob[]) {
   };
 }
 
-describe("long-poll hub", () => {
+describe("long-poll waiters", () => {
   it("answers a poll whose wait runs out during a claim with the claimed jobs, not an empty list", async () => {
     const released: string[] = [];
-    const hub = createLongPollHub({
+    const hub = createWaiters({
       claim: slowClaim(150, [job("j-1")]),
       release: async (_cluster, ids) => void released.push(...ids),
       claimableAmong: async () => [],
@@ -41,7 +41,7 @@ describe("long-poll hub", () => {
 
   it("releases jobs claimed for a client that went away during the claim", async () => {
     const released: string[] = [];
-    const hub = createLongPollHub({
+    const hub = createWaiters({
       claim: slowClaim(100, [job("j-2"), job("j-3")]),
       release: async (_cluster, ids) => void released.push(...ids),
       claimableAmong: async () => [],
@@ -60,7 +60,7 @@ describe("long-poll hub", () => {
 
   it("hands jobs to the next waiter of the cluster when several wait", async () => {
     const queue = [job("j-4")];
-    const hub = createLongPollHub({
+    const hub = createWaiters({
       claim: async () => queue.splice(0, 1),
       release: async () => {},
       claimableAmong: async () => [],
@@ -75,7 +75,7 @@ describe("long-poll hub", () => {
   });
 
   it("answers every waiting poll with [] on close", async () => {
-    const hub = createLongPollHub({
+    const hub = createWaiters({
       claim: async () => [],
       release: async () => {},
       claimableAmong: async () => [],

@@ -6,16 +6,15 @@ import {
   JobStatusBody,
   JobsQuery,
   JobsResponse,
-  MAX_HOLD_SECONDS,
 } from "@vwksp/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { agentOf, authenticateAgent } from "../auth/agent-auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { AGENT_WIRE, errorResponses, NoContent } from "../http/responses.ts";
-import type { LongPollHub } from "./long-poll.ts";
-import { createPolls } from "./polls.ts";
+import type { LongPoll } from "./long-poll.ts";
 
-export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: LongPollHub }> = async (
+/** The agent's job channel; the long-poll itself is long-poll.ts, made by the app. */
+export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: LongPoll }> = async (
   app,
   { deps, longPoll },
 ) => {
@@ -23,11 +22,6 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
   const authenticatePoll = authenticateAgent(deps, { poll: true });
   const tags = ["agent"];
   const security = [{ agentToken: [] }];
-
-  const polls = createPolls(deps, longPoll);
-  app.addHook("onClose", async () => {
-    polls.close();
-  });
 
   app.get(
     "/api/agent/jobs",
@@ -42,7 +36,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         querystring: JobsQuery,
         response: { 200: JobsResponse, ...errorResponses(400, 401, 403, 429, 503) },
       },
-      onRequest: authenticatePoll,
+      onRequest: [async (request) => longPoll.beforeAuthentication(request), authenticatePoll],
     },
     async (request, reply) => {
       const agent = agentOf(request);
@@ -54,25 +48,10 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
       }
       // The job channel works: in memory, written with the next coalesced flush.
       deps.heartbeats.polled(agent.clusterId);
-      const poll = polls.start(agent.clusterId, request, reply);
-      try {
-        // An invalidation between authentication and tracking would be missed: check once more
-        // now that the poll is tracked (a cache hit unless the cache was just dropped).
-        const refusedEarly = await polls.refusalOf(poll.token);
-        if (refusedEarly) throw refusedEarly;
-        const claimed = await deps.delivery.claim(agent.clusterId);
-        // A credential that expires during the wait ends it then; the next poll hears 401.
-        const secondsLeft =
-          agent.expiresAt === null ? MAX_HOLD_SECONDS : (agent.expiresAt - deps.clock.now().getTime()) / 1000;
-        const wait = Math.min(request.query.wait ?? DEFAULT_WAIT_SECONDS, MAX_HOLD_SECONDS, secondsLeft);
-        const waited = claimed.length === 0 && wait > 0;
-        const jobs = await poll.answer(waited ? await poll.wait(wait) : claimed, waited);
-        // Nobody to answer: nothing is serialized or written to a closed socket.
-        if (poll.gone) return reply.hijack();
-        return { jobs };
-      } finally {
-        polls.end(poll);
-      }
+      const jobs = await longPoll.serve(agent, request, reply, request.query.wait ?? DEFAULT_WAIT_SECONDS);
+      // Nobody to answer: nothing is serialized or written to a closed socket.
+      if (jobs === undefined) return reply.hijack();
+      return { jobs };
     },
   );
 

@@ -9,10 +9,7 @@ export interface Waiting {
   leave(): void;
 }
 
-/** How long "the last claim was empty" is trusted without a wake-up. */
-const NOTHING_NEW_TTL_MS = 10_000;
-
-interface HubOptions {
+interface WaitersOptions {
   /** Leases claimable jobs of a cluster (the delivery service's claim). */
   claim: (clusterId: string) => Promise<AgentJob[]>;
   /** Returns leased jobs to `ready` (claimed for a poll whose client went away). */
@@ -25,30 +22,15 @@ interface HubOptions {
 }
 
 /**
- * Waiting polls of this process, by cluster. A wake-up (Redis pub/sub, one subscriber for the
- * whole process) or the slow re-check makes the process claim for the oldest waiter of that
- * cluster. No Redis connection, timer chain or BullMQ worker per waiter.
+ * The waiting half of the long-poll (see long-poll.ts): polls of this process that found no job,
+ * by cluster. A wake-up (Redis pub/sub, one subscriber for the whole process) or the slow
+ * re-check makes the process claim for the oldest waiter of that cluster. No Redis connection,
+ * timer chain or BullMQ worker per waiter.
  */
-export function createLongPollHub({ claim, release, claimableAmong, logger, recheckMs = 2_000 }: HubOptions) {
+export function createWaiters({ claim, release, claimableAmong, logger, recheckMs = 2_000 }: WaitersOptions) {
   const waiting = new Map<string, Waiter[]>();
   const draining = new Set<string>();
-  /** Clusters whose last claim here found nothing and that had no wake-up since (ms timestamp). */
-  const emptySince = new Map<string, number>();
   let closed = false;
-
-  /**
-   * True when a claim for the cluster would very likely be empty: the last one was, no wake-up
-   * came since, and that was recently. An agent re-polling right after a result then goes
-   * straight to waiting; a lost wake-up or a lapsed lease is still found by the re-check.
-   */
-  function nothingNew(clusterId: string): boolean {
-    const since = emptySince.get(clusterId);
-    return since !== undefined && Date.now() - since < NOTHING_NEW_TTL_MS;
-  }
-
-  function noteEmpty(clusterId: string) {
-    emptySince.set(clusterId, Date.now());
-  }
 
   function remove(waiter: Waiter) {
     const list = waiting.get(waiter.clusterId);
@@ -60,7 +42,6 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
 
   /** Hands claimable jobs of the cluster to its waiters, oldest first, one claim at a time. */
   async function wake(clusterId: string) {
-    emptySince.delete(clusterId);
     if (draining.has(clusterId)) return;
     draining.add(clusterId);
     try {
@@ -84,7 +65,6 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
             );
           continue;
         }
-        if (jobs.length === 0) noteEmpty(clusterId);
         if (jobs.length === 0 && !waiter.expired) return;
         remove(waiter);
         waiter.finish(jobs);
@@ -98,8 +78,6 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
   }
 
   const timer = setInterval(() => {
-    const stale = Date.now() - NOTHING_NEW_TTL_MS;
-    for (const [clusterId, since] of emptySince) if (since < stale) emptySince.delete(clusterId);
     if (waiting.size === 0) return;
     claimableAmong([...waiting.keys()]).then(
       (clusterIds) => {
@@ -112,7 +90,7 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
 
   /**
    * One waiting poll. A class, so the thousands that wait share their methods: a waiting poll
-   * costs this hub a few hundred bytes (bench/polls).
+   * costs a few hundred bytes (bench/polls).
    */
   class Waiter implements Waiting {
     readonly jobs: Promise<AgentJob[]>;
@@ -179,7 +157,7 @@ export function createLongPollHub({ claim, release, claimableAmong, logger, rech
     waiters: [...waiting.values()].reduce((sum, list) => sum + list.length, 0),
   });
 
-  return { wait, wake, close, stats, nothingNew, noteEmpty };
+  return { wait, wake, close, stats };
 }
 
-export type LongPollHub = ReturnType<typeof createLongPollHub>;
+export type Waiters = ReturnType<typeof createWaiters>;

@@ -1,30 +1,53 @@
-import { DomainError } from "@vwksp/core";
-import type { AgentJob } from "@vwksp/protocol";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import { type AgentPrincipal, DomainError } from "@vwksp/core";
+import { type AgentJob, MAX_HOLD_SECONDS } from "@vwksp/protocol";
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
 import { bearerToken } from "../auth/bearer.ts";
 import type { ApiDeps } from "../deps.ts";
-import type { LongPollHub, Waiting } from "./long-poll.ts";
+import { createWaiters, type Waiting } from "./long-poll-waiters.ts";
+
+type LongPollDeps = Pick<ApiDeps, "delivery" | "credentials" | "clock" | "subscribeJobsReady">;
 
 /**
- * The agent long-polls in progress in this process, by cluster.
+ * The agent's long-poll, whole: `GET /api/agent/jobs` is a thin adapter over `serve`.
  *
- * A revocation, a rotation or a disabled cluster invalidates the cluster's credentials on every
- * process; each of its polls then checks its credential again, and one that no longer works ends
- * at once with that answer (401 or 403). Invalidations of one tick are handled once. Dropping the
- * whole cache (after a gap in the messages) re-checks no poll here: each checks its credential
- * again before jobs go out on it (see the route).
+ * A poll claims at once; with nothing to hand out it waits (long-poll-waiters.ts) until a
+ * wake-up — `jobs-ready` on Redis pub/sub, subscribed by `start` once the app is ready — or the
+ * slow re-check claims for it, or its time runs out.
+ *
+ * Credentials: the route authenticated the poll (a cache hit nearly always). A revocation, a
+ * rotation or a disabled cluster invalidates the cluster's credentials on every process; each
+ * poll of that cluster then checks its credential again, and one that no longer works ends at
+ * once with that answer (401 or 403). An invalidation between authentication and tracking is
+ * caught by comparing invalidation counts. Dropping the whole cache (after a gap in the
+ * messages) re-checks no poll: each checks its credential again before jobs found by waiting go
+ * out on it.
  *
  * A poll whose client goes away stops waiting, and jobs leased to it go back to `ready` at once
  * — claimed for a socket already closed, or answered on one that closed before the answer was
  * written — instead of waiting for their lease to run out.
  */
-export function createPolls(deps: ApiDeps, longPoll: LongPollHub) {
+export function createLongPoll(
+  deps: LongPollDeps,
+  logger: FastifyBaseLogger,
+  options: { recheckMs?: number } = {},
+) {
+  const waiters = createWaiters({
+    claim: deps.delivery.claim,
+    release: deps.delivery.release,
+    claimableAmong: deps.delivery.claimableClusters,
+    logger,
+    ...(options.recheckMs ? { recheckMs: options.recheckMs } : {}),
+  });
+
   // Nearly always one poll per cluster: the poll itself, not a set of one (a set costs ~200 bytes).
   const byCluster = new Map<string, Poll | Set<Poll>>();
   const pollsOf = (clusterId: string): Iterable<Poll> => {
     const entry = byCluster.get(clusterId);
     return entry instanceof Set ? entry : entry ? [entry] : [];
   };
+  /** Invalidations this process heard; a poll authenticated before the last one checks again. */
+  let invalidations = 0;
+  const authenticatedAt = new WeakMap<FastifyRequest, number>();
   const recheck = new Set<string>();
 
   /** The refusal a credential now gets (401 or 403), if any; a database hiccup is no verdict. */
@@ -93,7 +116,7 @@ export function createPolls(deps: ApiDeps, longPoll: LongPollHub) {
     /** Waits up to `seconds` for jobs (or until the client goes away or is refused). */
     async wait(seconds: number): Promise<AgentJob[]> {
       if (this.gone || this.refusal) return [];
-      this.waiting = longPoll.wait(this.clusterId, seconds);
+      this.waiting = waiters.wait(this.clusterId, seconds);
       const jobs = await this.waiting.jobs;
       this.waiting = undefined;
       return jobs;
@@ -124,6 +147,21 @@ export function createPolls(deps: ApiDeps, longPoll: LongPollHub) {
     }
   }
 
+  function track(poll: Poll) {
+    const entry = byCluster.get(poll.clusterId);
+    if (entry instanceof Set) entry.add(poll);
+    else byCluster.set(poll.clusterId, entry ? new Set([entry, poll]) : poll);
+  }
+
+  function untrack(poll: Poll) {
+    const entry = byCluster.get(poll.clusterId);
+    if (entry === poll) byCluster.delete(poll.clusterId);
+    else if (entry instanceof Set) {
+      entry.delete(poll);
+      if (entry.size === 0) byCluster.delete(poll.clusterId);
+    }
+  }
+
   function recheckPolls() {
     const clusters = [...recheck];
     recheck.clear();
@@ -134,29 +172,61 @@ export function createPolls(deps: ApiDeps, longPoll: LongPollHub) {
     }
   }
   const stopListening = deps.credentials.onInvalidate((clusterId) => {
+    invalidations++;
     if (clusterId === null || !byCluster.has(clusterId)) return;
     if (recheck.size === 0) setImmediate(recheckPolls);
     recheck.add(clusterId);
   });
 
   return {
-    refusalOf,
-    /** Tracks a poll from its start: an invalidation that arrives from now on reaches it. */
-    start(clusterId: string, request: FastifyRequest, reply: FastifyReply): Poll {
-      const poll = new Poll(clusterId, request, reply);
-      const entry = byCluster.get(clusterId);
-      if (entry instanceof Set) entry.add(poll);
-      else byCluster.set(clusterId, entry ? new Set([entry, poll]) : poll);
-      return poll;
+    /** onRequest, before the poll's authentication: remembers what invalidations it has seen. */
+    beforeAuthentication(request: FastifyRequest) {
+      authenticatedAt.set(request, invalidations);
     },
-    end(poll: Poll) {
-      const entry = byCluster.get(poll.clusterId);
-      if (entry === poll) byCluster.delete(poll.clusterId);
-      else if (entry instanceof Set) {
-        entry.delete(poll);
-        if (entry.size === 0) byCluster.delete(poll.clusterId);
+
+    /**
+     * Answers one authenticated poll: the jobs leased to it (maybe after waiting up to
+     * `requestedWait` seconds, bounded by MAX_HOLD_SECONDS and the credential's expiry), or
+     * `undefined` when the client went away and nobody is there to answer. Throws the refusal
+     * (401/403) of a credential that stopped working meanwhile.
+     */
+    async serve(
+      agent: AgentPrincipal,
+      request: FastifyRequest,
+      reply: FastifyReply,
+      requestedWait: number,
+    ): Promise<AgentJob[] | undefined> {
+      const poll = new Poll(agent.clusterId, request, reply);
+      track(poll);
+      try {
+        // An invalidation between authentication and tracking would be missed otherwise.
+        if (invalidations !== authenticatedAt.get(request)) {
+          const refusedEarly = await refusalOf(poll.token);
+          if (refusedEarly) throw refusedEarly;
+        }
+        const claimed = await deps.delivery.claim(agent.clusterId);
+        // A credential that expires during the wait ends it then; the next poll hears 401.
+        const secondsLeft =
+          agent.expiresAt === null ? MAX_HOLD_SECONDS : (agent.expiresAt - deps.clock.now().getTime()) / 1000;
+        const wait = Math.min(requestedWait, MAX_HOLD_SECONDS, secondsLeft);
+        const waited = claimed.length === 0 && wait > 0;
+        const jobs = await poll.answer(waited ? await poll.wait(wait) : claimed, waited);
+        return poll.gone ? undefined : jobs;
+      } finally {
+        untrack(poll);
       }
     },
-    close: stopListening,
+
+    /** Subscribes to `jobs-ready`: each message wakes the named clusters' waiting polls here. */
+    start: () => deps.subscribeJobsReady((clusterId) => void waiters.wake(clusterId)),
+    stats: waiters.stats,
+
+    /** Answers every waiting poll with no jobs and stops listening (graceful shutdown). */
+    close() {
+      waiters.close();
+      stopListening();
+    },
   };
 }
+
+export type LongPoll = ReturnType<typeof createLongPoll>;
