@@ -1,4 +1,5 @@
 import type { ClaimedJob, Clock, Db } from "@vwksp/core";
+import { type ClosedJobState, JobOutcome } from "@vwksp/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { registerDbGauges } from "./db-gauges.ts";
@@ -18,7 +19,12 @@ export const DELIVERY_LATENCY_BUCKETS = [
 ];
 
 /** Outcomes of a job's life, as its closing state says: the agent's result or the service's verdict. */
-export const JOB_OUTCOMES = ["succeeded", "failed", "noop", "conflict", "expired", "undeliverable"] as const;
+/** How jobs end, as counted: the agent's outcomes and the service's (a cancel is an admin's act). */
+export const JOB_OUTCOMES = [
+  ...JobOutcome.options,
+  "expired",
+  "undeliverable",
+] as const satisfies readonly ClosedJobState[];
 
 /**
  * The API process's Prometheus metrics, in a registry of its own (tests build many apps in one

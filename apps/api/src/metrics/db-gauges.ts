@@ -1,9 +1,9 @@
 import { type Clock, cachedRead, type Db } from "@vwksp/core";
+import { OPEN_JOB_STATES } from "@vwksp/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import { Counter, Gauge, type Registry } from "prom-client";
 
 /** The open job states: the only ones counted (the index on Job(state, …) finds them). */
-const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
 const CLUSTER_STATUSES = ["pending", "connected", "disconnected", "disabled"] as const;
 /** JobChannelHealthy=False reasons (health/job-channel.ts), listed even at 0. */
 const JOB_CHANNEL_REASONS = [

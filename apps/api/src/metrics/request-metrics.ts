@@ -1,5 +1,5 @@
 import { AuthenticationRefused, RegistrationRefused } from "@vwksp/core";
-import { HEARTBEAT_KIND } from "@vwksp/protocol";
+import { HEARTBEAT_KIND, JobOutcome } from "@vwksp/protocol";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { toEnvelope } from "../http/errors.ts";
 import type { ApiMetrics } from "./api-metrics.ts";
@@ -8,7 +8,7 @@ const STANDARD_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE
 const EVENTS_ROUTE = "/api/agent/events";
 const RESULT_ROUTE = "/api/agent/jobs/:jobId/result";
 const REGISTER_ROUTE = "/api/agent/register";
-const AGENT_OUTCOMES = new Set(["succeeded", "failed", "noop", "conflict"]);
+const AGENT_OUTCOMES = new Set<string>(JobOutcome.options);
 /** Refusals of who is asking (not of what they ask): counted as authentication failures. */
 const AUTH_STATUSES = new Set([401, 403, 429]);
 

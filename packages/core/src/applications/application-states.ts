@@ -1,4 +1,4 @@
-import type { ApplicationState, Condition } from "@vwksp/protocol";
+import type { ApplicationState, ClosedJobState, Condition } from "@vwksp/protocol";
 import { describeCondition } from "../health/cluster-health.ts";
 
 // The states are the protocol's ApplicationState (the OpenAPI enum); the arrows between them are
@@ -19,15 +19,7 @@ export interface ObservedResource {
   conditions: Condition[];
 }
 
-/** Job states that close a job (the server's and the agent's outcomes). */
-export type ClosedJobState =
-  | "succeeded"
-  | "noop"
-  | "failed"
-  | "conflict"
-  | "expired"
-  | "undeliverable"
-  | "cancelled";
+export type { ClosedJobState };
 
 export type ApplicationSignal =
   /** An admin (or Odoo) asked for the application; `jobId` carries the request. */

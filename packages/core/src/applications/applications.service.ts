@@ -1,4 +1,4 @@
-import type { AgentEvent, ApplicationState, Condition } from "@vwksp/protocol";
+import { type AgentEvent, type ApplicationState, CLOSED_JOB_STATES, type Condition } from "@vwksp/protocol";
 import type { AuditInput, AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Db, Prisma } from "../db.ts";
@@ -14,15 +14,6 @@ import {
 
 const INSTANCE_KIND = "ApplicationInstance";
 const INSTANCE_GROUP = "apps.vworkspace.io/";
-const CLOSED_JOB_STATES: ClosedJobState[] = [
-  "succeeded",
-  "noop",
-  "failed",
-  "conflict",
-  "expired",
-  "undeliverable",
-  "cancelled",
-];
 
 export const isApplicationInstance = (ref: AgentEvent["resourceRef"]) =>
   ref.kind === INSTANCE_KIND && ref.apiVersion.startsWith(INSTANCE_GROUP);

@@ -1,4 +1,4 @@
-import type { CreateClusterBody, UpdateClusterBody } from "@vwksp/protocol";
+import { type CreateClusterBody, OPEN_JOB_STATES, type UpdateClusterBody } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import { type Cluster, type Db, Prisma } from "../db.ts";
@@ -35,8 +35,6 @@ export interface StatusChange {
   /** Columns set in the same transaction (the Odoo bridge's bookkeeping). */
   also?: Prisma.ClusterUpdateInput;
 }
-
-const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
 
 const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";

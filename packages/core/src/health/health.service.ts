@@ -1,4 +1,4 @@
-import type { Condition } from "@vwksp/protocol";
+import { type Condition, OPEN_JOB_STATES } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db.ts";
@@ -119,7 +119,7 @@ export function createHealthService(deps: {
     if (!cluster) throw notFound(`cluster ${clusterId} not found`);
     const counts = await db.job.groupBy({
       by: ["state"],
-      where: { clusterId, state: { in: ["queued", "ready", "leased", "acked"] } },
+      where: { clusterId, state: { in: [...OPEN_JOB_STATES] } },
       _count: { _all: true },
     });
     const openJobs = { queued: 0, ready: 0, leased: 0, acked: 0 };

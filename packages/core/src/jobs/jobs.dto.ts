@@ -1,8 +1,8 @@
-import type { JobView } from "@vwksp/protocol";
+import { JobOutcome, type JobView } from "@vwksp/protocol";
 import { isoOrNull } from "../clock.ts";
 import type { Job, JobStatusUpdate } from "../db.ts";
 
-const OUTCOMES = new Set(["succeeded", "failed", "noop", "conflict"]);
+const OUTCOMES = new Set<string>(JobOutcome.options);
 
 export function toJobView(job: Job, statuses?: JobStatusUpdate[]): JobView {
   return {

@@ -2,6 +2,7 @@ import {
   type CreateJobBody,
   canonicalJson,
   type DeployApplicationBody,
+  OPEN_JOB_STATES,
   type RequestOperationBody,
 } from "@vwksp/protocol";
 import type { ApplicationsService } from "../applications/applications.service.ts";
@@ -33,8 +34,6 @@ import {
   REQUEST_OPERATION,
 } from "./render.ts";
 import type { JobSignals } from "./signals.ts";
-
-export const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const;
 
 /** $1 clusters. */
 const TARGET_CLUSTERS_SQL = `

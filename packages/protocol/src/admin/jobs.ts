@@ -20,6 +20,15 @@ export const JobState = z.enum([
 ]);
 export type JobState = z.infer<typeof JobState>;
 
+/** A job still in the pipeline: neither answered by its agent nor ended by the service. */
+export const OPEN_JOB_STATES = ["queued", "ready", "leased", "acked"] as const satisfies readonly JobState[];
+export type OpenJobState = (typeof OPEN_JOB_STATES)[number];
+export type ClosedJobState = Exclude<JobState, OpenJobState>;
+/** Every state a job ends in: the agent's outcomes and the service's own endings. */
+export const CLOSED_JOB_STATES = JobState.options.filter(
+  (state): state is ClosedJobState => !(OPEN_JOB_STATES as readonly JobState[]).includes(state),
+);
+
 /** RFC 1123 host name for the app's ingress. */
 const Hostname = z
   .string()
