@@ -1,4 +1,4 @@
-import type { AgentJob, JobResultBody, JobStatusBody } from "@vwksp/protocol";
+import { type AgentJob, CLOSED_JOB_STATES, type JobResultBody, type JobStatusBody } from "@vwksp/protocol";
 import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
@@ -38,15 +38,7 @@ interface ClaimedRow {
   deliveries: number;
 }
 
-const CLOSED_STATES = new Set([
-  "succeeded",
-  "failed",
-  "noop",
-  "conflict",
-  "expired",
-  "cancelled",
-  "undeliverable",
-]);
+const CLOSED_STATES = new Set<string>(CLOSED_JOB_STATES);
 
 /** Timestamps are `timestamp(3)` in UTC; an ISO string cast to timestamp keeps that exact value. */
 const ts = (date: Date) => date.toISOString();
