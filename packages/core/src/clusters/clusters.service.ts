@@ -2,9 +2,10 @@ import { type CreateClusterBody, OPEN_JOB_STATES, type UpdateClusterBody } from 
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import { type Cluster, type Db, Prisma } from "../db.ts";
-import { conflict, notFound } from "../errors.ts";
+import { conflict } from "../errors.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
+import { clusterOfOrganization } from "./cluster-of-organization.ts";
 import { plainSigningKeys, type SigningKeyVault } from "./signing-keys.ts";
 import { slugCandidate, slugify } from "./slug.ts";
 
@@ -108,9 +109,7 @@ export function createClustersService({
 
   /** A cluster of the actor's organization; another organization's cluster is a 404. */
   async function get(organizationId: string, id: string): Promise<Cluster> {
-    const cluster = await db.cluster.findFirst({ where: { id, organizationId } });
-    if (!cluster) throw notFound(`cluster ${id} not found`);
-    return cluster;
+    return clusterOfOrganization(db, organizationId, id);
   }
 
   async function list(

@@ -2,9 +2,10 @@ import { AGENT_CREDENTIAL_PREFIX, isAgentCredentialFormat } from "@vwksp/protoco
 import type { AuditService } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
+import { requireClusterOfOrganization } from "../clusters/cluster-of-organization.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Db, type Prisma, prepared } from "../db.ts";
-import { conflict, DomainError, forbidden, notFound } from "../errors.ts";
+import { conflict, DomainError, forbidden } from "../errors.ts";
 import { randomHex, sha256Hex } from "../hashing.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { supersedeCredentials } from "./supersede.ts";
@@ -313,11 +314,7 @@ export function createCredentialsService({
 
   /** Admin revocation: every credential of the cluster stops working at once. */
   async function revokeAll(actor: Actor, clusterId: string) {
-    const cluster = await db.cluster.findFirst({
-      where: { id: clusterId, organizationId: actor.organizationId },
-      select: { id: true },
-    });
-    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    await requireClusterOfOrganization(db, actor.organizationId, clusterId);
     await db.$transaction(async (tx) => {
       const revoked = await tx.agentCredential.updateMany({
         where: { clusterId, revokedAt: null },

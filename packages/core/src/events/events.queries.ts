@@ -1,6 +1,7 @@
 import type { Condition } from "@vwksp/protocol";
+import { requireClusterOfOrganization as requireCluster } from "../clusters/cluster-of-organization.ts";
 import type { Db, Prisma } from "../db.ts";
-import { badRequest, notFound } from "../errors.ts";
+import { badRequest } from "../errors.ts";
 
 function idCursor(cursor: string | undefined): bigint | undefined {
   if (!cursor) return undefined;
@@ -13,14 +14,6 @@ function page<T extends { id: bigint }>(rows: T[], limit: number) {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last ? String(last.id) : null };
-}
-
-async function requireCluster(db: Db, organizationId: string, clusterId: string) {
-  const cluster = await db.cluster.findFirst({
-    where: { id: clusterId, organizationId },
-    select: { id: true },
-  });
-  if (!cluster) throw notFound(`cluster ${clusterId} not found`);
 }
 
 /** Read side of events, resource status and audit for the admin API. */

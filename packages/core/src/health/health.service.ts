@@ -1,8 +1,8 @@
 import { type Condition, OPEN_JOB_STATES } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
+import { clusterOfOrganization } from "../clusters/cluster-of-organization.ts";
 import type { Db } from "../db.ts";
-import { notFound } from "../errors.ts";
 import type { PollAuthFailures } from "../events/heartbeats.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { jobChannelCondition } from "./job-channel.ts";
@@ -115,8 +115,7 @@ export function createHealthService(deps: {
   }
 
   async function clusterHealth(organizationId: string, clusterId: string) {
-    const cluster = await db.cluster.findFirst({ where: { id: clusterId, organizationId } });
-    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    const cluster = await clusterOfOrganization(db, organizationId, clusterId);
     const counts = await db.job.groupBy({
       by: ["state"],
       where: { clusterId, state: { in: [...OPEN_JOB_STATES] } },

@@ -10,6 +10,7 @@ import { type AuditService, auditRow } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
 import type { Clock } from "../clock.ts";
+import { requireClusterOfOrganization } from "../clusters/cluster-of-organization.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
 import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
@@ -400,11 +401,7 @@ export function createJobsService({ db, clock, audit, signals, applications, def
     clusterId: string,
     query: { state?: string | undefined; limit: number; cursor?: string | undefined },
   ) {
-    const cluster = await db.cluster.findFirst({
-      where: { id: clusterId, organizationId },
-      select: { id: true },
-    });
-    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    await requireClusterOfOrganization(db, organizationId, clusterId);
     const rows = await db.job.findMany({
       where: {
         clusterId,

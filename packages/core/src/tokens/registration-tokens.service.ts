@@ -1,4 +1,5 @@
 import { formatRegistrationToken } from "@vwksp/protocol";
+import { clusterOfOrganization, requireClusterOfOrganization } from "../clusters/cluster-of-organization.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { conflict, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
@@ -37,10 +38,7 @@ export function createRegistrationTokensService({
    * moment its replacement exists.
    */
   async function issue(actor: Actor, clusterId: string, ttlSeconds: number) {
-    const cluster = await db.cluster.findFirst({
-      where: { id: clusterId, organizationId: actor.organizationId },
-    });
-    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    const cluster = await clusterOfOrganization(db, actor.organizationId, clusterId);
     if (cluster.status === "disabled") throw conflict("cluster_disabled", "cluster is disabled");
     const lookupId = randomHex(8);
     const secret = randomHex(20);
@@ -88,11 +86,7 @@ export function createRegistrationTokensService({
   }
 
   async function list(organizationId: string, clusterId: string) {
-    const cluster = await db.cluster.findFirst({
-      where: { id: clusterId, organizationId },
-      select: { id: true },
-    });
-    if (!cluster) throw notFound(`cluster ${clusterId} not found`);
+    await requireClusterOfOrganization(db, organizationId, clusterId);
     const now = clock.now();
     const rows = await db.registrationToken.findMany({
       where: { clusterId },
