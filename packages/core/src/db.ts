@@ -1,5 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import { isDatabaseUnavailable } from "./db-errors.ts";
 import { type ConnectionLost, newPool } from "./db-pools.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
@@ -91,43 +92,7 @@ export async function prepared<T>(db: Db, name: string, text: string, values: un
   }
 }
 
-/**
- * The SQLSTATE PostgreSQL reported, if the error came from the server at all: from
- * node-postgres (the hot path), or from Prisma's driver adapter — wrapped in a Prisma error, or
- * bare as Prisma's transaction manager rethrows it from BEGIN, COMMIT or ROLLBACK.
- */
-export function sqlStateOf(error: unknown): string | undefined {
-  type AdapterError = { cause?: { originalCode?: unknown } };
-  const wrapped = error as { meta?: { driverAdapterError?: AdapterError }; name?: unknown } | null;
-  const adapterError =
-    wrapped?.meta?.driverAdapterError ??
-    (wrapped?.name === "DriverAdapterError" ? (wrapped as AdapterError) : undefined);
-  const fromPrisma = adapterError?.cause?.originalCode;
-  if (typeof fromPrisma === "string") return fromPrisma;
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-/**
- * Errors that can be down to one row or value of a batched statement — a value no column holds
- * (class 22), a constraint (23), a deadlock or serialization failure (40P01, 40001), a row lock
- * not granted in time (55P03) — so the batch's items are worth running one by one.
- */
-export function isPerItemSqlError(error: unknown): boolean {
-  const state = sqlStateOf(error) ?? "";
-  return /^2[23]/.test(state) || ["40P01", "40001", "55P03"].includes(state);
-}
-
-/**
- * The database cannot be reached or answer at all (no SQLSTATE: a connection or driver error;
- * or class 08 connection exception, 53 insufficient resources, 57P shutdown): statements
- * waiting behind the failed one would fail the same way.
- */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const state = sqlStateOf(error);
-  return state === undefined || /^(08|53|57P)/.test(state);
-}
-
+export { isDatabaseUnavailable, isPerItemSqlError, sqlStateOf } from "./db-errors.ts";
 export type { ConnectionLost } from "./db-pools.ts";
 export type * from "./generated/prisma/client.ts";
 export { Prisma } from "./generated/prisma/client.ts";

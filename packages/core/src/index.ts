@@ -17,6 +17,7 @@ export * from "./clusters/slug.ts";
 export * from "./config.ts";
 export * from "./credentials/credentials.service.ts";
 export * from "./db.ts";
+export { classifyDependencyError, type DependencyFailure } from "./db-errors.ts";
 export * from "./errors.ts";
 export * from "./events/cluster-resource.ts";
 export * from "./events/conditions.ts";

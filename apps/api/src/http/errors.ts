@@ -1,4 +1,4 @@
-import { DomainError, redactString, sqlStateOf } from "@vwksp/core";
+import { classifyDependencyError, type DependencyFailure, DomainError, redactString } from "@vwksp/core";
 import { AGENT_MEDIA_TYPE } from "@vwksp/protocol";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
@@ -24,43 +24,27 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string }> = {
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: "invalid_request" },
 };
 
-/**
- * PostgreSQL refusing the service's connection rather than one request: a connection exception
- * (class 08), the server shutting down (57P01–57P03), a database or role that does not exist or
- * a password it rejects (3D000, 28xxx) — a misconfiguration or an outage, not the client's doing.
- */
-const CONNECTION_REFUSED_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123]|3D000|28[0-9A-Z]{3}|53300)$/;
-/** Prisma's names for the same: authentication failed, database missing, access denied, closed. */
-const PRISMA_CONNECTION_CODES = /\b(P1000|P1001|P1002|P1003|P1010|P1017|P2024)\b/;
-
-/** PostgreSQL / Redis unreachable: the protocol says 503 with Retry-After, never a crash. */
-function isDependencyOutage(error: unknown): boolean {
-  if (CONNECTION_REFUSED_SQLSTATE.test(sqlStateOf(error) ?? "")) return true;
-  const text = `${(error as { code?: unknown }).code ?? ""} ${(error as Error).message ?? ""}`;
-  if (PRISMA_CONNECTION_CODES.test(text)) return true;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect ECONN|timeout exceeded when trying to connect|Can't reach database|DatabaseNotReachable|DatabaseDoesNotExist|DatabaseAccessDenied|AuthenticationFailed|too many clients|the database system is (starting|shutting) up|Stream isn't writeable|MaxRetriesPerRequest|Query read timeout|Connection terminated|not queryable|Command timed out/i.test(
-    text,
-  );
-}
-
-/**
- * Prisma could not start a transaction in time (no pooled connection came free) or the
- * transaction ran out of its time (P2028): too much at once, not a broken request.
- */
-function isTransactionTimeout(error: unknown): boolean {
-  return (
-    (error as { code?: unknown }).code === "P2028" ||
-    /Unable to start a transaction|Transaction already closed/.test((error as Error).message ?? "")
-  );
-}
-
-/**
- * PostgreSQL data exceptions (SQLSTATE class 22: a NUL character, an unrepresentable escape, a
- * value out of range) mean the request carried a value no column can hold: the client's fault.
- */
-function isDataException(error: unknown): boolean {
-  return /^22[0-9A-Z]{3}$/.test(sqlStateOf(error) ?? "");
-}
+/** How each kind of dependency failure is answered (see classifyDependencyError in core). */
+const DEPENDENCY_FAILURES: Record<DependencyFailure, Envelope> = {
+  "bad-value": {
+    status: 400,
+    code: "invalid_request",
+    message: "the request holds a value that cannot be stored (for example a NUL character)",
+  },
+  busy: { status: 503, code: "unavailable", message: "the service is busy, retry shortly", retryAfter: 2 },
+  contention: {
+    status: 503,
+    code: "unavailable",
+    message: "the database is busy with this record, retry shortly",
+    retryAfter: 1,
+  },
+  outage: {
+    status: 503,
+    code: "unavailable",
+    message: "a backing service is unavailable, retry later",
+    retryAfter: 5,
+  },
+};
 
 function describeValidation(error: FastifyError, request?: FastifyRequest): string {
   const context = error.validationContext ?? "body";
@@ -102,38 +86,8 @@ export function toEnvelope(error: FastifyError | DomainError | Error, request?: 
   if (error instanceof SyntaxError) {
     return { status: 400, code: "invalid_json", message: "body is not valid JSON" };
   }
-  if (isDataException(error)) {
-    return {
-      status: 400,
-      code: "invalid_request",
-      message: "the request holds a value that cannot be stored (for example a NUL character)",
-    };
-  }
-  if (isTransactionTimeout(error)) {
-    return {
-      status: 503,
-      code: "unavailable",
-      message: "the service is busy, retry shortly",
-      retryAfter: 2,
-    };
-  }
-  if (["55P03", "57014", "40P01", "40001"].includes(sqlStateOf(error) ?? "")) {
-    // A row lock not granted in time, a statement cut off, a deadlock: retrying will do.
-    return {
-      status: 503,
-      code: "unavailable",
-      message: "the database is busy with this record, retry shortly",
-      retryAfter: 1,
-    };
-  }
-  if (isDependencyOutage(error)) {
-    return {
-      status: 503,
-      code: "unavailable",
-      message: "a backing service is unavailable, retry later",
-      retryAfter: 5,
-    };
-  }
+  const failure = classifyDependencyError(error);
+  if (failure) return DEPENDENCY_FAILURES[failure];
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500 && !isResponseSerializationError(error)) {
     return { status, code: "invalid_request", message: fastifyError.message };
