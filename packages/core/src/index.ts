@@ -25,6 +25,7 @@ export * from "./events/events.queries.ts";
 export * from "./events/events.service.ts";
 export * from "./events/heartbeats.ts";
 export * from "./events/resource-projection.ts";
+export * from "./events/retention.ts";
 export * from "./hashing.ts";
 export * from "./health/cluster-health.ts";
 export * from "./health/health.service.ts";

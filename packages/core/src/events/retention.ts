@@ -1,0 +1,26 @@
+import type { Clock } from "../clock.ts";
+import type { Db } from "../db.ts";
+
+/** Timestamps are `timestamp(3)` in UTC; an ISO string cast to timestamp keeps that exact value. */
+const ts = (date: Date) => date.toISOString();
+
+/** Deletes agent events older than the retention period, in bounded batches. */
+export async function pruneEvents({
+  db,
+  clock,
+  retentionDays,
+}: {
+  db: Db;
+  clock: Clock;
+  retentionDays: number;
+}) {
+  const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
+  let deleted = 0;
+  for (;;) {
+    const batch = await db.$executeRaw`
+      DELETE FROM "AgentEvent" WHERE id IN (
+        SELECT id FROM "AgentEvent" WHERE "receivedAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
+    deleted += batch;
+    if (batch < 5000) return { deleted };
+  }
+}
