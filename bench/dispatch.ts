@@ -264,7 +264,7 @@ await runBench(TIME_LIMIT_MS, async (onCleanup) => {
     }
   });
   readiness.close();
-  await waitFor(worker, () => worker.output().includes("worker started"));
+  await waitFor(worker, () => worker.text().includes("worker started"));
   const pids = { api: api.pid, worker: worker.pid };
   log(`api pid ${api.pid} on ${base}, worker pid ${worker.pid}`);
 

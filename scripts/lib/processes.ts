@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -20,7 +21,9 @@ export function freePort(): Promise<number> {
 
 export interface ServiceProcess {
   name: string;
+  pid: number;
   child: ChildProcess;
+  /** Its output lines (the last `keepLines` of them). */
   output: string[];
   text(): string;
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
@@ -29,30 +32,44 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
 }
 
+export interface StartOptions {
+  /** Where to run it from (default: the repository); `entry` is relative to it. */
+  cwd?: string;
+  /** Node's own flags (`--expose-gc`, `--max-old-space-size=…`). */
+  nodeFlags?: string[];
+  /** Also write what it prints on stdout (its pino log) to this file. */
+  logFile?: string;
+  /** Keep only this many output lines (a bench's processes print for minutes). */
+  keepLines?: number;
+}
+
 /**
  * Runs `<entry> …args` as one process of its own (TypeScript through tsx's loader, in the same
- * process — so a SIGKILL really kills it), collecting its output lines.
+ * process — so a SIGKILL really kills it), collecting its output lines. The one launcher of the
+ * scripts, the process tests and the benches.
  */
 export function startProcess(
   name: string,
   entry: string,
   args: string[],
   env: Record<string, string>,
-  /** Where to run it from (default: the repository); `entry` is relative to it. */
-  cwd: string = REPO_ROOT,
+  { cwd = REPO_ROOT, nodeFlags = [], logFile, keepLines = Number.POSITIVE_INFINITY }: StartOptions = {},
 ): ServiceProcess {
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const child = spawn(process.execPath, [...loader, entry, ...args], {
+  const child = spawn(process.execPath, [...loader, ...nodeFlags, entry, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (child.pid === undefined) throw new Error(`${name}: could not start`);
+  if (logFile) child.stdout?.pipe(createWriteStream(logFile));
   const output: string[] = [];
   const waiters: { pattern: RegExp; resolve: (match: RegExpMatchArray) => void }[] = [];
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n")) {
       if (!line) continue;
       output.push(line);
+      if (output.length > keepLines) output.splice(0, output.length - keepLines);
       for (const waiter of [...waiters]) {
         const match = waiter.pattern.exec(line);
         if (match) {
@@ -70,6 +87,7 @@ export function startProcess(
 
   return {
     name,
+    pid: child.pid,
     child,
     output,
     text: () => output.join("\n"),

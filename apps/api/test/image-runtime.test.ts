@@ -111,7 +111,7 @@ afterAll(async () => {
 });
 
 function start(name: string, entry: string, args: string[], env: Record<string, string>) {
-  const started = startProcess(name, entry, args, { NODE_ENV: "production", ...env }, runtimeDir);
+  const started = startProcess(name, entry, args, { NODE_ENV: "production", ...env }, { cwd: runtimeDir });
   running.push(started);
   return started;
 }
