@@ -16,6 +16,7 @@ import {
   createEventsService,
   createHealthService,
   createHeartbeatCoalescer,
+  createJobQueries,
   createJobsService,
   createOdooOwnership,
   createOrganizationsService,
@@ -164,6 +165,7 @@ export function createApiDeps(
     unprojectedEvents: events.skippedCounts(),
   }));
   const eventQueries = createEventQueries({ db });
+  const jobQueries = createJobQueries(db);
   const health = createHealthService({
     db,
     clock,
@@ -229,6 +231,7 @@ export function createApiDeps(
     heartbeats,
     events,
     eventQueries,
+    jobQueries,
     health,
     metrics,
     agentFailures,

@@ -34,6 +34,7 @@ export * from "./jobs/delivery.service.ts";
 export * from "./jobs/dispatch.service.ts";
 export * from "./jobs/job-ids.ts";
 export * from "./jobs/jobs.dto.ts";
+export * from "./jobs/jobs.queries.ts";
 export * from "./jobs/jobs.service.ts";
 export * from "./jobs/policy.ts";
 export * from "./jobs/render.ts";

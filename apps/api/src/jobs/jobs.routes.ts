@@ -144,7 +144,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
       onRequest: read,
     },
     async (request) => {
-      const page = await deps.jobs.list(
+      const page = await deps.jobQueries.list(
         principalOf(request).organizationId,
         request.params.id,
         request.query,
@@ -167,7 +167,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
       onRequest: read,
     },
     async (request) => {
-      const job = await deps.jobs.get(principalOf(request).organizationId, request.params.id);
+      const job = await deps.jobQueries.get(principalOf(request).organizationId, request.params.id);
       return toJobView(job, job.statuses);
     },
   );

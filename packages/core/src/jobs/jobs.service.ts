@@ -10,13 +10,12 @@ import { type AuditService, auditRow } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
 import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
 import type { Clock } from "../clock.ts";
-import { requireClusterOfOrganization } from "../clusters/cluster-of-organization.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
 import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
-import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
 import { newJobId } from "./job-ids.ts";
+import { createJobQueries } from "./jobs.queries.ts";
 import { INSERT_COLUMNS, INSERT_JOBS_SQL, TARGET_CLUSTERS_SQL } from "./jobs.sql.ts";
 import {
   catalogEntryAllowed,
@@ -50,6 +49,7 @@ const forbiddenBy = (code: string, message: string) => new DomainError(403, code
 
 /** Admin side of the job pipeline: requests become `queued` rows, then the worker takes over. */
 export function createJobsService({ db, clock, audit, signals, applications, defaultExpiresSeconds }: Deps) {
+  const queries = createJobQueries(db);
   type TargetCluster = Pick<
     Cluster,
     | "id"
@@ -342,36 +342,9 @@ export function createJobsService({ db, clock, audit, signals, applications, def
     return { id, state, idempotencyKey, expiresAt };
   }
 
-  async function get(organizationId: string, jobId: string) {
-    const job = await db.job.findFirst({
-      where: { id: jobId, cluster: { organizationId } },
-      include: { statuses: { orderBy: { id: "asc" }, take: 200 } },
-    });
-    if (!job) throw notFound(`job ${jobId} not found`);
-    return job;
-  }
-
-  async function list(
-    organizationId: string,
-    clusterId: string,
-    query: { state?: string | undefined; limit: number; cursor?: string | undefined },
-  ) {
-    await requireClusterOfOrganization(db, organizationId, clusterId);
-    const rows = await db.job.findMany({
-      where: {
-        clusterId,
-        ...(query.state ? { state: query.state as Prisma.EnumJobStateFilter["equals"] } : {}),
-        ...afterCursor("createdAt", decodeCursor(query.cursor, CURSOR_IDS.job)),
-      },
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: query.limit + 1,
-    });
-    return pageOf(rows, query.limit, (row) => row.createdAt);
-  }
-
   /** Cancels an open job; it is never delivered again. A closed job is a 409. */
   async function cancel(actor: Actor, jobId: string) {
-    const job = await get(actor.organizationId, jobId);
+    const job = await queries.get(actor.organizationId, jobId);
     const now = clock.now();
     const cancelled = await db.$transaction(async (tx) => {
       const updated = await tx.job.updateMany({
@@ -395,10 +368,10 @@ export function createJobsService({ db, clock, audit, signals, applications, def
     });
     if (!cancelled) throw conflict("job_closed", `job ${jobId} is already ${job.state}`);
     await applications.jobsClosed([jobId]);
-    return get(actor.organizationId, jobId);
+    return queries.get(actor.organizationId, jobId);
   }
 
-  return { requestDeploy, requestDelete, requestOperation, createRaw, get, list, cancel };
+  return { requestDeploy, requestDelete, requestOperation, createRaw, cancel };
 }
 
 export type JobsService = ReturnType<typeof createJobsService>;
