@@ -1,14 +1,21 @@
 import {
   type ApiKeyPrincipal,
   type ApiKeyScope,
+  type ApiKeysService,
   apiKeyFailureIdentity,
   DomainError,
   hasScope,
   unauthorized,
 } from "@vwksp/core";
 import type { FastifyRequest } from "fastify";
-import type { ApiDeps } from "../deps.ts";
 import { basicPassword, bearerToken } from "./bearer.ts";
+import type { FailureLimiter } from "./failure-limiter.ts";
+
+/** What admin authentication uses, and nothing more. */
+export interface AdminAuthDeps {
+  apiKeys: Pick<ApiKeysService, "authenticate">;
+  adminFailures: FailureLimiter;
+}
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -29,7 +36,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
  * the limit of failed admin authentications of its address and key prefix (kept apart from the
  * agents' counts), and past it the answer is 429 instead of 401.
  */
-export function requireScope(deps: ApiDeps, scope: ApiKeyScope) {
+export function requireScope(deps: AdminAuthDeps, scope: ApiKeyScope) {
   return async (request: FastifyRequest) => {
     const key = presentedKey(request);
     const principal = key ? await deps.apiKeys.authenticate(key) : null;

@@ -1,7 +1,20 @@
-import { type AgentPrincipal, AuthenticationRefused, unauthorized } from "@vwksp/core";
+import {
+  type AgentPrincipal,
+  AuthenticationRefused,
+  type CredentialsService,
+  type HeartbeatCoalescer,
+  unauthorized,
+} from "@vwksp/core";
 import type { FastifyRequest } from "fastify";
-import type { ApiDeps } from "../deps.ts";
 import { bearerToken } from "./bearer.ts";
+import type { FailureLimiter } from "./failure-limiter.ts";
+
+/** What agent authentication uses, and nothing more. */
+export interface AgentAuthDeps {
+  credentials: Pick<CredentialsService, "authenticate">;
+  heartbeats: Pick<HeartbeatCoalescer, "seen" | "pollRefused">;
+  agentFailures: FailureLimiter;
+}
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -15,7 +28,7 @@ declare module "fastify" {
  * the job poll (`poll: true`), a refusal of a credential that stopped working is noted for its
  * cluster: heartbeats on a new credential with polls on the old one are a broken job channel.
  */
-export function authenticateAgent(deps: ApiDeps, options: { poll?: boolean } = {}) {
+export function authenticateAgent(deps: AgentAuthDeps, options: { poll?: boolean } = {}) {
   return async (request: FastifyRequest) => {
     try {
       request.agent = await deps.credentials.authenticate(bearerToken(request));
