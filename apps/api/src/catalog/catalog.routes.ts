@@ -39,6 +39,7 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     {
       schema: {
         operationId: "getCatalogEntry",
+        summary: "Get a catalog entry: the organization's own, else the shared one",
         tags,
         security,
         params: CatalogIdParams,

@@ -61,6 +61,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     {
       schema: {
         operationId: "getCluster",
+        summary: "Get a cluster, its settings and what its agent last reported",
         tags,
         security,
         params: ClusterIdParams,

@@ -137,6 +137,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
     {
       schema: {
         operationId: "getClusterHealth",
+        summary: "The cluster's health: conditions, versions, job channel and open jobs",
         tags,
         security,
         params: ClusterIdParams,

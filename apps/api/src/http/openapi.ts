@@ -2,6 +2,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
+import { refineDocument } from "./openapi-document.ts";
 
 /** OpenAPI 3.1 generated from the routes' zod schemas; Swagger UI at /docs. */
 export async function registerOpenApi(app: FastifyInstance) {
@@ -16,6 +17,13 @@ export async function registerOpenApi(app: FastifyInstance) {
           "{error, message, requestId}.",
         version: "1.0.0",
       },
+      servers: [
+        {
+          url: "{baseUrl}",
+          description: "Where this control plane is served",
+          variables: { baseUrl: { default: "http://localhost:8080", description: "scheme, host and port" } },
+        },
+      ],
       components: {
         securitySchemes: {
           apiKey: { type: "http", scheme: "bearer", description: "Admin API key vwksp-key-…" },
@@ -24,11 +32,18 @@ export async function registerOpenApi(app: FastifyInstance) {
             scheme: "bearer",
             description: "Agent credential vwksp-agt-… (registration token vwksp-reg-… on register)",
           },
+          webhookSecret: {
+            type: "apiKey",
+            in: "query",
+            name: "secret",
+            description: "The Odoo webhook's shared secret (ODOO_WEBHOOK_SECRET) in the URL Odoo calls",
+          },
         },
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // One component per type, every answer an operation can give, examples: openapi-document.ts.
+    transformObject: (input) => refineDocument(jsonSchemaTransformObject(input)),
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 }

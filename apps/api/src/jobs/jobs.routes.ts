@@ -135,6 +135,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
     {
       schema: {
         operationId: "listClusterJobs",
+        summary: "List the cluster's jobs, newest first",
         tags,
         security,
         params: ClusterIdParams,

@@ -122,8 +122,15 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         operationId: "odooWebhook",
         tags: ["odoo"],
         summary: "Odoo's Send Webhook Notification (the secret travels in the URL): pulls that record now",
+        security: [{ webhookSecret: [] }],
         // Loose on purpose, like the body: Odoo calls the URL an admin typed, which may carry more.
-        querystring: z.looseObject({ secret: z.string().max(500).optional() }),
+        querystring: z.looseObject({
+          secret: z
+            .string()
+            .max(500)
+            .optional()
+            .describe("ODOO_WEBHOOK_SECRET; Odoo's webhook URL carries it"),
+        }),
         body: WebhookBody,
         response: { 202: z.object({ queued: z.literal(true) }), ...errorResponses(400, 401, 409, 429) },
       },
