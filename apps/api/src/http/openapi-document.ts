@@ -159,6 +159,7 @@ function mergeInputOutputSchemas(doc: Json): Record<string, Json> {
     // A merged type takes its request form: the answer's closed objects say nothing a client needs.
     if (names.has(name) || (out[target] === undefined && !inputs.some((i) => names.get(i) === target))) {
       out[target] = renameRefs(all[name], names);
+      if (name.endsWith("Input")) defaultsIntoDescriptions(out[target]);
     }
     if (name.endsWith("Input") && !names.has(name)) {
       out[name].description ??=
@@ -166,6 +167,34 @@ function mergeInputOutputSchemas(doc: Json): Record<string, Json> {
     }
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * In a request form, a field with a default is optional, and the document must say so in a way
+ * generators read: openapi-typescript (default options) makes any property with a `default`
+ * required, so a client could not send `{displayName}` alone. The default moves into the field's
+ * description (the server applies it); `required` already leaves the field out.
+ */
+function defaultsIntoDescriptions(schema: Json) {
+  if (Array.isArray(schema)) {
+    for (const entry of schema) defaultsIntoDescriptions(entry);
+    return;
+  }
+  if (!schema || typeof schema !== "object") return;
+  const required = new Set<string>(schema.required ?? []);
+  for (const [key, property] of Object.entries<Json>(schema.properties ?? {})) {
+    if (!required.has(key) && property && typeof property === "object" && "default" in property) {
+      const said = `Default: ${JSON.stringify(property.default)}.`;
+      property.description = property.description ? `${property.description}. ${said}` : said;
+      delete property.default;
+    }
+  }
+  for (const key of ["properties", "items", "anyOf", "oneOf", "allOf", "additionalProperties"]) {
+    const child = schema[key];
+    if (key === "properties" && child)
+      for (const value of Object.values(child)) defaultsIntoDescriptions(value);
+    else defaultsIntoDescriptions(child);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
