@@ -321,6 +321,7 @@ function refineOperation(
   }
 
   const schemes: string[] = operation.security.flatMap((requirement: Json) => Object.keys(requirement));
+  operation.description ??= whoMayCall(operation.security, operation["x-required-scope"]);
   const responses: Record<string, Json> = operation.responses ?? {};
   const successMedia = Object.entries(responses).find(
     ([status, r]) => status.startsWith("2") && r.content,
@@ -358,6 +359,21 @@ function refineOperation(
       if (example !== undefined) media.example = example;
     }
   }
+}
+
+/** Who may call an operation, from its security requirement: the description it has at least. */
+function whoMayCall(security: Json[], scope: string | undefined): string {
+  const requirement = security[0] ?? {};
+  if ("apiKey" in requirement) {
+    return scope
+      ? `Needs an API key (Authorization: Bearer vwksp-key-…) with the scope \`${scope}\` (or \`*\`).`
+      : "Needs an API key (Authorization: Bearer vwksp-key-…), with any scope.";
+  }
+  if ("agentToken" in requirement) {
+    return "Called by the cluster's agent with its credential (Authorization: Bearer vwksp-agt-…).";
+  }
+  if ("webhookSecret" in requirement) return "Authenticated by the shared secret in the URL (`?secret=…`).";
+  return "Needs no credentials.";
 }
 
 function exampleOf(schema: Json, examples: Record<string, Json>, schemas: Record<string, Json>): Json {

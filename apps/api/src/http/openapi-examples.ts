@@ -275,7 +275,7 @@ export const EXAMPLE_HINTS: Record<string, Json> = {
   requestId: "rq-3fa85f64c2d100000042",
   // API keys
   name: "Odoo production",
-  scopes: ["clusters:read", "clusters:write", "jobs:write", "jobs:read", "catalog:read"],
+  scopes: ["clusters:read", "clusters:write", "jobs:read", "jobs:write"],
   overlapSeconds: 300,
   // Audit
   source: "user",
