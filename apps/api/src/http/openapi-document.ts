@@ -1,5 +1,6 @@
 import { globalRegistry, z } from "zod";
 import {
+  AGENT_ERROR_EXAMPLES,
   COMPONENT_DESCRIPTIONS,
   ERROR_EXAMPLES,
   EXAMPLE_HINTS,
@@ -424,7 +425,8 @@ function refineErrorResponse(
     response.description = forbidden ?? standard ?? "Error";
   }
   const envelope = { $ref: `${REF}ErrorEnvelope` };
-  const value = example ?? ERROR_EXAMPLES[status] ?? ERROR_EXAMPLES[500];
+  const agent = schemes.includes("agentToken") ? AGENT_ERROR_EXAMPLES[status] : undefined;
+  const value = example ?? agent ?? ERROR_EXAMPLES[status] ?? ERROR_EXAMPLES[500];
   response.content = Object.fromEntries(
     mediaTypes.map((type) => [type, { schema: envelope, example: value }]),
   );

@@ -350,12 +350,53 @@ const agentError = (error: string, message: string, requestId = "rq-3fa85f64c2d1
   requestId,
 });
 
+/** The agent API's own refusals where they differ from ERROR_EXAMPLES. */
+export const AGENT_ERROR_EXAMPLES: Record<number, Json> = {
+  401: agentError("unauthorized", "missing or invalid credentials"),
+  403: agentError("cluster_disabled", "this cluster is disabled"),
+};
+
+/** The cluster a create answers: pending until its agent registers. */
+const NEW_CLUSTER = {
+  id: CLUSTER_ID,
+  slug: "acme-production",
+  displayName: "Acme production",
+  organizationId: ORGANIZATION_ID,
+  connectivityMode: "pull",
+  allowedNamespaces: ["org-*", "default"],
+  allowedCatalogEntries: ["*"],
+  allowedOperationTemplates: [
+    "backup.velero",
+    "restore.velero",
+    "upgrade.helm",
+    "migration.helmHookJob",
+    "runCommand.job",
+    "runbook.workflow",
+  ],
+  signPayloads: false,
+  signingPublicKey: null,
+  status: "pending",
+  createdAt: CREATED,
+  updatedAt: CREATED,
+  registeredAt: null,
+  lastHeartbeatAt: null,
+  lastSeenAt: null,
+  lastPollAt: null,
+  operatorVersion: null,
+  fluxVersion: null,
+  veleroVersion: null,
+  kubernetesVersion: null,
+  clusterResource: null,
+  conditions: [],
+  healthMessage: null,
+};
+
 /** Per operation: a request or answer example other than the component's, or an error's. */
 export const OPERATION_EXAMPLES: Record<
   string,
   { request?: Json; response?: Json; errors?: Record<number, Json> }
 > = {
-  createCluster: { request: { displayName: "Acme production" } },
+  createCluster: { request: { displayName: "Acme production" }, response: NEW_CLUSTER },
   updateCluster: { request: { allowedNamespaces: ["org-acme", "org-acme-*"] } },
   issueRegistrationToken: { request: { ttlSeconds: 86_400 } },
   deployApplication: {
@@ -369,12 +410,17 @@ export const OPERATION_EXAMPLES: Record<
   agentRegister: {
     request: { registrationToken: REGISTRATION_TOKEN, clusterId: CLUSTER_ID },
     errors: {
-      401: agentError("unauthorized", "registration token is invalid, expired or already used"),
-      403: agentError("cluster_mismatch", "the token was issued for another cluster"),
+      401: agentError("unauthorized", "registration token is unknown, expired, revoked or already used"),
+      403: agentError("cluster_mismatch", "the registration token is bound to another cluster identity"),
     },
   },
   agentPollJobs: {
-    errors: { 403: agentError("cluster_mismatch", "the credential belongs to another cluster") },
+    errors: {
+      403: agentError(
+        "cluster_mismatch",
+        "the cluster query parameter does not match this credential's cluster",
+      ),
+    },
   },
   readyz: {
     errors: {
