@@ -33,11 +33,8 @@ export async function onboard(): Promise<{ token: string; jobId: string; states:
   const id: string = cluster.data.id;
   const pending: boolean = cluster.data.status === "pending";
 
-  // Issue the registration token the agent registers with.
-  const issued = await client.POST("/api/v1/clusters/{id}/registration-tokens", {
-    params: { path: { id } },
-    body: { ttlSeconds: 3600 },
-  });
+  // Issue the registration token the agent registers with (the body, a ttlSeconds, is optional).
+  const issued = await client.POST("/api/v1/clusters/{id}/registration-tokens", { params: { path: { id } } });
   if (issued.error) throw new Error(issued.error.message);
   const token: string = issued.data.token;
   const expiresAt: string = issued.data.expiresAt;

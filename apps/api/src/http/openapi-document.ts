@@ -356,6 +356,12 @@ function refineOperation(
 
   if (operation.requestBody?.content) {
     for (const media of Object.values<Json>(operation.requestBody.content)) {
+      // A nullish body (zod .nullish()) may be left out: no body at all, not a JSON null, is the use.
+      const branches: Json[] | undefined = media.schema?.anyOf;
+      if (branches?.some((branch) => branch.type === "null") && branches.length === 2) {
+        media.schema = branches.find((branch) => branch.type !== "null");
+        operation.requestBody.required = false;
+      }
       const example = operationExamples.request ?? exampleOf(media.schema, examples, schemas);
       if (example !== undefined) media.example = example;
     }
