@@ -43,11 +43,19 @@ export const DEFAULT_WAIT_SECONDS = 30;
 
 export const JobsQuery = z.object({
   // Any value but the credential's cluster is a 403, whatever its shape or length.
-  cluster: z.string().min(1),
+  cluster: z
+    .string()
+    .min(1)
+    .meta({ description: "the credential's cluster id", examples: ["3f2b8c71-9a4e-4d6b-8e15-7c0a2d9f6b43"] }),
   // A non-integer or negative wait is a 400; larger than 300 is clamped, not refused.
   wait: z
     .string()
     .regex(/^\d{1,9}$/, "wait must be a non-negative integer number of seconds")
+    .meta({
+      description:
+        "seconds to hold the poll while no job is ready (long poll): default 30, 0 answers at once, more than 300 counts as 300 (held 290 at most)",
+      examples: ["30"],
+    })
     .transform((value) => Math.min(Number(value), MAX_WAIT_SECONDS))
     .optional(),
 });
@@ -73,7 +81,12 @@ export const JobsResponse = z.object({ jobs: z.array(AgentJob) }).meta({ id: "Jo
 export type JobsResponse = z.infer<typeof JobsResponse>;
 
 // Any id shape is looked up (unknown → 404), so the bound is generous.
-export const JobIdParams = z.object({ jobId: z.string().max(1000) });
+export const JobIdParams = z.object({
+  jobId: z
+    .string()
+    .max(1000)
+    .meta({ description: "the id of a job this agent received", examples: ["j-01JTQ8Z6V4K2N9M3B7C5X1R0PD"] }),
+});
 
 export const JobStatusBody = z
   .object({

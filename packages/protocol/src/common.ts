@@ -57,8 +57,17 @@ export const Cursor = z.string().max(200);
  * adds fields across versions.) Queries built on PageQuery inherit this through `.extend`.
  */
 export const PageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: Cursor.optional(),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(50)
+    .meta({ description: "page size, 1–500", examples: [50] }),
+  cursor: Cursor.optional().meta({
+    description: "the previous page's nextCursor; leave out for the first page",
+    examples: ["eyJpZCI6IjkxMzM3NyJ9"],
+  }),
 });
 
 export const Page = <T extends z.ZodType>(item: T) =>

@@ -32,7 +32,13 @@ export const agentEventRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async 
         summary:
           "Heartbeats and condition events, batched (≤ 1,000 events and 1 MiB per request); replays are no-ops",
         body: EventsBody,
-        response: { 204: NoContent, ...errorResponses(400, 401, 403, 413, 429, 503) },
+        response: {
+          204: NoContent,
+          ...errorResponses({
+            413: "The body is larger than 1 MiB or holds more than 1,000 events",
+            503: "Too many event batches are being stored at once, or PostgreSQL/Redis is unreachable; retry after the Retry-After header's seconds",
+          }),
+        },
       },
       // Before the body is read: a request without a valid credential never has it read, and a
       // large batch waits for its turn as a socket, not as a parsed body.

@@ -13,6 +13,11 @@ import type { ApiDeps } from "../deps.ts";
 import { AGENT_WIRE, errorResponses, NoContent } from "../http/responses.ts";
 import type { LongPoll } from "./long-poll.ts";
 
+/** The agent's job answers refused because of the job's state. */
+const JOB_CONFLICT = {
+  409: "job_closed: the job already has its result (or expired, or was cancelled); job_not_delivered: this agent never received it",
+};
+
 /** The agent's job channel; the long-poll itself is long-poll.ts, made by the app. */
 export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: LongPoll }> = async (
   app,
@@ -34,7 +39,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         summary:
           "Long-poll for jobs: answers as soon as jobs are leased to this poll, or with [] after `wait` seconds",
         querystring: JobsQuery,
-        response: { 200: JobsResponse, ...errorResponses(400, 401, 403, 429, 503) },
+        response: { 200: JobsResponse },
       },
       onRequest: [async (request) => longPoll.beforeAuthentication(request), authenticatePoll],
     },
@@ -65,7 +70,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         security,
         summary: "Acknowledge a delivered job before applying it (no body)",
         params: JobIdParams,
-        response: { 204: NoContent, ...errorResponses(401, 403, 404, 409, 429) },
+        response: { 204: NoContent, ...errorResponses(404, JOB_CONFLICT) },
       },
       onRequest: authenticate,
     },
@@ -86,7 +91,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         summary: "Interim status between ack and result; renews the ack timeout",
         params: JobIdParams,
         body: JobStatusBody,
-        response: { 204: NoContent, ...errorResponses(400, 401, 403, 404, 409, 429) },
+        response: { 204: NoContent, ...errorResponses(404, JOB_CONFLICT) },
       },
       onRequest: authenticate,
     },
@@ -107,7 +112,7 @@ export const agentJobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps; longPoll: Lo
         summary: "The job's one result; a repeat is a 409",
         params: JobIdParams,
         body: JobResultBody,
-        response: { 204: NoContent, ...errorResponses(400, 401, 403, 404, 409, 429) },
+        response: { 204: NoContent, ...errorResponses(404, JOB_CONFLICT) },
       },
       onRequest: authenticate,
     },

@@ -30,9 +30,13 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         operationId: "agentRegister",
         tags: ["agent"],
         summary: "Exchange a one-time registration token for an agent credential",
+        description:
+          "Called once by the cluster's agent with the registration token (vwksp-reg-…) an admin issued, in the " +
+          "Authorization header (Bearer) or the body's registrationToken. Answers the agent credential (vwksp-agt-…) " +
+          "it authenticates with from then on.",
         security: [{ agentToken: [] }],
         body: RegisterBody.nullish(),
-        response: { 200: RegisterResponse, ...errorResponses(400, 401, 403, 429, 503) },
+        response: { 200: RegisterResponse },
       },
       // The operator sends the token in the Authorization header too: checked there, before the
       // body is read, a guess costs no body slot and a valid token never waits for one (the cap
@@ -82,7 +86,12 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
           "Repeating it with the rotated-away credential (an answer that got lost) revokes the successor it got, " +
           "as long as that successor was never used, and issues another; once the successor is in use it is a 409.",
         security: [{ agentToken: [] }],
-        response: { 200: RotateResponse, ...errorResponses(401, 403, 409, 429) },
+        response: {
+          200: RotateResponse,
+          ...errorResponses({
+            409: "credential_rotated: this credential was rotated and its successor is in use; authenticate with the successor",
+          }),
+        },
       },
       onRequest: authenticateAgent(deps),
     },

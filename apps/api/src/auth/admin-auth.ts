@@ -37,7 +37,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
  * agents' counts), and past it the answer is 429 instead of 401.
  */
 export function requireScope(deps: AdminAuthDeps, scope: ApiKeyScope) {
-  return async (request: FastifyRequest) => {
+  const check = async (request: FastifyRequest) => {
     const key = presentedKey(request);
     const principal = key ? await deps.apiKeys.authenticate(key) : null;
     if (!principal) {
@@ -52,6 +52,8 @@ export function requireScope(deps: AdminAuthDeps, scope: ApiKeyScope) {
     }
     request.principal = principal;
   };
+  // The OpenAPI document lists the scope in the operation's security requirement (openapi.ts).
+  return Object.assign(check, { scope });
 }
 
 /** The authenticated principal; only call after requireScope ran. */

@@ -27,7 +27,10 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         summary: "Issue a one-time registration token (shown once) for the cluster's agent",
         params: ClusterIdParams,
         body: IssueTokenBody.nullish(),
-        response: { 201: IssuedToken, ...errorResponses(400, 401, 403, 404, 409) },
+        response: {
+          201: IssuedToken,
+          ...errorResponses(404, { 409: "cluster_disabled: the cluster is disabled" }),
+        },
       },
       onRequest: write,
     },
@@ -56,7 +59,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         params: ClusterIdParams,
         response: {
           200: z.object({ items: z.array(RegistrationTokenInfo) }),
-          ...errorResponses(400, 401, 403, 404),
+          ...errorResponses(404),
         },
       },
       onRequest: read,
@@ -88,7 +91,12 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         security,
         summary: "Revoke an unused registration token",
         params: TokenParams,
-        response: { 204: NoContent, ...errorResponses(400, 401, 403, 404, 409) },
+        response: {
+          204: NoContent,
+          ...errorResponses(404, {
+            409: "token_consumed: the token was already exchanged; revoke the cluster's credentials instead",
+          }),
+        },
       },
       onRequest: write,
     },

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../deps.ts";
 import { sendEnvelope } from "../http/errors.ts";
+import { errorResponses } from "../http/responses.ts";
 
 const CHECK_TIMEOUT_MS = 1_000;
 
@@ -31,6 +32,8 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         operationId: "healthz",
         tags: ["health"],
         summary: "The process is alive",
+        description: "Liveness: answers 200 as long as the process serves HTTP; it checks no dependency.",
+        security: [],
         response: { 200: z.object({ status: z.literal("ok") }) },
       },
       logLevel: "warn",
@@ -46,7 +49,14 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
         operationId: "readyz",
         tags: ["health"],
         summary: "PostgreSQL and Redis are reachable",
+        description:
+          "Readiness: checks PostgreSQL and Redis, each within 1 s. While either is unreachable the answer is 503 " +
+          "with Retry-After: 5 and error `not_ready`, so a load balancer or Kubernetes takes the instance out of rotation.",
+        security: [],
         response: {
+          ...errorResponses({
+            503: "PostgreSQL or Redis is unreachable (message names which); Retry-After: 5",
+          }),
           200: z.object({
             status: z.literal("ready"),
             checks: z.object({ postgres: z.boolean(), redis: z.boolean() }),

@@ -34,7 +34,9 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
   const read = requireScope(deps, "jobs:read");
   const tags = ["jobs"];
   const security = [{ apiKey: [] }];
-  const refusals = errorResponses(400, 401, 403, 404, 409);
+  const refusals = errorResponses(404, {
+    409: "cluster_disabled: the cluster is disabled; cluster_not_registered: no agent has registered for it yet",
+  });
 
   app.post(
     "/api/v1/clusters/:id/applications",
@@ -120,7 +122,12 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
           "`idempotency_key_reused`.",
         params: ClusterIdParams,
         body: CreateJobBody,
-        response: { 202: JobAccepted, ...refusals },
+        response: {
+          202: JobAccepted,
+          ...errorResponses(404, {
+            409: "cluster_disabled, cluster_not_registered, or idempotency_key_reused: the key already names a job with another payload",
+          }),
+        },
       },
       onRequest: write,
     },
@@ -135,11 +142,12 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
     {
       schema: {
         operationId: "listClusterJobs",
+        summary: "List the cluster's jobs, newest first",
         tags,
         security,
         params: ClusterIdParams,
         querystring: ListJobsQuery,
-        response: { 200: JobPage, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: JobPage, ...errorResponses(404) },
       },
       onRequest: read,
     },
@@ -162,7 +170,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         security,
         summary: "A job with its state, timestamps, outcome and interim statuses",
         params: JobIdOnlyParams,
-        response: { 200: JobView, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: JobView, ...errorResponses(404) },
       },
       onRequest: read,
     },
@@ -181,7 +189,10 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         security,
         summary: "Cancel an open job; it is not delivered again",
         params: JobIdOnlyParams,
-        response: { 200: JobView, ...refusals },
+        response: {
+          200: JobView,
+          ...errorResponses(404, { 409: "job_closed: the job has already finished" }),
+        },
       },
       onRequest: write,
     },

@@ -74,7 +74,7 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         tags: ["odoo"],
         security: [{ apiKey: [] }],
         summary: "Health of the Odoo bridge (platform:admin: it spans every organization)",
-        response: { 200: OdooStatus, ...errorResponses(401, 403) },
+        response: { 200: OdooStatus },
       },
       // One bridge for the whole service: its errors name clusters of every organization.
       onRequest: requireScope(deps, "platform:admin"),
@@ -122,10 +122,20 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         operationId: "odooWebhook",
         tags: ["odoo"],
         summary: "Odoo's Send Webhook Notification (the secret travels in the URL): pulls that record now",
+        security: [{ webhookSecret: [] }],
         // Loose on purpose, like the body: Odoo calls the URL an admin typed, which may carry more.
-        querystring: z.looseObject({ secret: z.string().max(500).optional() }),
+        querystring: z.looseObject({
+          secret: z
+            .string()
+            .max(500)
+            .optional()
+            .describe("ODOO_WEBHOOK_SECRET; Odoo's webhook URL carries it"),
+        }),
         body: WebhookBody,
-        response: { 202: z.object({ queued: z.literal(true) }), ...errorResponses(400, 401, 409, 429) },
+        response: {
+          202: z.object({ queued: z.literal(true) }).describe("The record's pull is queued"),
+          ...errorResponses({ 409: "odoo_disabled: the Odoo bridge is off (ODOO_URL is unset)" }),
+        },
       },
       // Checked before the body is read: a caller without the secret learns nothing about the
       // payload rules, and sends no body we hold.

@@ -57,4 +57,9 @@ export const RotatedApiKey = CreatedApiKey.extend({
   previousKeyEndsAt: Rfc3339.describe("when the rotated-away key stops working"),
 }).meta({ id: "RotatedApiKey" });
 
-export const ApiKeyIdParams = z.object({ id: z.string().uuid("API key id must be a UUID") });
+export const ApiKeyIdParams = z.object({
+  id: z
+    .string()
+    .uuid("API key id must be a UUID")
+    .meta({ description: "the API key's id", examples: ["8d4e2a19-6c3b-4f70-9a58-e1b7c0d3f2a6"] }),
+});

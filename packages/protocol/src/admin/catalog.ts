@@ -59,4 +59,6 @@ export const CatalogEntry = z
   .meta({ id: "CatalogEntry" });
 export type CatalogEntry = z.infer<typeof CatalogEntry>;
 
-export const CatalogIdParams = z.object({ id: CatalogId });
+export const CatalogIdParams = z.object({
+  id: CatalogId.meta({ description: "the catalog entry's id", examples: ["vaultwarden"] }),
+});

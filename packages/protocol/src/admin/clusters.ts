@@ -12,6 +12,8 @@ export const BUILTIN_OPERATION_TEMPLATES = [
   "runbook.workflow",
 ];
 
+const CLUSTER_EXAMPLE_ID = "3f2b8c71-9a4e-4d6b-8e15-7c0a2d9f6b43";
+
 export const ConnectivityMode = z.enum(["pull", "push", "gitops"]);
 export const ClusterStatus = z.enum(["pending", "connected", "disconnected", "disabled"]);
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
@@ -123,11 +125,21 @@ export const Cluster = z
   .meta({ id: "Cluster" });
 export type Cluster = z.infer<typeof Cluster>;
 
-export const ClusterIdParams = z.object({ id: z.string().uuid("cluster id must be a UUID") });
+/** A cluster's id in a path. */
+export const ClusterIdParam = z
+  .string()
+  .uuid("cluster id must be a UUID")
+  .meta({ description: "the cluster's id (also the agent's clusterId)", examples: [CLUSTER_EXAMPLE_ID] });
+
+export const ClusterIdParams = z.object({ id: ClusterIdParam });
 
 export const ListClustersQuery = PageQuery.extend({
-  slug: z.string().max(63).optional(),
-  status: ClusterStatus.optional(),
+  slug: z
+    .string()
+    .max(63)
+    .optional()
+    .meta({ description: "only the cluster with this slug", examples: ["acme-prod"] }),
+  status: ClusterStatus.optional().describe("only clusters in this status"),
 });
 
 export const ClusterPage = z
@@ -154,6 +166,12 @@ export const RegistrationTokenInfo = z
   .meta({ id: "RegistrationTokenInfo" });
 
 export const TokenParams = z.object({
-  id: z.string().uuid("cluster id must be a UUID"),
-  tokenId: z.string().regex(/^[0-9a-f]{16}$/, "token id is 16 hex characters"),
+  id: ClusterIdParam,
+  tokenId: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/, "token id is 16 hex characters")
+    .meta({
+      description: "the registration token's id (tokenId when it was issued)",
+      examples: ["4f9a2c7e81b3d605"],
+    }),
 });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { JobKind, JobOutcome } from "../agent.ts";
 import { Condition, DnsLabel, ObjectRef, PageQuery, Rfc3339 } from "../common.ts";
 import { CatalogId } from "./catalog.ts";
+import { ClusterIdParam } from "./clusters.ts";
 
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -52,9 +53,9 @@ export const DeployApplicationBody = z
 export type DeployApplicationBody = z.infer<typeof DeployApplicationBody>;
 
 export const ApplicationParams = z.object({
-  id: z.string().uuid("cluster id must be a UUID"),
-  namespace: DnsLabel,
-  name: DnsLabel,
+  id: ClusterIdParam,
+  namespace: DnsLabel.meta({ description: "the application's namespace", examples: ["org-acme"] }),
+  name: DnsLabel.meta({ description: "the application's name", examples: ["vaultwarden"] }),
 });
 
 export const RequestOperationBody = z
@@ -126,9 +127,17 @@ export const JobView = z
   .meta({ id: "JobView" });
 export type JobView = z.infer<typeof JobView>;
 
-export const JobIdOnlyParams = z.object({ id: z.string().min(1).max(100) });
+export const JobIdOnlyParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .meta({ description: "the job's id (j-<ULID>)", examples: ["j-01JTQ8Z6V4K2N9M3B7C5X1R0PD"] }),
+});
 
-export const ListJobsQuery = PageQuery.extend({ state: JobState.optional() });
+export const ListJobsQuery = PageQuery.extend({
+  state: JobState.optional().describe("only jobs in this state"),
+});
 
 export const JobPage = z
   .object({ items: z.array(JobView), nextCursor: z.string().nullable() })

@@ -5,8 +5,16 @@ import { ClusterHealthFields, ClusterResourceRef, ClusterStatus } from "./cluste
 const Since = Rfc3339.describe("only entries at or after this time (RFC 3339)");
 
 export const ListEventsQuery = PageQuery.extend({
-  kind: z.string().max(128).optional(),
-  resourceName: z.string().max(253).optional(),
+  kind: z
+    .string()
+    .max(128)
+    .optional()
+    .meta({ description: "only events of this kind", examples: ["ConditionTransition"] }),
+  resourceName: z
+    .string()
+    .max(253)
+    .optional()
+    .meta({ description: "only events about objects of this name", examples: ["vaultwarden"] }),
   since: Since.optional(),
 });
 
@@ -113,9 +121,23 @@ export const ClusterHealth = z
   .meta({ id: "ClusterHealth" });
 
 export const ListAuditQuery = PageQuery.extend({
-  clusterId: z.string().uuid().optional(),
-  source: z.enum(["user", "agent", "system"]).optional(),
-  kind: z.string().max(128).optional(),
+  clusterId: z
+    .string()
+    .uuid()
+    .optional()
+    .meta({
+      description: "only entries about this cluster",
+      examples: ["3f2b8c71-9a4e-4d6b-8e15-7c0a2d9f6b43"],
+    }),
+  source: z
+    .enum(["user", "agent", "system"])
+    .optional()
+    .describe("only entries by admins (user), agents or the service itself (system)"),
+  kind: z
+    .string()
+    .max(128)
+    .optional()
+    .meta({ description: "only entries of this kind", examples: ["application.deploy"] }),
   since: Since.optional(),
 });
 
