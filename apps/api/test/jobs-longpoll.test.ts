@@ -100,6 +100,38 @@ describe("long-poll", () => {
     }
   });
 
+  it("ends a poll that waited on a credential rotated away when that credential's grace ends", async () => {
+    const rotating = await createTestApp({
+      env,
+      configOverrides: { REDIS_URL: REDIS_DB_URL, CREDENTIAL_ROTATION_GRACE_SECONDS: "2" },
+    });
+    try {
+      const { cluster, credential } = await registeredCluster(rotating, key);
+      const started = Date.now();
+      // The real operator's poller keeps polling with the token it started with after a rotation.
+      const waiting = poll(rotating, cluster.id, credential, 30);
+      await eventually(async () => rotating.app.longPollStats().waiters > 0);
+      const rotated = await rotating.app.inject({
+        method: "POST",
+        url: "/api/agent/credentials/rotate",
+        headers: agentHeaders(credential),
+        payload: "{}",
+      });
+      expect(rotated.statusCode, rotated.body).toBe(200);
+      expect(await waiting).toEqual([]);
+      // Ended by the grace period's end (2 s after the rotation), not by the 30 s wait.
+      expect(Date.now() - started).toBeLessThan(8_000);
+      const after = await rotating.app.inject({
+        method: "GET",
+        url: `/api/agent/jobs?cluster=${cluster.id}&wait=0`,
+        headers: agentHeaders(credential, false),
+      });
+      expect(after.statusCode).toBe(401);
+    } finally {
+      await rotating.close();
+    }
+  });
+
   it("has no HEAD twin: a HEAD (a proxy's or a monitor's) claims nothing", async () => {
     const { cluster, credential } = await registeredCluster(harness, key);
     const { jobId } = await rawJob(harness, key, cluster.id, "head-proof");

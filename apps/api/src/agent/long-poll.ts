@@ -50,16 +50,19 @@ export function createLongPoll(
   const authenticatedAt = new WeakMap<FastifyRequest, number>();
   const recheck = new Set<string>();
 
-  /** The refusal a credential now gets (401 or 403), if any; a database hiccup is no verdict. */
-  async function refusalOf(token: string): Promise<Error | undefined> {
+  /**
+   * What a credential gets now: a refusal (401 or 403), or when it stops working (a rotation
+   * gives the old one a grace period). A database hiccup is no verdict.
+   */
+  async function check(token: string): Promise<{ refusal?: Error; expiresAt?: number | null }> {
     try {
-      await deps.credentials.authenticate(token);
-      return undefined;
+      return { expiresAt: (await deps.credentials.authenticate(token)).expiresAt };
     } catch (error) {
       const verdict = error instanceof DomainError && (error.statusCode === 401 || error.statusCode === 403);
-      return verdict ? error : undefined;
+      return verdict ? { refusal: error } : {};
     }
   }
+  const refusalOf = async (token: string) => (await check(token)).refusal;
 
   function release(clusterId: string, jobs: AgentJob[]) {
     if (jobs.length === 0) return Promise.resolve();
@@ -96,6 +99,13 @@ export function createLongPoll(
     refuse(error: Error) {
       this.refusal ??= error;
       this.waiting?.leave();
+    }
+
+    /** The credential now ends at `expiresAt` (rotated away while this poll waited): so does the wait. */
+    endBy(expiresAt: number) {
+      const waiting = this.waiting;
+      if (!waiting) return;
+      setTimeout(() => waiting.leave(), Math.max(0, expiresAt - deps.clock.now().getTime())).unref();
     }
 
     private closed() {
@@ -167,7 +177,10 @@ export function createLongPoll(
     recheck.clear();
     for (const clusterId of clusters) {
       for (const poll of pollsOf(clusterId)) {
-        refusalOf(poll.token).then((refusal) => refusal && poll.refuse(refusal));
+        check(poll.token).then(({ refusal, expiresAt }) => {
+          if (refusal) poll.refuse(refusal);
+          else if (typeof expiresAt === "number") poll.endBy(expiresAt);
+        });
       }
     }
   }
