@@ -20,7 +20,7 @@ const REFUSAL_REASONS: Record<RefusedCredentialState, { reason: string; why: str
   },
   revoked: {
     reason: "PollingWithRevokedCredential",
-    why: "a revoked credential. Register the cluster again with a new registration token",
+    why: "a revoked credential. If the cluster registered again since, its operator's poller still holds the old token (it keeps the one it started with): restart the operator. Otherwise register the cluster again with a new registration token, then restart the operator",
   },
   expired: {
     reason: "PollingWithExpiredCredential",
