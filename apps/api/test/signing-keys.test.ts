@@ -5,7 +5,7 @@ import { createTestApp, createTestEnv, type TestEnv } from "../../../test/suppor
 import { adminKey, eventually, poll, rawJob, registeredCluster } from "../../../test/support/fixtures.ts";
 import { createTestWorker } from "../../../test/support/worker.ts";
 
-const secret = { SIGNING_KEY_SECRET: randomBytes(32).toString("hex") };
+const secret = { SECRET_KEY: randomBytes(32).toString("hex") };
 let env: TestEnv;
 const clock = manualClock(new Date());
 let harness: Awaited<ReturnType<typeof createTestApp>>;
@@ -37,7 +37,7 @@ async function signedJobVerifies(cluster: { id: string; signingPublicKey: string
   return verifyPayloadSignature(cluster.signingPublicKey, job?.payload, job?.signature ?? "");
 }
 
-describe("signing private keys with SIGNING_KEY_SECRET", () => {
+describe("signing private keys with SECRET_KEY", () => {
   it("are stored sealed, and jobs are signed with them", async () => {
     const { cluster, credential } = await registeredCluster(harness, key, { signPayloads: true });
     const stored = await storedKey(cluster.id);
@@ -65,11 +65,11 @@ describe("signing private keys with SIGNING_KEY_SECRET", () => {
     const wrong = await createTestApp({
       env,
       clock,
-      configOverrides: { SIGNING_KEY_SECRET: randomBytes(32).toString("hex") },
+      configOverrides: { SECRET_KEY: randomBytes(32).toString("hex") },
     });
     try {
       await expect(wrong.deps.clusters.sealSigningKeys()).rejects.toThrow(
-        /sealed under another SIGNING_KEY_SECRET/,
+        /sealed under another SECRET_KEY/,
       );
       expect(await storedKey(cluster.id)).toBe(plain.signingPrivateKey);
     } finally {
@@ -77,14 +77,14 @@ describe("signing private keys with SIGNING_KEY_SECRET", () => {
     }
   });
 
-  it("move to a new secret: reseal under it while the former one is SIGNING_KEY_SECRET_PREVIOUS", async () => {
+  it("move to a new secret: reseal under it while the former one is SECRET_KEY_PREVIOUS", async () => {
     const { cluster, credential } = await registeredCluster(harness, key, { signPayloads: true });
     const before = await storedKey(cluster.id);
-    const next = { SIGNING_KEY_SECRET: randomBytes(32).toString("hex") };
+    const next = { SECRET_KEY: randomBytes(32).toString("hex") };
     const rotating = await createTestApp({
       env,
       clock,
-      configOverrides: { ...next, SIGNING_KEY_SECRET_PREVIOUS: secret.SIGNING_KEY_SECRET },
+      configOverrides: { ...next, SECRET_KEY_PREVIOUS: secret.SECRET_KEY },
     });
     try {
       expect(await rotating.deps.clusters.sealSigningKeys()).toBeGreaterThanOrEqual(1);
@@ -117,7 +117,7 @@ describe("signing private keys with SIGNING_KEY_SECRET", () => {
       return job.error ? job : undefined;
     });
     expect(waiting.state).toBe("queued");
-    expect(waiting.error).toMatch(/^waiting: cannot sign: .*set SIGNING_KEY_SECRET/);
+    expect(waiting.error).toMatch(/^waiting: cannot sign: .*set SECRET_KEY/);
 
     await worker.close();
     worker = createTestWorker({ env, clock, configOverrides: secret });

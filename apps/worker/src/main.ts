@@ -58,15 +58,15 @@ async function main() {
       reconciling = false;
     }
   });
-  if (config.SIGNING_KEY_SECRET) {
+  if (config.SECRET_KEY) {
     // Keys stored before the secret was set, or sealed under a previous one, are sealed under it
     // now; failing here only delays that.
     deps.clusters
       .sealSigningKeys()
-      .then((sealed) => sealed > 0 && logger.info({ sealed }, "sealed signing keys under SIGNING_KEY_SECRET"))
+      .then((sealed) => sealed > 0 && logger.info({ sealed }, "sealed signing keys under SECRET_KEY"))
       .catch((error: unknown) => logger.error({ err: error }, "sealing signing keys failed"));
   } else {
-    logger.warn("SIGNING_KEY_SECRET is not set: clusters' signing private keys are stored unencrypted");
+    logger.warn("SECRET_KEY is not set: clusters' signing private keys are stored unencrypted");
   }
 
   let closing = false;

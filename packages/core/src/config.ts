@@ -126,20 +126,28 @@ export const ConfigSchema = z.object({
   /** Secret that Odoo's webhook URL must carry (?secret=…). */
   ODOO_WEBHOOK_SECRET: optionalString,
   /**
-   * 32 bytes (64 hex characters or base64) that encrypt the clusters' payload-signing private
-   * keys in the database (AES-256-GCM). Unset: they are stored as plain PEM.
+   * 32 bytes (64 hex characters or base64): the service's secret key. Every secret it stores is
+   * sealed under it (AES-256-GCM): the clusters' payload-signing private keys, and the
+   * credentials push and GitOps modes hold. Unset: signing keys are stored as plain PEM, and no
+   * kubeconfig or Git credential is accepted.
    */
-  SIGNING_KEY_SECRET: optionalString.pipe(signingSecret.optional()),
+  SECRET_KEY: optionalString.pipe(signingSecret.optional()),
   /**
-   * While SIGNING_KEY_SECRET is being changed: the former secret(s), comma-separated. Keys sealed
-   * under them still open, and the worker reseals them under SIGNING_KEY_SECRET at start.
+   * While SECRET_KEY is being changed: the former key(s), comma-separated. Values sealed under
+   * them still open, and the worker reseals them under SECRET_KEY at start.
    */
+  SECRET_KEY_PREVIOUS: optionalString
+    .transform((value) => (value ? value.split(",").map((part) => part.trim()) : []))
+    .pipe(z.array(signingSecret)),
+  /** The former name of SECRET_KEY, still read when SECRET_KEY is unset. */
+  SIGNING_KEY_SECRET: optionalString.pipe(signingSecret.optional()),
+  /** The former name of SECRET_KEY_PREVIOUS, still read. */
   SIGNING_KEY_SECRET_PREVIOUS: optionalString
     .transform((value) => (value ? value.split(",").map((part) => part.trim()) : []))
     .pipe(z.array(signingSecret)),
 });
 
-/** The 32 bytes of a SIGNING_KEY_SECRET value (hex or base64), or undefined when it is not that. */
+/** The 32 bytes of a SECRET_KEY value (hex or base64), or undefined when it is not that. */
 export function signingSecretBytes(value: string): Buffer | undefined {
   if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, "hex");
   if (!/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(value)) return undefined;
@@ -153,11 +161,19 @@ export function signingSecretBytes(value: string): Buffer | undefined {
  * switched on.
  */
 export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) => {
-  if (config.SIGNING_KEY_SECRET_PREVIOUS.length > 0 && !config.SIGNING_KEY_SECRET) {
+  if (config.SECRET_KEY && config.SIGNING_KEY_SECRET && config.SECRET_KEY !== config.SIGNING_KEY_SECRET) {
     context.addIssue({
       code: "custom",
       path: ["SIGNING_KEY_SECRET"],
-      message: "required when SIGNING_KEY_SECRET_PREVIOUS is set (it names the secret that replaces them)",
+      message: "is the former name of SECRET_KEY: set only SECRET_KEY (or both to the same key)",
+    });
+  }
+  const previous = [...config.SECRET_KEY_PREVIOUS, ...config.SIGNING_KEY_SECRET_PREVIOUS];
+  if (previous.length > 0 && !config.SECRET_KEY && !config.SIGNING_KEY_SECRET) {
+    context.addIssue({
+      code: "custom",
+      path: ["SECRET_KEY"],
+      message: "required when SECRET_KEY_PREVIOUS is set (it names the key that replaces them)",
     });
   }
   if (config.METRICS_PORT !== undefined && config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
@@ -192,7 +208,12 @@ export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) =>
       context.addIssue({ code: "custom", path: ["ODOO_FIELD_MAP"], message });
     }
   }
-});
+}).transform((config) => ({
+  ...config,
+  // The former names still work; from here on only SECRET_KEY and SECRET_KEY_PREVIOUS are read.
+  SECRET_KEY: config.SECRET_KEY ?? config.SIGNING_KEY_SECRET,
+  SECRET_KEY_PREVIOUS: [...new Set([...config.SECRET_KEY_PREVIOUS, ...config.SIGNING_KEY_SECRET_PREVIOUS])],
+}));
 
 export type Config = z.infer<typeof ConfigSchema>;
 

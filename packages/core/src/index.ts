@@ -53,6 +53,7 @@ export * from "./pagination.ts";
 export * from "./reachability.ts";
 export * from "./redact.ts";
 export * from "./secrets/sealer.ts";
+export * from "./secrets/secret-key.ts";
 export * from "./tokens/argon2.ts";
 export * from "./tokens/registration-tokens.service.ts";
 export * from "./trust-proxy.ts";

@@ -19,6 +19,21 @@ describe("config", () => {
     expect(config.ODOO_URL).toBeUndefined();
   });
 
+  it("reads SECRET_KEY, and its former name SIGNING_KEY_SECRET when it is unset", () => {
+    const key = "a".repeat(64);
+    const former = "b".repeat(64);
+    expect(loadConfig({ SECRET_KEY: key })).toMatchObject({ SECRET_KEY: key, SECRET_KEY_PREVIOUS: [] });
+    expect(loadConfig({ SIGNING_KEY_SECRET: key, SIGNING_KEY_SECRET_PREVIOUS: former })).toMatchObject({
+      SECRET_KEY: key,
+      SECRET_KEY_PREVIOUS: [former],
+    });
+    expect(() => loadConfig({ SECRET_KEY: key, SIGNING_KEY_SECRET: former })).toThrow(
+      /former name of SECRET_KEY/,
+    );
+    expect(() => loadConfig({ SECRET_KEY_PREVIOUS: former })).toThrow(/SECRET_KEY: required/);
+    expect(() => loadConfig({ SECRET_KEY: "short" })).toThrow(/SECRET_KEY: must be 32 bytes/);
+  });
+
   it("names every offending variable", () => {
     expect(() => loadConfig({ PORT: "eighty", AGENT_LEASE_SECONDS: "-1", REDIS_URL: "http://x" })).toThrow(
       ConfigError,

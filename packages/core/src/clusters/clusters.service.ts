@@ -20,7 +20,7 @@ interface Deps {
   clock: Clock;
   audit: AuditService;
   notifier: ChangeNotifier;
-  /** How signing private keys are stored (sealed when SIGNING_KEY_SECRET is set). */
+  /** How signing private keys are stored (sealed when SECRET_KEY is set). */
   signingKeys?: SigningKeyVault;
   /**
    * Settings Odoo owns while the Odoo bridge is on (setting → Odoo field): an admin's change of
@@ -236,8 +236,8 @@ export function createClustersService({
   }
 
   /**
-   * Seals under SIGNING_KEY_SECRET the signing keys stored in plain PEM (made before the secret
-   * was set) or sealed under a previous secret (SIGNING_KEY_SECRET_PREVIOUS); a no-op without
+   * Seals under SECRET_KEY the signing keys stored in plain PEM (made before the secret
+   * was set) or sealed under a previous key (SECRET_KEY_PREVIOUS); a no-op without
    * the secret. Returns how many it sealed.
    */
   async function sealSigningKeys(): Promise<number> {
@@ -253,7 +253,7 @@ export function createClustersService({
     });
     if (foreign) {
       throw new Error(
-        `cluster ${foreign.id} has a signing key sealed under another SIGNING_KEY_SECRET; nothing sealed`,
+        `cluster ${foreign.id} has a signing key sealed under another SECRET_KEY; nothing sealed`,
       );
     }
     let sealed = 0;

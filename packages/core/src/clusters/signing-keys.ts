@@ -1,16 +1,17 @@
 import { generateKeyPairSync } from "node:crypto";
-import { type Config, signingSecretBytes } from "../config.ts";
+import type { Config } from "../config.ts";
 import { createSealer, isSealed } from "../secrets/sealer.ts";
+import { secretKeysOf } from "../secrets/secret-key.ts";
 
 /**
  * The clusters' payload-signing private keys at rest: sealed (secrets/sealer.ts) under
- * SIGNING_KEY_SECRET when it is set, plain PEM otherwise. Keys stored plain before the secret
+ * SECRET_KEY when it is set, plain PEM otherwise. Keys stored plain before the secret
  * was set still open, and so do keys sealed under one of the `previous` secrets
- * (SIGNING_KEY_SECRET_PREVIOUS, while the secret is being changed); the worker's start-up seals
+ * (SECRET_KEY_PREVIOUS, while the secret is being changed); the worker's start-up seals
  * both kinds under the current secret (`sealSigningKeys`).
  */
 export function createSigningKeyVault(secret: Buffer | undefined, previous: Buffer[] = []) {
-  const sealer = createSealer({ current: secret, previous, settingName: "SIGNING_KEY_SECRET" });
+  const sealer = createSealer({ current: secret, previous, settingName: "SECRET_KEY" });
 
   /** Sealed under the current secret; plain while no secret is set (as before sealing existed). */
   const seal = (privateKeyPem: string) =>
@@ -56,8 +57,5 @@ export type SigningKeyVault = ReturnType<typeof createSigningKeyVault>;
 export const plainSigningKeys = createSigningKeyVault(undefined);
 
 /** The vault the configuration asks for. */
-export const signingKeysFor = (config: Pick<Config, "SIGNING_KEY_SECRET" | "SIGNING_KEY_SECRET_PREVIOUS">) =>
-  createSigningKeyVault(
-    config.SIGNING_KEY_SECRET ? signingSecretBytes(config.SIGNING_KEY_SECRET) : undefined,
-    (config.SIGNING_KEY_SECRET_PREVIOUS ?? []).map((value) => signingSecretBytes(value) as Buffer),
-  );
+export const signingKeysFor = (config: Pick<Config, "SECRET_KEY" | "SECRET_KEY_PREVIOUS">) =>
+  createSigningKeyVault(...secretKeysOf(config));

@@ -64,7 +64,7 @@ export function createDispatchService({
   signals: JobSignals;
   /** Settles the application of a request closed here (rejected, expired, cancelled). */
   applications: ApplicationsService;
-  /** Opens the clusters' signing keys (sealed when SIGNING_KEY_SECRET is set). */
+  /** Opens the clusters' signing keys (sealed when SECRET_KEY is set). */
   signingKeys?: SigningKeyVault;
 }) {
   async function render(job: Job, cluster: Cluster): Promise<Record<string, unknown>> {
