@@ -31,6 +31,7 @@ import {
   createPubSub,
   createQueues,
   createRedis,
+  redisTarget,
   parseJobsReady,
 } from "@vwksp/queue";
 import type { Redis } from "ioredis";
@@ -58,14 +59,14 @@ export function createApiDeps(
       statementTimeoutMs: 5_000,
       onConnectionLost: (error) => reportError(error, "database connection lost"),
     });
-  const redis: Redis = createRedis(config.REDIS_URL, "commands");
+  const redis: Redis = createRedis(redisTarget(config), "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // Pub/sub and the notifier need the credentials cache, which needs the notifier: late-bound.
   let invalidateLocally: (clusterId: string) => void = () => {};
   let invalidateAllLocally: () => void = () => {};
   // After a gap in the subscription, invalidations may have been missed: drop cached credentials.
   const pubsub = createPubSub({
-    url: config.REDIS_URL,
+    url: redisTarget(config),
     prefix: config.REDIS_PREFIX,
     publisher: redis,
     onResubscribed: () => {
