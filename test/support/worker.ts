@@ -1,8 +1,8 @@
 import { createWorkerDeps } from "../../apps/worker/src/deps.ts";
 import { processorsFor, workerSettingsFor } from "../../apps/worker/src/processors.ts";
 import { startWorkerRuntime } from "../../apps/worker/src/runtime.ts";
-import { redisTarget } from "../../packages/queue/src/connection.ts";
 import { type Clock, createLogger } from "../../packages/core/src/index.ts";
+import { redisTarget } from "../../packages/queue/src/connection.ts";
 import type { createLogCapture, TestEnv } from "./app.ts";
 
 export interface TestWorkerOptions {

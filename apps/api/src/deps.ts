@@ -31,8 +31,8 @@ import {
   createPubSub,
   createQueues,
   createRedis,
-  redisTarget,
   parseJobsReady,
+  redisTarget,
 } from "@vwksp/queue";
 import type { Redis } from "ioredis";
 import { createFailureLimiter } from "./auth/failure-limiter.ts";

@@ -69,7 +69,8 @@ const hostList = (nodes: HostPort[]) =>
 
 /** For logs and messages: where the service looks for Redis, without any password. */
 export function describeRedisTarget(target: RedisTarget | string): string {
-  const { url, sentinels, sentinelName, clusterNodes } = typeof target === "string" ? { url: target } : target;
+  const { url, sentinels, sentinelName, clusterNodes } =
+    typeof target === "string" ? { url: target } : target;
   if (sentinels?.length) return `master "${sentinelName}" via sentinels ${hostList(sentinels)}`;
   if (clusterNodes?.length) return `cluster ${hostList(clusterNodes)}`;
   try {
