@@ -80,14 +80,21 @@ describe("Redis Sentinel", () => {
       20_000,
     );
     const switchedMs = Date.now() - failoverAt;
-    // (The sentinels reconfigure the old master on their next round: about 10 s.)
-    await eventually(async () => (await first.client.info("replication")).includes("role:slave"), 40_000);
-    const demotedMs = Date.now() - failoverAt;
+    // Jobs requested as soon as the sentinels name the new master.
     await enqueue(5);
     await allSucceeded(10);
     const afterFailoverMs = Date.now() - failoverAt;
-    // The queues now live on the new master (the old one only replicates them).
+    // The queues now live on the new master.
     expect((await second.client.info("replication")).includes("role:master")).toBe(true);
+    expect((await bullKeys(second)).length).toBeGreaterThan(0);
+    // The sentinels reconfigure the old master as its replica on their next round (about 10 s);
+    // only then can it be promoted again.
+    await eventually(async () => (await first.client.info("replication")).includes("role:slave"), 40_000);
+    await eventually(
+      async () => (await first.client.info("replication")).includes("master_link_status:up"),
+      20_000,
+    );
+    const demotedMs = Date.now() - failoverAt;
 
     // The master dies (SIGKILL): the sentinels promote the old master back.
     const killedAt = Date.now();
