@@ -153,6 +153,8 @@ export function createRedis(target: RedisTarget | string, role: RedisRole, extra
       // instead of when the old one stops answering.
       failoverDetector: true,
       sentinelRetryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      // rediss:// — TLS to the master (the sentinels themselves are asked in plain TCP).
+      ...(resolved.url.startsWith("rediss:") ? { enableTLSForSentinelMode: true } : {}),
       reconnectOnError: reconnectOnReadOnly,
     });
   } else {

@@ -91,6 +91,7 @@ describe("Redis topology settings", () => {
       password: "pw",
       db: 2,
       tls: {},
+      enableTLSForSentinelMode: true,
       failoverDetector: true,
       maxRetriesPerRequest: 1,
       lazyConnect: true,
