@@ -58,6 +58,7 @@ describe("vwksp-agent run --health-addr", () => {
   it("serves /healthz, /readyz that follows the control plane's reachability, and /metrics; logs JSON", async () => {
     let down = false;
     let polls = 0;
+    let refusedOnce = false;
     server = await startFakeControlPlane(async (request) => {
       if (down)
         return {
@@ -68,7 +69,7 @@ describe("vwksp-agent run --health-addr", () => {
       if (request.path === "/api/agent/jobs") {
         polls += 1;
         if (polls === 1) {
-          // One job to apply, one the schema refuses, one with a kind the agent knows but a bad body.
+          // One job to apply, one the schema refuses.
           return { status: 200, json: { jobs: [job("good"), { id: "weird", kind: "apply" }] } };
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -83,7 +84,6 @@ describe("vwksp-agent run --health-addr", () => {
       }
       return { status: 204 };
     });
-    let refusedOnce = false;
     const file = await credentialsFile(server.url);
     const agent = runAgent([
       "--credentials-file",
