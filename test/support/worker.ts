@@ -2,6 +2,7 @@ import { createWorkerDeps } from "../../apps/worker/src/deps.ts";
 import { processorsFor, workerSettingsFor } from "../../apps/worker/src/processors.ts";
 import { startWorkerRuntime } from "../../apps/worker/src/runtime.ts";
 import { type Clock, createLogger } from "../../packages/core/src/index.ts";
+import { redisTarget } from "../../packages/queue/src/connection.ts";
 import type { createLogCapture, TestEnv } from "./app.ts";
 
 export interface TestWorkerOptions {
@@ -28,7 +29,7 @@ export function createTestWorker({
   const deps = createWorkerDeps(config, logger, clock ? { clock } : {});
   const processors = processorsFor(deps);
   const runtime = startWorkerRuntime({
-    redisUrl: config.REDIS_URL,
+    redisUrl: redisTarget(config),
     prefix: config.REDIS_PREFIX,
     logger,
     processors,

@@ -22,7 +22,7 @@ import {
   systemClock,
   VALID_SCOPES_TEXT,
 } from "@vwksp/core";
-import { createRedis } from "@vwksp/queue";
+import { createRedis, redisTarget } from "@vwksp/queue";
 
 const USAGE = `usage: pnpm admin:key <command> [options]
 
@@ -216,7 +216,7 @@ function printList(rows: Awaited<ReturnType<ReturnType<typeof createApiKeyLifecy
 /** Tells running API processes to drop the keys from their caches (they would within 5 s anyway). */
 async function announce(config: ReturnType<typeof loadConfig>, keyIds: string[]) {
   if (keyIds.length === 0) return;
-  const redis = createRedis(config.REDIS_URL, "commands", {
+  const redis = createRedis(redisTarget(config), "commands", {
     retryStrategy: () => null,
     connectTimeout: 2_000,
   });

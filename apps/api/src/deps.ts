@@ -33,6 +33,7 @@ import {
   createQueues,
   createRedis,
   parseJobsReady,
+  redisTarget,
 } from "@vwksp/queue";
 import type { Redis } from "ioredis";
 import { createFailureLimiter } from "./auth/failure-limiter.ts";
@@ -59,14 +60,14 @@ export function createApiDeps(
       statementTimeoutMs: 5_000,
       onConnectionLost: (error) => reportError(error, "database connection lost"),
     });
-  const redis: Redis = createRedis(config.REDIS_URL, "commands");
+  const redis: Redis = createRedis(redisTarget(config), "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // Pub/sub and the notifier need the credentials cache, which needs the notifier: late-bound.
   let invalidateLocally: (clusterId: string) => void = () => {};
   let invalidateAllLocally: () => void = () => {};
   // After a gap in the subscription, invalidations may have been missed: drop cached credentials.
   const pubsub = createPubSub({
-    url: config.REDIS_URL,
+    url: redisTarget(config),
     prefix: config.REDIS_PREFIX,
     publisher: redis,
     onResubscribed: () => {

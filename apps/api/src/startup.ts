@@ -6,7 +6,7 @@ import {
   probePostgres,
   redisUnreachable,
 } from "@vwksp/core";
-import { probeRedis } from "@vwksp/queue";
+import { describeRedisTarget, probeRedis, redisTarget } from "@vwksp/queue";
 import type { ApiDeps } from "./deps.ts";
 
 const RETRY_MS = 2_000;
@@ -21,32 +21,47 @@ type Log = Pick<Logger, "info" | "warn" | "error">;
  */
 export async function reportDependencies(deps: Pick<ApiDeps, "config">, log: Log, stop: AbortSignal) {
   await Promise.all([
-    untilReachable("PostgreSQL", deps.config.DATABASE_URL, probePostgres, postgresUnreachable, log, stop),
-    untilReachable("Redis", deps.config.REDIS_URL, probeRedis, redisUnreachable, log, stop),
+    untilReachable(
+      "PostgreSQL",
+      displayUrl(deps.config.DATABASE_URL),
+      () => probePostgres(deps.config.DATABASE_URL),
+      (reason) => postgresUnreachable(deps.config.DATABASE_URL, reason),
+      log,
+      stop,
+    ),
+    untilReachable(
+      "Redis",
+      describeRedisTarget(redisTarget(deps.config)),
+      () => probeRedis(redisTarget(deps.config)),
+      (reason) => redisUnreachable(describeRedisTarget(redisTarget(deps.config)), reason),
+      log,
+      stop,
+    ),
   ]);
 }
 
 async function untilReachable(
   name: string,
-  url: string,
-  probe: (url: string) => Promise<string | null>,
-  describe: (url: string, reason: string) => string,
+  /** Where it is looked for, without any password (logged). */
+  where: string,
+  probe: () => Promise<string | null>,
+  describe: (reason: string) => string,
   log: Log,
   stop: AbortSignal,
 ) {
   let away = false;
   let lastSaid = 0;
   while (!stop.aborted) {
-    const reason = await probe(url);
+    const reason = await probe();
     if (reason === null) {
-      if (away) log.info({ dependency: name, url: displayUrl(url) }, `${name} is reachable again`);
+      if (away) log.info({ dependency: name, url: where }, `${name} is reachable again`);
       return;
     }
     if (Date.now() - lastSaid >= REPEAT_MS) {
       lastSaid = Date.now();
       log.error(
-        { dependency: name, url: displayUrl(url), reason },
-        `${describe(url, reason)} Requests that need it answer 503 until it is back.`,
+        { dependency: name, url: where, reason },
+        `${describe(reason)} Requests that need it answer 503 until it is back.`,
       );
     }
     away = true;

@@ -19,6 +19,7 @@ import {
   createPubSub,
   createQueues,
   createRedis,
+  redisTarget,
 } from "@vwksp/queue";
 import { createWorkerMetrics } from "./metrics/worker-metrics.ts";
 
@@ -33,10 +34,10 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
       statementTimeoutMs: 30_000,
       onConnectionLost: (error) => logger.warn({ err: error }, "database connection lost"),
     });
-  const redis = createRedis(config.REDIS_URL, "commands");
+  const redis = createRedis(redisTarget(config), "commands");
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // The worker only publishes; its pub/sub never opens a subscriber connection.
-  const pubsub = createPubSub({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX, publisher: redis });
+  const pubsub = createPubSub({ url: redisTarget(config), prefix: config.REDIS_PREFIX, publisher: redis });
   const audit = createAuditService({ db, clock });
   const signals = createJobSignals({
     queues,

@@ -1,5 +1,5 @@
-import { createLogger, displayUrl, loadConfigOrExit, redisUnreachable } from "@vwksp/core";
-import { waitForRedis } from "@vwksp/queue";
+import { createLogger, loadConfigOrExit, redisUnreachable } from "@vwksp/core";
+import { describeRedisTarget, redisTarget, waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
 import { startMetricsServer } from "./metrics/metrics-server.ts";
 import { processorsFor, reconcileQueued, schedulesFor, workerSettingsFor } from "./processors.ts";
@@ -25,12 +25,12 @@ async function main() {
   // Started before Redis (a host reboot, a compose stack coming up), the worker waits for it.
   await waitForRedis(deps.redis, (reason) =>
     logger.warn(
-      { redis: displayUrl(config.REDIS_URL), reason },
-      `${redisUnreachable(config.REDIS_URL, reason)} The worker is waiting for Redis before it starts.`,
+      { redis: describeRedisTarget(redisTarget(config)), reason },
+      `${redisUnreachable(describeRedisTarget(redisTarget(config)), reason)} The worker is waiting for Redis before it starts.`,
     ),
   );
   const runtime = startWorkerRuntime({
-    redisUrl: config.REDIS_URL,
+    redisUrl: redisTarget(config),
     prefix: config.REDIS_PREFIX,
     logger,
     processors,

@@ -1,5 +1,5 @@
 import type { Logger } from "@vwksp/core";
-import { createRedis, type JobName, parsePayload, type QueueName } from "@vwksp/queue";
+import { createRedis, type JobName, parsePayload, type QueueName, type RedisTarget } from "@vwksp/queue";
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -9,7 +9,8 @@ export type Processor = (payload: unknown, job: Job) => Promise<unknown>;
 export type ProcessorMap = { [Q in QueueName]?: { [N in JobName<Q>]?: Processor } };
 
 export interface RuntimeOptions {
-  redisUrl: string;
+  /** REDIS_URL, or the sentinels or cluster nodes (`redisTarget(config)`). */
+  redisUrl: RedisTarget | string;
   prefix: string;
   logger: Logger;
   processors: ProcessorMap;

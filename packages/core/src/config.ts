@@ -7,6 +7,29 @@ const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value === "" ? undefined : value));
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[^:[\]\s,]+):([1-9]\d{0,4})$/;
+/** `host:port,host:port`: Redis sentinels or cluster seed nodes. */
+const hostPortList = optionalString.pipe(
+  z
+    .string()
+    .refine(
+      (value) =>
+        value
+          .split(",")
+          .map((entry) => entry.trim())
+          .every((entry) => Number(HOST_PORT.exec(entry)?.[1] ?? 0) <= 65_535 && HOST_PORT.test(entry)),
+      "must be host:port[,host:port…] (IPv6 as [::1]:26379)",
+    )
+    .optional(),
+);
+
+/** The hash tag of a Redis key (what Redis Cluster hashes to pick its slot), or undefined. */
+export function redisHashTag(key: string): string | undefined {
+  const open = key.indexOf("{");
+  if (open < 0) return undefined;
+  const close = key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
 
 /**
  * Every setting of the service, parsed once from the environment. Nothing else reads process.env.
@@ -44,8 +67,26 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must be a redis:// URL")
     .default("redis://127.0.0.1:6379"),
-  /** Prefix of every Redis key and channel, so several deployments can share one Redis. */
+  /**
+   * Prefix of every Redis key and channel, so several deployments can share one Redis. With
+   * REDIS_CLUSTER_NODES it must carry a hash tag, e.g. `{vwksp}`: every key then hashes to one
+   * slot, as BullMQ's scripts and the limiter's multi-key commands require.
+   */
   REDIS_PREFIX: z.string().min(1).max(64).default("vwksp"),
+  /**
+   * Redis Sentinel instead of one server: the sentinels to ask for the master (`host:port,…`).
+   * REDIS_URL then gives only the master's user, password, database and TLS, not its host.
+   */
+  REDIS_SENTINELS: hostPortList,
+  /** The master's name as the sentinels monitor it; required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: optionalString.pipe(z.string().max(200).optional()),
+  /** The sentinels' own password (`requirepass` in sentinel.conf), when they have one. */
+  REDIS_SENTINEL_PASSWORD: optionalString,
+  /**
+   * Redis Cluster instead of one server: some of its nodes (`host:port,…`), from which the
+   * client learns the rest. REDIS_URL gives only the user, password and TLS.
+   */
+  REDIS_CLUSTER_NODES: hostPortList,
   /** pino log level. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Log lines as JSON (for machines; the default) or pretty for a person at a terminal (`pnpm dev`). */
@@ -183,6 +224,28 @@ export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) =>
       message: "must differ from PORT (the agents' port never serves /metrics or the queue dashboard)",
     });
   }
+  if (config.REDIS_SENTINELS && !config.REDIS_SENTINEL_NAME) {
+    context.addIssue({
+      code: "custom",
+      path: ["REDIS_SENTINEL_NAME"],
+      message: "required when REDIS_SENTINELS is set (the master's name, as in `sentinel monitor <name>`)",
+    });
+  }
+  if (config.REDIS_SENTINELS && config.REDIS_CLUSTER_NODES) {
+    context.addIssue({
+      code: "custom",
+      path: ["REDIS_CLUSTER_NODES"],
+      message: "set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both",
+    });
+  }
+  if (config.REDIS_CLUSTER_NODES && redisHashTag(config.REDIS_PREFIX) === undefined) {
+    context.addIssue({
+      code: "custom",
+      path: ["REDIS_PREFIX"],
+      message:
+        "must carry a hash tag with REDIS_CLUSTER_NODES, e.g. {vwksp}, so that all the service's keys share one cluster slot",
+    });
+  }
   if (!config.ODOO_URL) return;
   for (const variable of ["ODOO_DB", "ODOO_LOGIN", "ODOO_API_KEY"] as const) {
     if (!config[variable])
@@ -229,7 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const variable = issue.path.join(".");
     const shown = env[variable];
     // Never echo a secret back; echo other values so the mistake is obvious.
-    const echo = shown === undefined || /KEY|SECRET/.test(variable) ? "" : ` (got "${shown}")`;
+    const echo = shown === undefined || /KEY|SECRET|PASSWORD/.test(variable) ? "" : ` (got "${shown}")`;
     return `  ${variable}: ${issue.message}${echo}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);

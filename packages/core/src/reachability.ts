@@ -21,8 +21,13 @@ export function postgresUnreachable(url: string, reason: string): string {
   return `Cannot connect to PostgreSQL at ${displayUrl(url)} (${reason}). Is the server running and DATABASE_URL right?`;
 }
 
-export function redisUnreachable(url: string, reason: string): string {
-  return `Redis is unreachable at ${displayUrl(url)} (${reason}). Is the server running and REDIS_URL right?`;
+/** `where`: REDIS_URL, or a description of the sentinels or cluster nodes (no password in it). */
+export function redisUnreachable(where: string, reason: string): string {
+  const shown = /^rediss?:\/\//.test(where) ? displayUrl(where) : where;
+  const settings = /^rediss?:\/\//.test(where)
+    ? "REDIS_URL"
+    : "REDIS_URL, REDIS_SENTINELS/REDIS_SENTINEL_NAME or REDIS_CLUSTER_NODES";
+  return `Redis is unreachable at ${shown} (${reason}). Is the server running and ${settings} right?`;
 }
 
 /** The reason PostgreSQL at `url` cannot be used, or null when a query goes through. */

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { createRedis } from "./connection.ts";
+import { createRedis, type RedisTarget } from "./connection.ts";
 
 export type Topic =
   /** A cluster's credentials changed: drop cached credentials (message: cluster id). */
@@ -22,7 +22,7 @@ export function createPubSub({
   publisher,
   onResubscribed,
 }: {
-  url: string;
+  url: RedisTarget | string;
   prefix: string;
   publisher: Redis;
   /** Called when the subscriber reconnects: messages sent during the gap are lost. */

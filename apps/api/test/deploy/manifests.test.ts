@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { Job } from "kubernetes-models/batch/v1";
@@ -16,6 +17,7 @@ import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernete
 import { describe, expect, it } from "vitest";
 import { REGISTER_FLAGS, REGISTER_HELP } from "../../../../packages/agent/src/commands/register.ts";
 import { RUN_FLAGS, RUN_HELP } from "../../../../packages/agent/src/commands/run.ts";
+import { HEALTH_PATHS, parseHostPort } from "../../../../packages/agent/src/health-server.ts";
 import { ConfigSchema, loadConfig } from "../../../../packages/core/src/config.ts";
 import { MAX_HOLD_SECONDS } from "../../../../packages/protocol/src/index.ts";
 import { BODY_LIMIT_BYTES } from "../../src/app.ts";
@@ -45,6 +47,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "rbac.authorization.k8s.io/v1/Role": Role,
   "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
+  "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
 };
 
 const rendered = Object.fromEntries(
@@ -64,7 +67,7 @@ interface Container {
   command?: string[];
   args?: string[];
   ports?: { name?: string; containerPort: number }[];
-  env?: { name: string }[];
+  env?: { name: string; value?: string }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown>;
@@ -340,5 +343,28 @@ describe("deploy/kubernetes", () => {
       stringData: Record<string, string>;
     };
     expect(Object.keys(token.stringData).sort()).toEqual(["control-plane-endpoint", "token"]);
+  });
+
+  it("probes the agent's health listener and lets Prometheus scrape its /metrics there", () => {
+    const manifests = rendered.agent as Manifest[];
+    const deployment = find(manifests, "Deployment", "vworkspace-agent");
+    const run = podOf(deployment).containers[0] as Container;
+    const env = Object.fromEntries((run.env ?? []).map(({ name, value }) => [name, value]));
+    const address = env[RUN_FLAGS["health-addr"].env];
+    expect(address, "the health listener is on").toBeDefined();
+    expect(env[RUN_FLAGS["log-format"].env]).toBe("json");
+    const { port } = parseHostPort(address as string);
+    expect(run.ports).toEqual([{ name: "health", containerPort: port }]);
+    expect(run.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "health" });
+    expect(run.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "health" });
+    const monitor = find(manifests, "PodMonitor", "vworkspace-agent");
+    const selector = (monitor.spec.selector as { matchLabels: Record<string, string> }).matchLabels;
+    const labels = (deployment.spec.template as { metadata: { labels: Record<string, string> } }).metadata
+      .labels;
+    for (const [label, value] of Object.entries(selector)) expect(labels[label], label).toBe(value);
+    expect(monitor.spec.podMetricsEndpoints).toEqual([
+      expect.objectContaining({ port: "health", path: "/metrics" }),
+    ]);
+    for (const path of ["/healthz", "/readyz", "/metrics"]) expect(HEALTH_PATHS).toContain(path);
   });
 });

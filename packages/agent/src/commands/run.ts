@@ -4,8 +4,10 @@ import { createLocalBackend } from "../backends/local.ts";
 import { systemTiming } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import { DEFAULT_CLUSTER_NAME } from "../events/conditions.ts";
-import { createLogger } from "../log.ts";
-import { createAgent } from "../runtime/agent.ts";
+import { type HealthServer, parseHostPort, startHealthServer } from "../health-server.ts";
+import { createLogger, LOG_FORMATS, type LogFormat } from "../log.ts";
+import { createAgent, readinessWindowMs } from "../runtime/agent.ts";
+import { createTelemetry } from "../runtime/telemetry.ts";
 import {
   type CliIo,
   lazyKube,
@@ -83,6 +85,20 @@ export const RUN_FLAGS = {
     description:
       "the Cluster (as the operator's CR in vworkspace-system) its own conditions are reported about",
   },
+  "health-addr": {
+    type: "string",
+    env: "VWKSP_HEALTH_ADDR",
+    placeholder: "HOST:PORT",
+    description:
+      "serve /healthz, /readyz and /metrics (Prometheus) on this address, e.g. 0.0.0.0:8081 (default off)",
+  },
+  "log-format": {
+    type: "string",
+    env: "VWKSP_LOG_FORMAT",
+    placeholder: "text|json",
+    default: "text",
+    description: "log lines as timestamped text or as one JSON object each (time, level, msg)",
+  },
 } as const satisfies FlagSpecs;
 
 export const RUN_HELP = commandHelp(
@@ -92,6 +108,8 @@ export const RUN_HELP = commandHelp(
 Reports its own conditions (Connected, Disconnected, Authenticated, BufferOverflow) about a
 Cluster named --cluster-name in vworkspace-system, as the operator does about its Cluster CR.
 Exits 1 when the control plane refuses the credential (401 after one rotation try) or the cluster (403).
+/readyz answers 200 while the last request to the control plane succeeded, less than twice the
+longer of --wait and --heartbeat-interval (plus 10 s) ago; 503 with the reason otherwise.
 Durations: 500ms, 30s, 1m, 2h or a number of seconds.`,
 );
 
@@ -116,8 +134,19 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(clusterName)) {
     throw new UsageError("--cluster-name must be a Kubernetes object name (a-z, 0-9, '-', '.')");
   }
+  const logFormat = values["log-format"] ?? "text";
+  if (!LOG_FORMATS.includes(logFormat as LogFormat)) {
+    throw new UsageError(`--log-format must be text or json, got "${logFormat}"`);
+  }
+  const healthValue = values["health-addr"];
+  let healthAddress: { host: string; port: number } | undefined;
+  try {
+    healthAddress = healthValue ? parseHostPort(healthValue) : undefined;
+  } catch (error) {
+    throw new UsageError(`--health-addr: ${errorMessage(error)}`);
+  }
   const timing = io.timing ?? systemTiming;
-  const log = createLogger(io.stdout, timing.clock);
+  const log = createLogger(io.stdout, timing.clock, logFormat as LogFormat);
   const kube = lazyKube(io, values.kubeconfig);
   const store = resolveStore(values, kube, (message) => log.warn(message));
 
@@ -138,7 +167,25 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
         })
       : createKubernetesBackend(kube(), credentials.clusterId);
 
+  const telemetry = createTelemetry({
+    clock: timing.clock,
+    staleAfterMs: readinessWindowMs(waitSeconds, heartbeatIntervalMs),
+    processMetrics: healthAddress !== undefined,
+  });
+  let health: HealthServer | undefined;
+  if (healthAddress) {
+    try {
+      health = await startHealthServer(telemetry, healthAddress);
+    } catch (error) {
+      println(io.stderr, `vwksp-agent: --health-addr ${healthValue}: ${errorMessage(error)}`);
+      await backend.close();
+      return 1;
+    }
+    log.info(`serving /healthz, /readyz and /metrics on ${health.host}:${health.port}`);
+  }
+
   const agent = createAgent({
+    telemetry,
     store,
     credentials,
     backend,
@@ -158,7 +205,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   };
   if (io.signal?.aborted) onSignal();
   io.signal?.addEventListener("abort", onSignal, { once: true });
-  const exit = await agent.run();
+  const exit = await agent.run().finally(() => health?.close());
   io.signal?.removeEventListener("abort", onSignal);
   if (exit.reason === "stopped") return 0;
   println(

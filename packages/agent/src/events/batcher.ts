@@ -18,6 +18,10 @@ export interface EventBatcherOptions {
   maxBuffer?: number;
   flushIntervalMs?: number;
   log?: (message: string) => void;
+  /** Counts for the agent's metrics: delivered, refused (poison) and lost to overflow. */
+  onSent?(count: number): void;
+  onRefused?(count: number): void;
+  onDropped?(count: number): void;
 }
 
 /**
@@ -48,6 +52,7 @@ export function createEventBatcher(options: EventBatcherOptions) {
     if (excess <= 0) return;
     buffer = buffer.slice(excess);
     dropped += excess;
+    options.onDropped?.(excess);
     overflowOpen = true;
   }
 
@@ -68,6 +73,7 @@ export function createEventBatcher(options: EventBatcherOptions) {
         await options.send([...report, ...batch], giveUp.signal);
       } catch (error) {
         if (options.isPoison?.(error)) {
+          options.onRefused?.(report.length + batch.length);
           options.log?.(`dropped ${batch.length} event(s) the control plane refused: ${String(error)}`);
           return false;
         }
@@ -76,6 +82,7 @@ export function createEventBatcher(options: EventBatcherOptions) {
         trim();
         throw error;
       }
+      options.onSent?.(report.length + batch.length);
       if (report.length > 0) dropped = 0;
       if (overflowOpen && dropped === 0 && buffer.length === 0) {
         overflowOpen = false;

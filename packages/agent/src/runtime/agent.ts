@@ -20,6 +20,7 @@ import { createSignatureVerifier } from "../signature.ts";
 import { AGENT_VERSION } from "../version.ts";
 import { type JobContext, processJob, processRejectedJob } from "./process-job.ts";
 import { AgentStopped, createSession, type FatalKind } from "./session.ts";
+import { createTelemetry, type Telemetry } from "./telemetry.ts";
 
 export interface AgentOptions {
   store: CredentialStore;
@@ -38,6 +39,8 @@ export interface AgentOptions {
   runId?: string;
   /** The name of the agent's own Cluster resource, like the operator's `--cluster-name`. */
   clusterName?: string;
+  /** Metrics and readiness; the agent makes its own (unserved) when none is given. */
+  telemetry?: Telemetry;
 }
 
 export type AgentExit = { reason: "stopped" } | { reason: FatalKind; message: string };
@@ -51,6 +54,14 @@ export function createAgent(options: AgentOptions) {
   const clusterName = options.clusterName ?? DEFAULT_CLUSTER_NAME;
   const cluster = clusterResourceRef(clusterName, runId);
   const conditions = new Map<string, Condition>();
+  const telemetry =
+    options.telemetry ??
+    createTelemetry({
+      clock: timing.clock,
+      staleAfterMs: readinessWindowMs(options.waitSeconds ?? 30, options.heartbeatIntervalMs ?? 30_000),
+    });
+  // Credentials are loaded: this agent is registered.
+  telemetry.registered();
   const pollAbort = new AbortController();
   const hardStop = new AbortController();
   let stopRequested: () => void = () => {};
@@ -74,6 +85,12 @@ export function createAgent(options: AgentOptions) {
       stop();
     },
     onRotated: () => events.enqueue(credentialRotatedEvent(cluster, timing.clock.now())),
+    onContact: (ok, label, message) => {
+      if (ok) return telemetry.contactSucceeded();
+      telemetry.contactFailed(message ?? "unknown error");
+      // A poll the session retries never reaches the poll loop's own catch.
+      if (label === "poll") telemetry.polled("error");
+    },
   });
 
   const condition = (
@@ -96,6 +113,9 @@ export function createAgent(options: AgentOptions) {
     overflowEvent: (dropped) => bufferOverflowEvent(cluster, dropped, timing.clock.now()),
     timing,
     log: (message) => log.warn(message),
+    onSent: (count) => telemetry.eventsSent(count),
+    onRefused: (count) => telemetry.eventsRefused(count),
+    onDropped: (count) => telemetry.eventsDropped(count),
     ...(options.flushIntervalMs ? { flushIntervalMs: options.flushIntervalMs } : {}),
   });
 
@@ -138,6 +158,7 @@ export function createAgent(options: AgentOptions) {
     log,
     signal: hardStop.signal,
     pending: new Map<string, JobResultBody>(),
+    telemetry,
   };
 
   async function pollLoop() {
@@ -149,11 +170,15 @@ export function createAgent(options: AgentOptions) {
           signal: pollAbort.signal,
         });
         failures = 0;
+        telemetry.polled("ok");
+        for (const job of polled.jobs) telemetry.jobReceived(job.kind);
+        if (polled.rejected.length > 0) telemetry.jobReceived("invalid", polled.rejected.length);
         for (const job of polled.rejected) if (!stopping) await processRejectedJob(context, job);
         // A stop lets the job in hand finish; the rest were never acked and will be redelivered.
         for (const job of polled.jobs) if (!stopping) await processJob(context, job);
       } catch (error) {
         if (error instanceof AgentStopped || stopping) break;
+        telemetry.polled("error");
         // Not retried by the session (e.g. a 400): still never spin.
         log.error(`poll failed: ${errorMessage(error)}`);
         await timing.sleep(backoffDelay(failures++, timing.random), pollAbort.signal);
@@ -176,10 +201,12 @@ export function createAgent(options: AgentOptions) {
           signal: pollAbort.signal,
           attempts: 1,
         });
+        telemetry.eventsSent(1);
         roundTripSucceeded();
       } catch (error) {
         if (error instanceof AgentStopped || stopping) break;
         log.warn(`heartbeat failed: ${errorMessage(error)}`);
+        telemetry.heartbeatFailed();
         roundTripFailed(error);
       }
       await timing.sleep(interval, pollAbort.signal);
@@ -189,6 +216,7 @@ export function createAgent(options: AgentOptions) {
   function stop() {
     if (stopping) return;
     stopping = true;
+    telemetry.stopping();
     // Ends the long-poll in flight at once; the job in hand keeps going until the deadline.
     pollAbort.abort();
     stopRequested();
@@ -222,7 +250,16 @@ export function createAgent(options: AgentOptions) {
     return exit;
   }
 
-  return { run, stop, runId, events, setClusterCondition };
+  return { run, stop, runId, events, setClusterCondition, telemetry };
 }
 
 export type Agent = ReturnType<typeof createAgent>;
+
+/**
+ * How long after its last successful contact the agent still counts as ready: a long-poll
+ * comes back at least every `waitSeconds`, a heartbeat goes out every interval; twice the
+ * longer of the two, plus 10 s for a slow answer.
+ */
+export function readinessWindowMs(waitSeconds: number, heartbeatIntervalMs: number): number {
+  return 2 * Math.max(waitSeconds * 1000, heartbeatIntervalMs) + 10_000;
+}

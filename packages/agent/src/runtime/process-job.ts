@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import type { SignatureVerifier } from "../signature.ts";
 import { executeJob } from "./execute.ts";
 import { AgentStopped, type Session } from "./session.ts";
+import type { Telemetry } from "./telemetry.ts";
 
 export interface JobContext {
   session: Session;
@@ -21,6 +22,7 @@ export interface JobContext {
   signal: AbortSignal;
   /** Results decided but not yet accepted, by job id: a redelivered job gets the same answer. */
   pending: Map<string, JobResultBody>;
+  telemetry?: Telemetry;
 }
 
 const MAX_ERROR_LENGTH = 32_768;
@@ -112,6 +114,7 @@ export async function processJob(ctx: JobContext, job: AgentJob): Promise<JobRes
   ctx.log.info(
     `job ${job.id} (${job.kind} ${job.idempotencyKey}): ${result.outcome}${result.error ? ` (${result.error})` : ""}`,
   );
+  ctx.telemetry?.jobDone(job.kind, result.outcome);
   await report(ctx, job.id, result);
   return result;
 }
@@ -121,5 +124,6 @@ export async function processRejectedJob(ctx: JobContext, job: RejectedJob) {
   if (!(await acknowledge(ctx, job.id))) return;
   const error = truncate(`invalid job: ${job.problem}`);
   ctx.log.warn(`job ${job.id}: ${error}`);
+  ctx.telemetry?.jobDone("invalid", "failed");
   await report(ctx, job.id, { outcome: "failed", error, timestamp: ctx.timing.clock.now().toISOString() });
 }

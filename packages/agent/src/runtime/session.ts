@@ -36,6 +36,8 @@ export interface SessionOptions {
   onFatal(kind: FatalKind, error: AgentApiError): void;
   /** The session rotated its credential (after a 401). */
   onRotated?(): void;
+  /** Every answer the control plane gave as expected (`ok`), or a transient failure reaching it. */
+  onContact?(ok: boolean, label: string, message?: string): void;
 }
 
 /**
@@ -116,10 +118,12 @@ export function createSession(options: SessionOptions) {
       try {
         const value = await work(client);
         rotationTried = false;
+        options.onContact?.(true, label);
         return value;
       } catch (error) {
         if (signal?.aborted || error instanceof AgentStopped) throw error;
         const kind = classifyFailure(error);
+        if (kind === "retry") options.onContact?.(false, label, errorMessage(error));
         if (kind === "unauthorized" && error instanceof AgentApiError) {
           // Another call may already have replaced the token this one was sent with.
           if (current.token !== token || (await recover())) continue;
