@@ -1,6 +1,6 @@
 import { log } from "./stats.ts";
 
-type Cleanup = () => Promise<unknown> | void;
+type Cleanup = () => unknown;
 
 /**
  * Runs a bench with a hard time limit: whatever happens (error, Ctrl-C, time limit), the

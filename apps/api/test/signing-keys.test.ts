@@ -68,9 +68,7 @@ describe("signing private keys with SECRET_KEY", () => {
       configOverrides: { SECRET_KEY: randomBytes(32).toString("hex") },
     });
     try {
-      await expect(wrong.deps.clusters.sealSigningKeys()).rejects.toThrow(
-        /sealed under another SECRET_KEY/,
-      );
+      await expect(wrong.deps.clusters.sealSigningKeys()).rejects.toThrow(/sealed under another SECRET_KEY/);
       expect(await storedKey(cluster.id)).toBe(plain.signingPrivateKey);
     } finally {
       await wrong.close();

@@ -45,7 +45,11 @@ describe("JobChannelHealthy", () => {
 
   it.each([
     ["rotated", "PollingWithRotatedCredential", "restart the operator"],
-    ["revoked", "PollingWithRevokedCredential", "registered again since, its operator's poller still holds the old token"],
+    [
+      "revoked",
+      "PollingWithRevokedCredential",
+      "registered again since, its operator's poller still holds the old token",
+    ],
     ["expired", "PollingWithExpiredCredential", "CREDENTIAL_TTL_SECONDS"],
   ] as const)("names a %s credential when the silent polls are refused for it", (state, reason, advice) => {
     const refused = facts({
