@@ -1,7 +1,12 @@
 import { createWorkerDeps } from "../../apps/worker/src/deps.ts";
 import { processorsFor, workerSettingsFor } from "../../apps/worker/src/processors.ts";
 import { startWorkerRuntime } from "../../apps/worker/src/runtime.ts";
-import { type Clock, createLogger } from "../../packages/core/src/index.ts";
+import {
+  type Clock,
+  createLogger,
+  type ExecutorMode,
+  type JobExecutor,
+} from "../../packages/core/src/index.ts";
 import { redisTarget } from "../../packages/queue/src/connection.ts";
 import type { createLogCapture, TestEnv } from "./app.ts";
 
@@ -12,6 +17,8 @@ export interface TestWorkerOptions {
   captureLogs?: ReturnType<typeof createLogCapture>;
   /** First retry delay of odoo-sync jobs (production: 2 s). */
   odooBackoffBaseMs?: number;
+  /** Who performs the jobs of push and GitOps clusters. */
+  executors?: Partial<Record<ExecutorMode, JobExecutor>>;
 }
 
 /** The real worker processors on the test file's database and Redis prefix. */
@@ -21,12 +28,16 @@ export function createTestWorker({
   configOverrides = {},
   captureLogs,
   odooBackoffBaseMs,
+  executors,
 }: TestWorkerOptions) {
   const config = env.config(configOverrides);
   const logger = captureLogs
     ? createLogger("trace", "worker", captureLogs.stream)
     : createLogger("silent", "worker");
-  const deps = createWorkerDeps(config, logger, clock ? { clock } : {});
+  const deps = createWorkerDeps(config, logger, {
+    ...(clock ? { clock } : {}),
+    ...(executors ? { executors } : {}),
+  });
   const processors = processorsFor(deps);
   const runtime = startWorkerRuntime({
     redisUrl: redisTarget(config),

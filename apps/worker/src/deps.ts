@@ -6,9 +6,13 @@ import {
   createAuditService,
   createClustersService,
   createDb,
+  createDeliveryService,
   createDispatchService,
+  createExecutorChannel,
   createHealthService,
   type Db,
+  type ExecutorMode,
+  type JobExecutor,
   type Logger,
   signingKeysFor,
   systemClock,
@@ -23,8 +27,15 @@ import {
 } from "@vwksp/queue";
 import { createWorkerMetrics } from "./metrics/worker-metrics.ts";
 
+interface WorkerOverrides {
+  clock?: Clock;
+  db?: Db;
+  /** Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready). */
+  executors?: Partial<Record<ExecutorMode, JobExecutor>>;
+}
+
 /** What the processors need, built once per worker process (tests build their own). */
-export function createWorkerDeps(config: Config, logger: Logger, overrides: { clock?: Clock; db?: Db } = {}) {
+export function createWorkerDeps(config: Config, logger: Logger, overrides: WorkerOverrides = {}) {
   const clock = overrides.clock ?? systemClock;
   const db =
     overrides.db ??
@@ -47,6 +58,20 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
   const signingKeys = signingKeysFor(config);
   const applications = createApplicationsService({ db, clock, audit });
   const dispatch = createDispatchService({ db, clock, audit, signals, applications, signingKeys });
+  const delivery = createDeliveryService({
+    db,
+    clock,
+    leaseSeconds: config.AGENT_LEASE_SECONDS,
+    ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
+    maxDeliveries: config.JOB_MAX_DELIVERIES,
+  });
+  const executorChannel = createExecutorChannel({
+    db,
+    clock,
+    delivery,
+    applications,
+    executors: overrides.executors ?? {},
+  });
   const notifier = createChangeNotifier({
     pubsub,
     queues,
@@ -84,6 +109,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     signals,
     applications,
     dispatch,
+    executorChannel,
     notifier,
     health,
     metrics,

@@ -16,6 +16,8 @@ export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
   "settle-applications": 15_000,
   "check-job-channels": 30_000,
   "prune-events": 3_600_000,
+  // The backstop of the executors' channel: lost drain signals, retries after their backoff.
+  "drain-executor-clusters": 5_000,
 };
 
 /**
@@ -53,6 +55,10 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
     dispatch: {
       "dispatch-job": async (payload) => deps.dispatch.prepare((payload as { jobId: string }).jobId),
     },
+    execute: {
+      "drain-cluster": async (payload) =>
+        deps.executorChannel.drain((payload as { clusterId: string }).clusterId),
+    },
     maintenance: {
       "sweep-jobs": async () => {
         const swept = await sweepJobs({
@@ -70,6 +76,12 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
       "check-job-channels": async () => deps.health.checkJobChannels(),
       "prune-events": async () =>
         pruneEvents({ db: deps.db, clock: deps.clock, retentionDays: deps.config.EVENT_RETENTION_DAYS }),
+      "drain-executor-clusters": async () => {
+        if (deps.executorChannel.modes.length === 0) return { clusters: 0 };
+        const clusters = await deps.executorChannel.clustersToDrain();
+        await deps.signals.jobsToExecute(clusters);
+        return { clusters: clusters.length };
+      },
     },
   };
 }

@@ -32,6 +32,7 @@ export * from "./health/health.service.ts";
 export * from "./health/job-channel.ts";
 export * from "./jobs/delivery.service.ts";
 export * from "./jobs/dispatch.service.ts";
+export * from "./jobs/executor-channel.ts";
 export * from "./jobs/job-ids.ts";
 export * from "./jobs/jobs.dto.ts";
 export * from "./jobs/jobs.queries.ts";

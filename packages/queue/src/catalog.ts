@@ -9,6 +9,10 @@ export const JOB_CATALOG = {
   dispatch: {
     "dispatch-job": z.object({ jobId: z.string() }),
   },
+  /** Performs the jobs of push and GitOps clusters (one drain per cluster at a time). */
+  execute: {
+    "drain-cluster": z.object({ clusterId: z.string().uuid() }),
+  },
   /** Keeps Odoo's Cluster Registry in sync. */
   "odoo-sync": {
     "push-cluster": z.object({ clusterId: z.string().uuid() }),
@@ -25,6 +29,7 @@ export const JOB_CATALOG = {
     "settle-applications": z.object({}),
     "check-job-channels": z.object({}),
     "prune-events": z.object({}),
+    "drain-executor-clusters": z.object({}),
   },
 } as const;
 

@@ -9,6 +9,15 @@ export const DISPATCH_JOB_OPTIONS = {
   removeOnFail: { count: 5000 },
 } as const;
 
+/** A cluster's drain: one waiting at a time per cluster (BullMQ refuses a second with its id). */
+export const drainJobId = (clusterId: string) => `drain-${clusterId}`;
+export const DRAIN_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: "exponential", delay: 1_000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1000 },
+} as const;
+
 /** A `jobs-ready` message names up to this many clusters, comma-separated. */
 const JOBS_READY_PER_MESSAGE = 500;
 
@@ -39,6 +48,23 @@ export function createJobSignals(options: {
           options.queues.queue("dispatch").addBulk(bulk),
           ENQUEUE_TIMEOUT_MS,
           "enqueue dispatch",
+        );
+      } catch (error) {
+        report(error);
+      }
+    },
+    async jobsToExecute(clusterIds: string[]) {
+      try {
+        await withTimeout(
+          options.queues.queue("execute").addBulk(
+            clusterIds.map((clusterId) => ({
+              name: "drain-cluster",
+              data: { clusterId },
+              opts: { jobId: drainJobId(clusterId), ...DRAIN_JOB_OPTIONS },
+            })),
+          ),
+          ENQUEUE_TIMEOUT_MS,
+          "enqueue drain",
         );
       } catch (error) {
         report(error);

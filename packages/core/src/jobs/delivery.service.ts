@@ -4,7 +4,17 @@ import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
 import { redactString } from "../redact.ts";
-import { ACK_SQL, CLAIM_SQL, CLAIMABLE_SQL, RELEASE_SQL, RESULT_SQL, STATUS_SQL } from "./delivery.sql.ts";
+import {
+  ACK_SQL,
+  CLAIM_SQL,
+  CLAIMABLE_SQL,
+  EXECUTOR_CLAIMABLE_SQL,
+  IN_FLIGHT_SQL,
+  RELEASE_SQL,
+  RESULT_SQL,
+  RETRY_LATER_SQL,
+  STATUS_SQL,
+} from "./delivery.sql.ts";
 import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "./render.ts";
 
 /** Jobs handed to one poll at most. */
@@ -60,9 +70,13 @@ type Transition = { state: string | null; updated: boolean };
 /** A result also says which intent the job carried (null for apply and delete jobs). */
 type ResultTransition = Transition & { intent: string | null };
 
+/** Who claims: the long-polls of `pull` clusters, or the worker's executor of a mode. */
+export type DeliveryChannel = "pull" | "push" | "gitops";
+
 interface ClaimRequest {
   clusterId: string;
   limit: number;
+  channel: DeliveryChannel;
 }
 
 interface ResultRequest {
@@ -94,6 +108,7 @@ export function createDeliveryService({
         ts(now),
         maxDeliveries,
         ts(addSeconds(now, leaseSeconds)),
+        requests.map((request) => request.channel),
       ]);
       if (rows.length > 0) onClaimed?.(rows, now);
       return requests.map((request) => rows.filter((row) => row.clusterId === request.clusterId));
@@ -153,11 +168,17 @@ export function createDeliveryService({
    * leased/acked with the lease or ack timeout run out (redelivery needs no sweep). On the way,
    * jobs past expiresAt become `expired` and jobs out of deliveries `undeliverable`.
    * FOR UPDATE SKIP LOCKED keeps concurrent polls (any process) from taking the same job.
+   * Only the channel of the cluster's current connectivity mode gets its jobs: a job claimed on
+   * one channel stays with it until its result or until its lease runs out, then goes to the
+   * channel of the mode the cluster has then (docs/delivery-channels.md).
    */
-  async function claim(clusterId: string): Promise<AgentJob[]> {
+  async function claim(
+    clusterId: string,
+    { channel = "pull", limit = CLAIM_LIMIT }: { channel?: DeliveryChannel; limit?: number } = {},
+  ): Promise<AgentJob[]> {
     const delivered: AgentJob[] = [];
-    for (let round = 0; round < 5 && delivered.length < CLAIM_LIMIT; round += 1) {
-      const rows = await claims.submit({ clusterId, limit: CLAIM_LIMIT - delivered.length });
+    for (let round = 0; round < 5 && delivered.length < limit; round += 1) {
+      const rows = await claims.submit({ clusterId, limit: limit - delivered.length, channel });
       for (const row of rows) {
         if (row.state !== "leased") continue;
         delivered.push({
@@ -230,7 +251,42 @@ export function createDeliveryService({
     return rows.map((row) => row.clusterId);
   }
 
-  return { claim, release, ack, status, result, claimableClusters };
+  /** Clusters not in pull mode with claimable jobs, and their mode: the executors' backstop sweep. */
+  async function executorClusters(limit = 1000): Promise<{ clusterId: string; mode: DeliveryChannel }[]> {
+    return prepared(db, "job_executor_claimable", EXECUTOR_CLAIMABLE_SQL, [ts(clock.now()), limit]);
+  }
+
+  /** Until when the cluster has a job in flight (leased or acked, lease running), if it has one. */
+  async function inFlightUntil(clusterId: string): Promise<Date | undefined> {
+    const [row] = await prepared<{ until: Date | null }>(db, "job_in_flight", IN_FLIGHT_SQL, [
+      clusterId,
+      ts(clock.now()),
+    ]);
+    return row?.until ?? undefined;
+  }
+
+  /** An executor's job that failed for a passing reason becomes claimable again at `at`. */
+  async function retryLater(clusterId: string, jobId: string, at: Date, reason: string): Promise<void> {
+    await prepared(db, "job_retry_later", RETRY_LATER_SQL, [
+      jobId,
+      clusterId,
+      ts(clock.now()),
+      ts(at),
+      redactString(reason).slice(0, 2_000),
+    ]);
+  }
+
+  return {
+    claim,
+    release,
+    ack,
+    status,
+    result,
+    claimableClusters,
+    executorClusters,
+    inFlightUntil,
+    retryLater,
+  };
 }
 
 export type DeliveryService = ReturnType<typeof createDeliveryService>;

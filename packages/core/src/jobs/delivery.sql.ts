@@ -23,10 +23,15 @@
 const ORGANIZATION_OF = (alias: string) =>
   `(SELECT "organizationId" FROM "Cluster" WHERE id = ${alias}."clusterId")`;
 
-/** $1 clusters, $2 how many for each, $3 now, $4 max deliveries, $5 lease end. */
+/**
+ * $1 clusters, $2 how many for each, $3 now, $4 max deliveries, $5 lease end, $6 the channel
+ * claiming for each (a connectivity mode): a cluster's jobs go out only on the channel of its
+ * current mode — long-polls claim for `pull` clusters, the worker's executors for the others.
+ */
 export const CLAIM_SQL = `
   WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[]) AS i(cluster_id, lim)
+    SELECT i.* FROM unnest($1::uuid[], $2::int[], $6::text[]) AS i(cluster_id, lim, channel)
+    JOIN "Cluster" c ON c.id = i.cluster_id AND c."connectivityMode"::text = i.channel
   ), ready AS (
     SELECT i.cluster_id, r.id, r."createdAt" FROM input i CROSS JOIN LATERAL (
       SELECT id, "createdAt" FROM "Job" WHERE "clusterId" = i.cluster_id AND state = 'ready'
@@ -153,8 +158,32 @@ export const RELEASE_SQL = `
     "updatedAt" = $3::timestamp
   WHERE "clusterId" = $1::uuid AND id = ANY($2::text[]) AND state = 'leased'`;
 
-/** $1 cluster ids, $2 now. */
+/** Of these `pull` clusters ($1), those with claimable jobs at $2 (the long-poll's re-check). */
 export const CLAIMABLE_SQL = `
-  SELECT DISTINCT "clusterId"::text AS "clusterId" FROM "Job"
-  WHERE "clusterId" = ANY($1::uuid[])
-    AND (state = 'ready' OR (state IN ('leased', 'acked') AND "leaseExpiresAt" <= $2::timestamp))`;
+  SELECT DISTINCT j."clusterId"::text AS "clusterId" FROM "Job" j
+  JOIN "Cluster" c ON c.id = j."clusterId" AND c."connectivityMode" = 'pull'
+  WHERE j."clusterId" = ANY($1::uuid[])
+    AND (j.state = 'ready' OR (j.state IN ('leased', 'acked') AND j."leaseExpiresAt" <= $2::timestamp))`;
+
+/** Clusters not in `pull` mode with claimable jobs at $1, and their mode (the executors' sweep). */
+export const EXECUTOR_CLAIMABLE_SQL = `
+  SELECT DISTINCT j."clusterId"::text AS "clusterId", c."connectivityMode"::text AS mode FROM "Job" j
+  JOIN "Cluster" c ON c.id = j."clusterId" AND c."connectivityMode" <> 'pull'
+  WHERE j.state = 'ready' OR (j.state IN ('leased', 'acked') AND j."leaseExpiresAt" <= $1::timestamp)
+  LIMIT $2`;
+
+/**
+ * When the cluster's job in flight ($1 cluster, $2 now) — leased or acked, lease not run out —
+ * stops holding the line: an executor runs one job of a cluster at a time, in order.
+ */
+export const IN_FLIGHT_SQL = `
+  SELECT min("leaseExpiresAt") AS until FROM "Job"
+  WHERE "clusterId" = $1::uuid AND state IN ('leased', 'acked') AND "leaseExpiresAt" > $2::timestamp`;
+
+/**
+ * An executor's job that failed for a passing reason is claimable again at $4 (its lease end):
+ * $1 job, $2 cluster, $3 now, $5 why (kept as the job's error until it settles).
+ */
+export const RETRY_LATER_SQL = `
+  UPDATE "Job" SET "leaseExpiresAt" = $4::timestamp, error = $5, "updatedAt" = $3::timestamp
+  WHERE id = $1 AND "clusterId" = $2::uuid AND state IN ('leased', 'acked')`;

@@ -38,7 +38,7 @@ const READY_WITHOUT_RENDERING_SQL = `
     AND c.id = j."clusterId" AND c.status <> 'disabled' AND NOT c."signPayloads"
     -- Allow-lists changed since the request was checked: the slow path checks them again.
     AND j."policyVersion" = c."policyVersion"
-  RETURNING j.id, j."clusterId"::text AS "clusterId"`;
+  RETURNING j.id, j."clusterId"::text AS "clusterId", c."connectivityMode"::text AS mode`;
 
 export type DispatchOutcome = "ready" | "skipped" | "expired" | "cancelled" | "rejected";
 
@@ -136,17 +136,26 @@ export function createDispatchService({
    */
   const readyWithoutRendering = createBatcher<string, boolean>({
     async run(jobIds) {
-      const rows = await prepared<{ id: string; clusterId: string }>(
+      const rows = await prepared<{ id: string; clusterId: string; mode: string }>(
         db,
         "job_ready_without_rendering",
         READY_WITHOUT_RENDERING_SQL,
         [jobIds, clock.now().toISOString()],
       );
-      if (rows.length > 0) await signals.jobsReady([...new Set(rows.map((row) => row.clusterId))]);
+      if (rows.length > 0) await announceReady(rows);
       const ready = new Set(rows.map((row) => row.id));
       return jobIds.map((jobId) => ready.has(jobId));
     },
   });
+
+  /** Ready jobs of pull clusters wake their polls; those of the other modes go to their executor. */
+  async function announceReady(rows: { clusterId: string; mode: string }[]) {
+    const polled = new Set<string>();
+    const executed = new Set<string>();
+    for (const row of rows) (row.mode === "pull" ? polled : executed).add(row.clusterId);
+    if (polled.size > 0) await signals.jobsReady([...polled]);
+    if (executed.size > 0) await signals.jobsToExecute([...executed]);
+  }
 
   async function prepare(jobId: string, attempt = 1): Promise<DispatchOutcome> {
     if (await readyWithoutRendering.submit(jobId)) return "ready";
@@ -201,7 +210,7 @@ export function createDispatchService({
       if (now?.state === "queued" && attempt < 3) return prepare(jobId, attempt + 1);
       return "skipped";
     }
-    await signals.jobsReady([cluster.id]);
+    await announceReady([{ clusterId: cluster.id, mode: cluster.connectivityMode }]);
     return "ready";
   }
 

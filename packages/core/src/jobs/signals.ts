@@ -6,8 +6,14 @@
 export interface JobSignals {
   /** New `queued` jobs for the dispatch worker. */
   jobsQueued(jobIds: string[]): Promise<void>;
-  /** Jobs became claimable for these clusters: wake their waiting polls. */
+  /** Jobs became claimable for these (pull) clusters: wake their waiting polls. */
   jobsReady(clusterIds: string[]): Promise<void>;
+  /** Jobs became claimable for these push or GitOps clusters: drain them with their executor. */
+  jobsToExecute(clusterIds: string[]): Promise<void>;
 }
 
-export const noSignals: JobSignals = { jobsQueued: async () => {}, jobsReady: async () => {} };
+export const noSignals: JobSignals = {
+  jobsQueued: async () => {},
+  jobsReady: async () => {},
+  jobsToExecute: async () => {},
+};
