@@ -8,6 +8,7 @@ import {
   createDb,
   createDispatchService,
   createHealthService,
+  createJobsService,
   type Db,
   type Logger,
   signingKeysFor,
@@ -44,13 +45,23 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     onError: (error) => logger.warn({ err: error }, "job signal failed"),
   });
   const signingKeys = signingKeysFor(config);
-  const applications = createApplicationsService({ db, clock, audit });
-  const dispatch = createDispatchService({ db, clock, audit, signals, applications, signingKeys });
   const notifier = createChangeNotifier({
     pubsub,
     queues,
     odooEnabled: config.ODOO_URL !== undefined,
     onError: (error, context) => logger.warn({ err: error }, context),
+  });
+  const applications = createApplicationsService({ db, clock, audit, notifier });
+  const dispatch = createDispatchService({ db, clock, audit, signals, applications, signingKeys });
+  // Deploy and delete requests that come from Odoo (ODOO_APPLICATION_MODEL) take the API's path.
+  const jobs = createJobsService({
+    db,
+    clock,
+    audit,
+    signals,
+    applications,
+    notifier,
+    defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
   });
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });
@@ -83,6 +94,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: { cl
     signals,
     applications,
     dispatch,
+    jobs,
     notifier,
     health,
     metrics,

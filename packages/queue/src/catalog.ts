@@ -16,6 +16,10 @@ export const JOB_CATALOG = {
     "pull-record": z.object({ odooId: z.number().int().positive() }),
     /** The full comparison (periodic, at start, after an access error clears). */
     reconcile: z.object({}),
+    /** Pushes what the outbox holds: applications' runtime fields, chatter messages. */
+    "drain-outbox": z.object({}),
+    /** One application's record at once (Odoo's webhook on ODOO_APPLICATION_MODEL). */
+    "pull-application-record": z.object({ odooId: z.number().int().positive() }),
   },
   /** Repeatable housekeeping: the backstops behind the hot paths. */
   maintenance: {

@@ -13,6 +13,7 @@ import type { Actor } from "../clusters/clusters.service.ts";
 import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
 import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
+import type { ChangeNotifier } from "../notifier.ts";
 import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
 import { newJobId } from "./job-ids.ts";
 import {
@@ -89,12 +90,22 @@ interface Deps {
   signals: JobSignals;
   applications: ApplicationsService;
   defaultExpiresSeconds: number;
+  /** Told after a deploy or delete request committed its outbox event. */
+  notifier?: Pick<ChangeNotifier, "outboxWritten">;
 }
 
 const forbiddenBy = (code: string, message: string) => new DomainError(403, code, message);
 
 /** Admin side of the job pipeline: requests become `queued` rows, then the worker takes over. */
-export function createJobsService({ db, clock, audit, signals, applications, defaultExpiresSeconds }: Deps) {
+export function createJobsService({
+  db,
+  clock,
+  audit,
+  signals,
+  applications,
+  defaultExpiresSeconds,
+  notifier,
+}: Deps) {
   type TargetCluster = Pick<
     Cluster,
     | "id"
@@ -212,7 +223,12 @@ export function createJobsService({ db, clock, audit, signals, applications, def
     return job;
   }
 
-  async function requestDeploy(actor: Actor, clusterId: string, body: DeployApplicationBody) {
+  async function requestDeploy(
+    actor: Actor,
+    clusterId: string,
+    body: DeployApplicationBody,
+    options: { odooRecordId?: number } = {},
+  ) {
     const cluster = await deliverableCluster(actor, clusterId);
     requireNamespace(cluster, body.namespace);
     const entry = await resolveCatalogEntry(db, actor.organizationId, body.catalogId);
@@ -223,7 +239,17 @@ export function createJobsService({ db, clock, audit, signals, applications, def
         `catalog entry "${body.catalogId}" is not in the cluster's allowedCatalogEntries`,
       );
     }
-    const target = { clusterId, namespace: body.namespace, name: body.name, catalogId: body.catalogId };
+    const chart = entry.entry.chart as { version?: unknown } | null;
+    const target = {
+      clusterId,
+      namespace: body.namespace,
+      name: body.name,
+      catalogId: body.catalogId,
+      hostname: body.hostname,
+      values: body.values,
+      chartVersion: body.chartVersion ?? (typeof chart?.version === "string" ? chart.version : undefined),
+      odooRecordId: options.odooRecordId,
+    };
     const job = await db.$transaction((tx) =>
       applications.request(tx, target, "deploy", (generation) => {
         const request: DeployRequest = {
@@ -257,6 +283,7 @@ export function createJobsService({ db, clock, audit, signals, applications, def
         );
       }),
     );
+    await notifier?.outboxWritten().catch(() => {});
     return afterCommit(job);
   }
 
@@ -281,6 +308,7 @@ export function createJobsService({ db, clock, audit, signals, applications, def
         );
       }),
     );
+    await notifier?.outboxWritten().catch(() => {});
     return afterCommit(job);
   }
 
