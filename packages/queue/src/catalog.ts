@@ -18,6 +18,10 @@ export const JOB_CATALOG = {
     reconcile: z.object({}),
     /** Pushes what the outbox holds: applications' runtime fields, chatter messages. */
     "drain-outbox": z.object({}),
+    /** Workspace Hub's applications changed since the cursor (ODOO_APPLICATION_MODEL). */
+    "pull-applications": z.object({}),
+    /** The applications' full comparison and the catalog's push (periodic, at start, after recovery). */
+    "reconcile-applications": z.object({}),
     /** One application's record at once (Odoo's webhook on ODOO_APPLICATION_MODEL). */
     "pull-application-record": z.object({ odooId: z.number().int().positive() }),
   },
