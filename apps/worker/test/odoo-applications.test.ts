@@ -61,8 +61,10 @@ describe.each([
 
   const odoo = () =>
     createOdooClient({ url: fake.url, db: fake.db, login: "admin", apiKey: DEFAULT_FAKE_API_KEY, protocol });
-  const run = async (job: string, payload: Record<string, unknown> = {}) =>
-    worker.processors["odoo-sync"]?.[job]?.(payload, undefined as never);
+  const run = async (
+    job: "pull-applications" | "reconcile-applications",
+    payload: Record<string, unknown> = {},
+  ) => worker.processors["odoo-sync"]?.[job]?.(payload, undefined as never);
   const clusterRecord = (clusterId: string) =>
     fake.records(CLUSTERS).find((row) => row.cluster_id === clusterId);
   const appRecord = (odooId: number) => fake.records(APPS).find((row) => row.id === odooId);
