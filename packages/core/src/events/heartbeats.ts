@@ -184,7 +184,8 @@ export function createHeartbeatCoalescer({
         data: { reason: "agent contact after a heartbeat timeout" },
       })),
     );
-    if (reconnected.length > 0) await notifier.outboxWritten();
+    // A reconnection wrote its outbox event; new versions complete a first connection's message.
+    if (reconnected.length > 0 || changed.some((row) => row.versionsChanged)) await notifier.outboxWritten();
     for (const row of changed) {
       const heartbeatSent = batch.get(row.id)?.heartbeatAt !== undefined;
       if (row.reconnected || row.versionsChanged || (heartbeatSent && row.pushDue))

@@ -3,6 +3,10 @@ import type { OdooOutbox, OutboxEventRow } from "../outbox/outbox.ts";
 import { type AppSyncContext, applicationUrl, pushApplication } from "./applications-sync.ts";
 import { pushCluster } from "./push.ts";
 
+const DEFER = Symbol("defer");
+/** How long a first connection's message waits for the operator's version. */
+const VERSION_WAIT_MS = 60_000;
+
 export interface DrainContext extends AppSyncContext {
   outbox: OdooOutbox;
   /** ODOO_CHATTER: post meaningful transitions on the cluster's chatter (when its model has one). */
@@ -14,13 +18,21 @@ export interface DrainContext extends AppSyncContext {
  * first connection, its disconnection and reconnection, an application becoming Ready (with its
  * URL) or failing (with the reason). Heartbeats never reach the outbox.
  */
-async function chatterMessage(ctx: DrainContext, event: OutboxEventRow): Promise<string | undefined> {
+async function chatterMessage(
+  ctx: DrainContext,
+  event: OutboxEventRow,
+): Promise<string | typeof DEFER | undefined> {
   const data = event.data as Record<string, unknown>;
   switch (event.kind) {
     case "ClusterConnected": {
       if (data.first === false) return "Reconnected: the agent registered again";
       const cluster = await ctx.db.cluster.findUnique({ where: { id: event.clusterId ?? "" } });
-      return cluster?.operatorVersion ? `Connected, operator v${cluster.operatorVersion}` : "Connected";
+      const version = cluster?.operatorVersion;
+      if (version) return `Connected, operator ${/^\d/.test(version) ? "v" : ""}${version}`;
+      // The operator's version comes with its first heartbeat, moments after registering: wait
+      // for it a little (the heartbeat that brings it drains the outbox again).
+      const age = ctx.clock.now().getTime() - event.createdAt.getTime();
+      return age < VERSION_WAIT_MS ? DEFER : "Connected";
     }
     case "ClusterReconnected":
       return "Reconnected";
@@ -68,10 +80,11 @@ async function postChatter(ctx: DrainContext, clusterId: string, body: string) {
  * hold the others. An outage releases what is left and throws, for the job's backoff.
  */
 export async function drainOutbox(ctx: DrainContext, limit = 200) {
-  const counts = { events: 0, pushed: 0, posted: 0, refused: 0 };
+  const counts = { events: 0, pushed: 0, posted: 0, refused: 0, deferred: 0 };
   for (;;) {
     const events = await ctx.outbox.claim(limit);
     if (events.length === 0) return counts;
+    const deferred: bigint[] = [];
     const pushed = new Set<string>();
     let index = 0;
     try {
@@ -88,6 +101,11 @@ export async function drainOutbox(ctx: DrainContext, limit = 200) {
           pushed.add(event.applicationId);
         }
         const body = ctx.chatter && event.clusterId ? await chatterMessage(ctx, event) : undefined;
+        if (body === DEFER) {
+          deferred.push(event.id);
+          counts.deferred += 1;
+          continue;
+        }
         if (body && event.clusterId) {
           try {
             if ((await postChatter(ctx, event.clusterId, body)) === "posted") counts.posted += 1;
@@ -100,9 +118,12 @@ export async function drainOutbox(ctx: DrainContext, limit = 200) {
         counts.events += 1;
       }
     } catch (error) {
-      await ctx.outbox.release(events.slice(index).map((event) => event.id)).catch(() => undefined);
+      await ctx.outbox
+        .release([...deferred, ...events.slice(index).map((event) => event.id)])
+        .catch(() => undefined);
       throw error;
     }
-    if (events.length < limit) return counts;
+    await ctx.outbox.release(deferred);
+    if (events.length < limit || deferred.length === events.length) return counts;
   }
 }
