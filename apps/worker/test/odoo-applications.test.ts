@@ -369,6 +369,55 @@ describe.each([
     expect(messages).toHaveLength(3);
   });
 
+  it("reads its domain events from the outbox: a change committed without its notification is pushed, a rolled-back one sends nothing", async () => {
+    const target = await hubCluster("Hub outbox");
+    await eventually(idle);
+    const eventsBefore = await harness.deps.db.outboxEvent.count();
+    // A change that rolls back leaves no event behind.
+    await expect(
+      harness.deps.db.$transaction(async (tx) => {
+        await harness.deps.applications.request(
+          tx,
+          {
+            clusterId: target.cluster.id,
+            namespace: NAMESPACE,
+            name: "rolled-back",
+            catalogId: "vaultwarden",
+          },
+          "deploy",
+          async () => ({ id: "j-rolled-back" }),
+        );
+        throw new Error("the caller failed after the change");
+      }),
+    ).rejects.toThrow(/caller failed/);
+    expect(await harness.deps.db.outboxEvent.count()).toBe(eventsBefore);
+    expect(await harness.deps.db.application.count({ where: { name: "rolled-back" } })).toBe(0);
+
+    // A change whose process died before telling anyone (no enqueue): the drain still finds it.
+    await harness.deps.db.$transaction((tx) =>
+      harness.deps.applications.request(
+        tx,
+        { clusterId: target.cluster.id, namespace: NAMESPACE, name: "unannounced", catalogId: "vaultwarden" },
+        "deploy",
+        async () => ({ id: "j-unannounced" }),
+      ),
+    );
+    const app = await harness.deps.db.application.findFirstOrThrow({ where: { name: "unannounced" } });
+    expect(
+      await harness.deps.db.outboxEvent.count({ where: { applicationId: app.id, odooDoneAt: null } }),
+    ).toBe(1);
+    expect(fake.records(APPS).some((row) => row.instance_id === app.id)).toBe(false);
+    await worker.processors["odoo-sync"]?.["drain-outbox"]?.({}, undefined as never);
+    expect(fake.records(APPS).find((row) => row.instance_id === app.id)).toMatchObject({
+      name: "unannounced",
+      state: "requested",
+      last_job_id: "j-unannounced",
+    });
+    expect(
+      await harness.deps.db.outboxEvent.count({ where: { applicationId: app.id, odooDoneAt: null } }),
+    ).toBe(0);
+  });
+
   it("loses nothing through an Odoo outage: the outbox waits, the pushes back off and catch up", async () => {
     const target = await hubCluster("Hub outage");
     await eventually(idle);
