@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseFieldMap } from "./odoo-sync/field-map.ts";
+import { parseApplicationFieldMap, parseCatalogFieldMap } from "./odoo-sync/model-maps.ts";
 import { TrustProxySetting } from "./trust-proxy.ts";
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -198,6 +199,8 @@ export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) =>
     }
     try {
       parseFieldMap(config.ODOO_FIELD_MAP);
+      parseApplicationFieldMap(config.ODOO_FIELD_MAP);
+      parseCatalogFieldMap(config.ODOO_FIELD_MAP);
     } catch (error) {
       const message = error instanceof Error ? error.message.replace(/^ODOO_FIELD_MAP: /, "") : String(error);
       context.addIssue({ code: "custom", path: ["ODOO_FIELD_MAP"], message });
