@@ -418,6 +418,29 @@ describe.each([
     ).toBe(0);
   });
 
+  it("takes a Deploy app request at once from Odoo's webhook on the application model", async () => {
+    const target = await hubCluster("Hub webhook");
+    const odooId = await odoo().create(APPS, {
+      name: "hooked",
+      namespace: NAMESPACE,
+      catalog_entry: "vaultwarden",
+      cluster_id: target.odooId,
+    });
+    const accepted = await harness.app.inject({
+      method: "POST",
+      url: "/api/v1/odoo/webhook?secret=webhook-secret-for-tests",
+      payload: { _model: APPS, _id: odooId },
+    });
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    await eventually(async () => appRecord(odooId)?.state === "requested");
+    const other = await harness.app.inject({
+      method: "POST",
+      url: "/api/v1/odoo/webhook?secret=webhook-secret-for-tests",
+      payload: { _model: "res.partner", _id: 1 },
+    });
+    expect(other.statusCode).toBe(400);
+  });
+
   it("loses nothing through an Odoo outage: the outbox waits, the pushes back off and catch up", async () => {
     const target = await hubCluster("Hub outage");
     await eventually(idle);
@@ -445,5 +468,44 @@ describe.each([
       expect.arrayContaining([expect.objectContaining({ model: APPS, lastError: null })]),
     );
     expect(logs.text()).not.toContain(DEFAULT_FAKE_API_KEY);
+  });
+});
+
+describe("Odoo chatter turned off (ODOO_CHATTER=false)", () => {
+  let fake: FakeOdoo;
+  let env: TestEnv;
+  let harness: Awaited<ReturnType<typeof createTestApp>>;
+  let worker: ReturnType<typeof createTestWorker>;
+
+  beforeAll(async () => {
+    fake = await startFakeOdoo({ version: 19 });
+    env = await createTestEnv();
+    const odooConfig = {
+      ODOO_URL: fake.url,
+      ODOO_DB: fake.db,
+      ODOO_LOGIN: "admin",
+      ODOO_API_KEY: DEFAULT_FAKE_API_KEY,
+      ODOO_SYNC_INTERVAL_SECONDS: "3600",
+      ODOO_CHATTER: "false",
+    };
+    harness = await createTestApp({ env, configOverrides: odooConfig });
+    worker = createTestWorker({ env, configOverrides: odooConfig, odooBackoffBaseMs: 50 });
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await harness?.close();
+    await env?.close();
+    await fake?.close();
+  });
+
+  it("pushes as usual and posts nothing", async () => {
+    const key = await adminKey(harness);
+    const { cluster } = await registeredCluster(harness, key, { displayName: "Silent" });
+    await eventually(async () => fake.records(CLUSTERS).some((row) => row.cluster_id === cluster.id));
+    await harness.deps.db.outboxEvent.updateMany({ data: { createdAt: new Date(Date.now() - 3_600_000) } });
+    await worker.processors["odoo-sync"]?.["drain-outbox"]?.({}, undefined as never);
+    expect(await harness.deps.db.outboxEvent.count({ where: { odooDoneAt: null } })).toBe(0);
+    expect(fake.records("mail.message")).toEqual([]);
   });
 });
