@@ -52,7 +52,8 @@ async function guarded<T>(
   sync: OdooSyncService,
   what: string,
   work: () => Promise<T>,
-  model: string = sync.clusterModel,
+  /** The model the job is about (its errors listed per model); undefined for the outbox drain. */
+  model: string | undefined = sync.clusterModel,
 ): Promise<T> {
   let result: T;
   try {
@@ -60,8 +61,15 @@ async function guarded<T>(
   } catch (error) {
     const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
     const kind = isOdooError(error) ? error.kind : ((error as { kind?: unknown }).kind ?? "internal");
-    await sync.recordError(message, String(kind)).catch(() => {});
-    await sync.recordModelError(model, message).catch(() => {});
+    // An outage is the bridge's; a refusal on the application or catalog model is that model's
+    // alone (an Odoo without Workspace Hub's models keeps its cluster sync, and a contract error
+    // there must not make every later success look like a recovery that calls for reconciling).
+    const bridgeWide =
+      model === undefined ||
+      model === sync.clusterModel ||
+      (error as { retryable?: unknown }).retryable !== false;
+    if (bridgeWide) await sync.recordError(message, String(kind)).catch(() => {});
+    if (model !== undefined) await sync.recordModelError(model, message).catch(() => {});
     if ((error as { retryable?: unknown }).retryable === false) {
       deps.logger.error({ err: error }, `odoo sync gave up: ${what}`);
       throw new UnrecoverableError(message);
@@ -69,7 +77,7 @@ async function guarded<T>(
     deps.logger.warn({ err: error }, `odoo sync will retry: ${what}`);
     throw error;
   }
-  await sync.clearModelError(model).catch(() => {});
+  if (model !== undefined) await sync.clearModelError(model).catch(() => {});
   const recovered = await sync.noteSuccess().catch(() => false);
   if (recovered) {
     deps.logger.info("odoo bridge works again after an access error: reconciling");
@@ -131,7 +139,6 @@ export function odooSyncProcessors(deps: WorkerDeps, sync: OdooSyncService): Rec
         }),
         sync.applicationModel,
       ),
-    "drain-outbox": async () =>
-      guarded(deps, sync, "drain outbox", () => sync.drainOutbox(), sync.applicationModel),
+    "drain-outbox": async () => guarded(deps, sync, "drain outbox", () => sync.drainOutbox(), undefined),
   };
 }

@@ -509,3 +509,54 @@ describe("Odoo chatter turned off (ODOO_CHATTER=false)", () => {
     expect(fake.records("mail.message")).toEqual([]);
   });
 });
+
+describe("an Odoo without Workspace Hub's application and catalog models", () => {
+  let fake: FakeOdoo;
+  let env: TestEnv;
+  let harness: Awaited<ReturnType<typeof createTestApp>>;
+  let worker: ReturnType<typeof createTestWorker>;
+
+  beforeAll(async () => {
+    fake = await startFakeOdoo({ version: 17, omitModels: [APPS, CATALOG] });
+    env = await createTestEnv();
+    const odooConfig = {
+      ODOO_URL: fake.url,
+      ODOO_DB: fake.db,
+      ODOO_LOGIN: "admin",
+      ODOO_API_KEY: DEFAULT_FAKE_API_KEY,
+      ODOO_SYNC_INTERVAL_SECONDS: "3600",
+    };
+    harness = await createTestApp({ env, configOverrides: odooConfig });
+    worker = createTestWorker({ env, configOverrides: odooConfig, odooBackoffBaseMs: 50 });
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await harness?.close();
+    await env?.close();
+    await fake?.close();
+  });
+
+  it("keeps the cluster sync and its chatter, and reports the application model's error on that model only", async () => {
+    const key = await adminKey(harness);
+    const { cluster } = await registeredCluster(harness, key, { displayName: "Clusters only" });
+    const record = await eventually(async () =>
+      fake.records(CLUSTERS).find((row) => row.cluster_id === cluster.id),
+    );
+    await expect(
+      worker.processors["odoo-sync"]?.["pull-applications"]?.({}, undefined as never),
+    ).rejects.toThrow();
+    await harness.deps.db.outboxEvent.updateMany({ data: { createdAt: new Date(Date.now() - 3_600_000) } });
+    await worker.processors["odoo-sync"]?.["drain-outbox"]?.({}, undefined as never);
+    expect(fake.records("mail.message").filter((row) => row.res_id === record.id)).toHaveLength(1);
+    const status = (
+      await harness.app.inject({ url: "/api/v1/odoo/status", headers: adminHeaders(key) })
+    ).json();
+    expect(status.lastError).toBeNull();
+    expect(status.models).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ model: APPS, lastError: expect.stringContaining(APPS) }),
+      ]),
+    );
+  });
+});
