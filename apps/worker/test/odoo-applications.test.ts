@@ -432,7 +432,7 @@ describe.each([
       payload: { _model: APPS, _id: odooId },
     });
     expect(accepted.statusCode, accepted.body).toBe(202);
-    await eventually(async () => appRecord(odooId)?.state === "requested");
+    await eventually(async () => appRecord(odooId)?.state === "requested", 15_000);
     const other = await harness.app.inject({
       method: "POST",
       url: "/api/v1/odoo/webhook?secret=webhook-secret-for-tests",
