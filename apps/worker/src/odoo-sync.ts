@@ -139,6 +139,8 @@ export function odooSyncProcessors(deps: WorkerDeps, sync: OdooSyncService): Rec
         }),
         sync.applicationModel,
       ),
+    "push-catalog": async () =>
+      guarded(deps, sync, "push catalog", () => sync.pushCatalog(), sync.catalogModel),
     "drain-outbox": async () => guarded(deps, sync, "drain outbox", () => sync.drainOutbox(), undefined),
   };
 }

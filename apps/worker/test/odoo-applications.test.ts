@@ -149,6 +149,27 @@ describe.each([
     const count = fake.records(CATALOG).length;
     await run("reconcile-applications");
     expect(fake.records(CATALOG)).toHaveLength(count);
+
+    // A change of the shared catalog reaches Odoo at once.
+    const changed = await harness.app.inject({
+      method: "PUT",
+      url: "/api/v1/shared-catalog/vaultwarden",
+      headers: adminHeaders(key),
+      payload: {
+        name: "Vaultwarden",
+        chart: {
+          sourceType: "helm",
+          url: "https://guerzon.github.io/vaultwarden",
+          name: "vaultwarden",
+          version: "0.32.0",
+        },
+      },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    await eventually(
+      async () => fake.records(CATALOG).find((row) => row.code === "vaultwarden")?.chart_version === "0.32.0",
+    );
+    expect(fake.records(CATALOG)).toHaveLength(count);
   });
 
   it("deploys an application created in Odoo and writes its URL back once the operator reports Ready=True", async () => {
@@ -189,7 +210,7 @@ describe.each([
     expect(deployed).toMatchObject({
       url: "https://vault.example.com",
       ready_since: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
-      chart_version: "0.31.8",
+      chart_version: "0.32.0", // the catalog's, as changed by the test above
       name: "vault",
     });
     await eventually(idle);
