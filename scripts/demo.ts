@@ -1,8 +1,8 @@
 // `pnpm demo`: the whole pull-mode flow on this machine, step by step, for a newcomer.
 // Starts a fake Odoo, the API and the worker (separate processes, a fresh `vwksp_demo` database),
 // creates a cluster identity, issues a registration token, registers and runs the reference
-// agent (local backend: the "cluster" is a directory), deploys Vaultwarden and shows it Ready
-// here and in Odoo. `--keep` leaves everything running until Ctrl-C.
+// agent (local backend: the "cluster" is a directory), deploys Vaultwarden from Odoo's "Deploy
+// app" (a vws.application.instance record) and shows its URL arriving in Odoo. `--keep` leaves everything running until Ctrl-C.
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,35 +150,8 @@ async function main() {
   });
   info(`cluster is ${health.status}, operator ${health.versions.operator}`);
 
-  step('Step 6 — someone clicks "Deploy app": Vaultwarden into org-demo');
-  const deploy = await admin<{ jobId: string }>("POST", `/api/v1/clusters/${cluster.id}/applications`, {
-    catalogId: "vaultwarden",
-    namespace: "org-demo",
-    name: "vaultwarden",
-    hostname: "vault.demo.local",
-  });
-  info(`job ${deploy.jobId} queued → dispatched by the worker → delivered to the agent's long-poll`);
-  const job = await until("the job's result", async () => {
-    const current = await admin<{ state: string; appliedRef: { uid?: string } | null }>(
-      "GET",
-      `/api/v1/jobs/${deploy.jobId}`,
-    );
-    return ["succeeded", "failed", "noop", "conflict"].includes(current.state) ? current : undefined;
-  });
-  info(`job ${job.state}; ApplicationInstance uid ${job.appliedRef?.uid ?? "?"}`);
-  await until("Ready=True", async () => {
-    const resources = await admin<{ items: { kind: string; ready: boolean }[] }>(
-      "GET",
-      `/api/v1/clusters/${cluster.id}/resources`,
-    );
-    return resources.items.some((item) => item.kind === "ApplicationInstance" && item.ready);
-  });
-  info(
-    `ApplicationInstance org-demo/vaultwarden is Ready=True (HelmReleaseReady); files under ${join(dir, "cluster")}`,
-  );
-
-  step("Odoo's Cluster Registry, as the Odoo UI would show it");
   const client = createOdooClient({ url: odooUrl, db: odooDb, login: "admin", apiKey: DEFAULT_FAKE_API_KEY });
+  step("Odoo's Cluster Registry, as the Odoo UI would show it");
   const record = await until("the Odoo record", async () => {
     const [row] = await client.searchRead("vws.cluster", [["cluster_id", "=", cluster.id]], { limit: 1 });
     return row?.state === "connected" && row.operator_version ? row : undefined;
@@ -186,6 +159,55 @@ async function main() {
   info(
     `vws.cluster #${record.id}: ${record.name} — state ${record.state}, operator ${record.operator_version}, last heartbeat ${record.last_heartbeat} UTC`,
   );
+  const catalog = await until("the catalog in Odoo", async () => {
+    const rows = await client.searchRead("vws.catalog.entry", [], { fields: ["code"] });
+    return rows.length > 0 ? rows : undefined;
+  });
+  info(`vws.catalog.entry: ${catalog.map((row) => row.code).join(", ")} (what the Deploy app form offers)`);
+
+  step('Step 6 — in Odoo, Workspace Hub → Apps → "Deploy app": Vaultwarden into org-demo');
+  const appRecordId = await client.create("vws.application.instance", {
+    name: "vaultwarden",
+    namespace: "org-demo",
+    catalog_entry: "vaultwarden",
+    hostname: "vault.demo.local",
+    cluster_id: record.id as number,
+  });
+  info(`vws.application.instance #${appRecordId} created; the bridge's next pull takes it`);
+  const appFields = ["instance_id", "state", "state_reason", "url", "last_job_id", "ready_since"];
+  const requested = await until("the Deploy app request to be taken", async () => {
+    const [row] = await client.read("vws.application.instance", [appRecordId], { fields: appFields });
+    return row?.instance_id ? row : undefined;
+  });
+  info(
+    `instance_id ${requested.instance_id} written back; job ${requested.last_job_id} queued for the agent`,
+  );
+  const jobId = String(requested.last_job_id);
+  const job = await until("the job's result", async () => {
+    const current = await admin<{ state: string; appliedRef: { uid?: string } | null }>(
+      "GET",
+      `/api/v1/jobs/${jobId}`,
+    );
+    return ["succeeded", "failed", "noop", "conflict"].includes(current.state) ? current : undefined;
+  });
+  info(`job ${job.state}; ApplicationInstance uid ${job.appliedRef?.uid ?? "?"}`);
+  const deployed = await until("the URL in Odoo", async () => {
+    const [row] = await client.read("vws.application.instance", [appRecordId], { fields: appFields });
+    return row?.url ? row : undefined;
+  });
+  info(`ApplicationInstance org-demo/vaultwarden is Ready=True; files under ${join(dir, "cluster")}`);
+  info(
+    `vws.application.instance #${appRecordId}: state ${deployed.state}, URL ${deployed.url}, ready since ${deployed.ready_since} UTC`,
+  );
+  const messages = await client.searchRead(
+    "mail.message",
+    [
+      ["model", "=", "vws.cluster"],
+      ["res_id", "=", record.id],
+    ],
+    { fields: ["body"], order: "id asc" },
+  );
+  for (const message of messages) info(`chatter of ${record.name}: ${String(message.body)}`);
 
   step(`Done in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
   if (keep) {

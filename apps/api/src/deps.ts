@@ -134,13 +134,14 @@ export function createApiDeps(
     ...(overrides.argon2 ? { argon2: overrides.argon2 } : {}),
   });
   const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
-  const applications = createApplicationsService({ db, clock, audit });
+  const applications = createApplicationsService({ db, clock, audit, notifier });
   const jobs = createJobsService({
     db,
     clock,
     audit,
     signals,
     applications,
+    notifier,
     defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
   });
   const delivery = createDeliveryService({

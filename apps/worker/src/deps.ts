@@ -10,6 +10,7 @@ import {
   createDispatchService,
   createExecutorChannel,
   createHealthService,
+  createJobsService,
   type Db,
   type ExecutorMode,
   type JobExecutor,
@@ -56,8 +57,24 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     onError: (error) => logger.warn({ err: error }, "job signal failed"),
   });
   const signingKeys = signingKeysFor(config);
-  const applications = createApplicationsService({ db, clock, audit });
+  const notifier = createChangeNotifier({
+    pubsub,
+    queues,
+    odooEnabled: config.ODOO_URL !== undefined,
+    onError: (error, context) => logger.warn({ err: error }, context),
+  });
+  const applications = createApplicationsService({ db, clock, audit, notifier });
   const dispatch = createDispatchService({ db, clock, audit, signals, applications, signingKeys });
+  // Deploy and delete requests that come from Odoo (ODOO_APPLICATION_MODEL) take the API's path.
+  const jobs = createJobsService({
+    db,
+    clock,
+    audit,
+    signals,
+    applications,
+    notifier,
+    defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
+  });
   const delivery = createDeliveryService({
     db,
     clock,
@@ -71,12 +88,6 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     delivery,
     applications,
     executors: overrides.executors ?? {},
-  });
-  const notifier = createChangeNotifier({
-    pubsub,
-    queues,
-    odooEnabled: config.ODOO_URL !== undefined,
-    onError: (error, context) => logger.warn({ err: error }, context),
   });
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });
@@ -110,6 +121,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     applications,
     dispatch,
     executorChannel,
+    jobs,
     notifier,
     health,
     metrics,

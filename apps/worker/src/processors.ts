@@ -5,6 +5,9 @@ import type { WorkerDeps } from "./deps.ts";
 import { createOdooSync, odooBackoff, odooSyncProcessors } from "./odoo-sync.ts";
 import type { ProcessorMap } from "./runtime.ts";
 
+/** How often the outbox is drained when no hint came (a lost enqueue, a drain that died). */
+const OUTBOX_BACKSTOP_MS = 30_000;
+
 /** A queued job younger than this is still on its normal path through BullMQ. */
 const RECONCILE_AFTER_MS = 10_000;
 
@@ -117,6 +120,22 @@ export async function schedulesFor(deps: WorkerDeps, processors: ProcessorMap): 
       { name: "pull", data: {}, opts },
     );
     await odoo.upsertJobScheduler(
+      "odoo-pull-applications",
+      { every: deps.config.ODOO_SYNC_INTERVAL_SECONDS * 1000 },
+      { name: "pull-applications", data: {}, opts },
+    );
+    // The backstop behind the outbox hints (a lost enqueue, a drain that died).
+    await odoo.upsertJobScheduler(
+      "odoo-drain-outbox",
+      { every: OUTBOX_BACKSTOP_MS },
+      { name: "drain-outbox", data: {}, opts },
+    );
+    await odoo.upsertJobScheduler(
+      "odoo-reconcile-applications",
+      { every: deps.config.ODOO_RECONCILE_INTERVAL_SECONDS * 1000 },
+      { name: "reconcile-applications", data: {}, opts },
+    );
+    await odoo.upsertJobScheduler(
       "odoo-reconcile",
       { every: deps.config.ODOO_RECONCILE_INTERVAL_SECONDS * 1000 },
       { name: "reconcile", data: {}, opts },
@@ -127,6 +146,12 @@ export async function schedulesFor(deps: WorkerDeps, processors: ProcessorMap): 
       "reconcile",
       {},
       { jobId: `odoo-reconcile-start-${Date.now()}`, ...opts },
+    );
+    await deps.queues.enqueue(
+      "odoo-sync",
+      "reconcile-applications",
+      {},
+      { jobId: `odoo-reconcile-applications-start-${Date.now()}`, ...opts },
     );
   }
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseFieldMap } from "./odoo-sync/field-map.ts";
+import { parseApplicationFieldMap, parseCatalogFieldMap } from "./odoo-sync/model-maps.ts";
 import { TrustProxySetting } from "./trust-proxy.ts";
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -147,7 +148,18 @@ export const ConfigSchema = z.object({
   ODOO_PROTOCOL: z.enum(["auto", "jsonrpc", "json2"]).default("auto"),
   /** Odoo model of the Cluster Registry. */
   ODOO_CLUSTER_MODEL: z.string().min(1).default("vws.cluster"),
-  /** JSON object renaming the Odoo fields, e.g. {"state":"x_state"}. */
+  /** Odoo model of Workspace Hub's applications (a record without instance_id is a Deploy app request). */
+  ODOO_APPLICATION_MODEL: z.string().min(1).default("vws.application.instance"),
+  /** Odoo model the catalog is pushed to, so that Odoo's Deploy app form can offer it. */
+  ODOO_CATALOG_MODEL: z.string().min(1).default("vws.catalog.entry"),
+  /** Chatter messages on the cluster's record for meaningful transitions (when the model has a chatter). */
+  ODOO_CHATTER: z
+    .preprocess((value) => (value === "" ? undefined : value), z.enum(["true", "false"]).default("true"))
+    .transform((value) => value === "true"),
+  /**
+   * JSON object renaming the Odoo fields, e.g. {"state":"x_state"}; the application model's and
+   * the catalog model's with a prefix: {"application.hostname":"x_host","catalog.code":"x_code"}.
+   */
   ODOO_FIELD_MAP: optionalString,
   /** Char field of the Cluster Registry carrying the organization's slug; unset = all in the default organization. */
   ODOO_ORGANIZATION_FIELD: optionalString.pipe(
@@ -266,6 +278,8 @@ export const ConfigSchemaChecked = ConfigSchema.superRefine((config, context) =>
     }
     try {
       parseFieldMap(config.ODOO_FIELD_MAP);
+      parseApplicationFieldMap(config.ODOO_FIELD_MAP);
+      parseCatalogFieldMap(config.ODOO_FIELD_MAP);
     } catch (error) {
       const message = error instanceof Error ? error.message.replace(/^ODOO_FIELD_MAP: /, "") : String(error);
       context.addIssue({ code: "custom", path: ["ODOO_FIELD_MAP"], message });

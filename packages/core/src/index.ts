@@ -50,6 +50,7 @@ export * from "./odoo-sync/ownership.ts";
 export * from "./odoo-sync/status.ts";
 export * from "./organizations/organizations.repo.ts";
 export * from "./organizations/organizations.service.ts";
+export * from "./outbox/outbox.ts";
 export * from "./pagination.ts";
 export * from "./reachability.ts";
 export * from "./redact.ts";

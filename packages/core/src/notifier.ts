@@ -8,9 +8,15 @@ export interface ChangeNotifier {
   clusterChanged(clusterId: string): Promise<void>;
   /** Credentials of a cluster were revoked/rotated or the cluster was disabled. */
   clusterAuthChanged(clusterId: string): Promise<void>;
+  /**
+   * Domain events were committed to the outbox (outbox/outbox.ts): its consumers may read them
+   * now. Only a hint: the events wait in the table, and a periodic drain takes what it missed.
+   */
+  outboxWritten(): Promise<void>;
 }
 
 export const silentNotifier: ChangeNotifier = {
   clusterChanged: async () => {},
   clusterAuthChanged: async () => {},
+  outboxWritten: async () => {},
 };

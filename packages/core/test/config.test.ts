@@ -93,6 +93,28 @@ describe("config", () => {
     expect(config.ODOO_ORGANIZATION_FIELD).toBeUndefined();
   });
 
+  it("renames the application and catalog models' fields with a prefix, and turns the chatter off on request", () => {
+    const odoo = { ODOO_URL: "http://o", ODOO_DB: "d", ODOO_LOGIN: "l", ODOO_API_KEY: "k" };
+    const config = loadConfig({
+      ...odoo,
+      ODOO_FIELD_MAP: '{"state":"x_state","application.hostname":"x_host","catalog.code":"x_code"}',
+    });
+    expect(config).toMatchObject({
+      ODOO_APPLICATION_MODEL: "vws.application.instance",
+      ODOO_CATALOG_MODEL: "vws.catalog.entry",
+      ODOO_CHATTER: true,
+    });
+    expect(() => loadConfig({ ...odoo, ODOO_FIELD_MAP: '{"application.colour":"x_colour"}' })).toThrow(
+      /ODOO_FIELD_MAP: unknown field "application.colour"/,
+    );
+    expect(() => loadConfig({ ...odoo, ODOO_FIELD_MAP: '{"catalog.code":"Not A Field"}' })).toThrow(
+      /ODOO_FIELD_MAP: "catalog.code" must map to an Odoo field name/,
+    );
+    expect(loadConfig({ ODOO_CHATTER: "false" }).ODOO_CHATTER).toBe(false);
+    expect(loadConfig({ ODOO_CHATTER: "" }).ODOO_CHATTER).toBe(true);
+    expect(() => loadConfig({ ODOO_CHATTER: "maybe" })).toThrow(/ODOO_CHATTER/);
+  });
+
   it("never echoes a secret value back", () => {
     expect(() => loadConfig({ BOOTSTRAP_ADMIN_KEY: "short-secret-value" })).toThrow(/BOOTSTRAP_ADMIN_KEY/);
     try {

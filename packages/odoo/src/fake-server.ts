@@ -16,7 +16,7 @@ export type { OdooMajor } from "./fake/dialect.ts";
 export type { FakeFailure } from "./fake/failures.ts";
 export type { FakeUser } from "./fake/methods.ts";
 export type { AclOperation, FakeField, FakeFieldType, FakeModel, FakeRow } from "./fake/models.ts";
-export { clusterModel } from "./fake/models.ts";
+export { applicationModel, catalogEntryModel, clusterModel } from "./fake/models.ts";
 export type { FakeOdooOptions, FakeUserInit } from "./fake/options.ts";
 export type { FakeTransaction } from "./fake/transaction.ts";
 export type { FakeAutomation, WebhookDelivery } from "./fake/webhooks.ts";

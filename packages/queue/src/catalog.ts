@@ -20,6 +20,16 @@ export const JOB_CATALOG = {
     "pull-record": z.object({ odooId: z.number().int().positive() }),
     /** The full comparison (periodic, at start, after an access error clears). */
     reconcile: z.object({}),
+    /** Pushes the shared catalog to ODOO_CATALOG_MODEL (after a change of it). */
+    "push-catalog": z.object({}),
+    /** Pushes what the outbox holds: applications' runtime fields, chatter messages. */
+    "drain-outbox": z.object({}),
+    /** Workspace Hub's applications changed since the cursor (ODOO_APPLICATION_MODEL). */
+    "pull-applications": z.object({}),
+    /** The applications' full comparison and the catalog's push (periodic, at start, after recovery). */
+    "reconcile-applications": z.object({}),
+    /** One application's record at once (Odoo's webhook on ODOO_APPLICATION_MODEL). */
+    "pull-application-record": z.object({ odooId: z.number().int().positive() }),
   },
   /** Repeatable housekeeping: the backstops behind the hot paths. */
   maintenance: {

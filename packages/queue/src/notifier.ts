@@ -32,6 +32,41 @@ export function createChangeNotifier(options: {
         .publish("auth-invalidate", clusterId)
         .catch((error: unknown) => report(error, "auth invalidation"));
     },
+    /** The shared catalog changed: Odoo's copy of it (ODOO_CATALOG_MODEL) is pushed again. */
+    async catalogChanged() {
+      if (!options.odooEnabled) return;
+      await options.queues
+        .enqueue(
+          "odoo-sync",
+          "push-catalog",
+          {},
+          {
+            delay: ODOO_PUSH_DEBOUNCE_MS,
+            deduplication: { id: "push-catalog", ttl: ODOO_PUSH_DEBOUNCE_MS },
+            attempts: ODOO_PUSH_ATTEMPTS,
+            backoff: { type: ODOO_BACKOFF_TYPE },
+            removeOnComplete: true,
+          },
+        )
+        .catch((error: unknown) => report(error, "odoo catalog push enqueue"));
+    },
+    async outboxWritten() {
+      if (!options.odooEnabled) return;
+      await options.queues
+        .enqueue(
+          "odoo-sync",
+          "drain-outbox",
+          {},
+          {
+            delay: ODOO_PUSH_DEBOUNCE_MS,
+            deduplication: { id: "drain-outbox", ttl: ODOO_PUSH_DEBOUNCE_MS },
+            attempts: ODOO_PUSH_ATTEMPTS,
+            backoff: { type: ODOO_BACKOFF_TYPE },
+            removeOnComplete: true,
+          },
+        )
+        .catch((error: unknown) => report(error, "odoo outbox enqueue"));
+    },
     async clusterChanged(clusterId: string) {
       if (!options.odooEnabled) return;
       await options.queues

@@ -48,6 +48,7 @@ export const sharedCatalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
     },
     async (request, reply) => {
       const entry = await deps.catalog.create(actorOf(principalOf(request)), "shared", request.body);
+      await deps.notifier.catalogChanged();
       return reply.code(201).send(toCatalogEntryDto(entry));
     },
   );
@@ -66,9 +67,16 @@ export const sharedCatalogRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
       },
       onRequest: platform,
     },
-    async (request) =>
-      toCatalogEntryDto(
-        await deps.catalog.put(actorOf(principalOf(request)), "shared", request.params.id, request.body),
-      ),
+    async (request) => {
+      const entry = await deps.catalog.put(
+        actorOf(principalOf(request)),
+        "shared",
+        request.params.id,
+        request.body,
+      );
+      // Odoo's copy of the catalog (ODOO_CATALOG_MODEL) follows; the reconciliation is its backstop.
+      await deps.notifier.catalogChanged();
+      return toCatalogEntryDto(entry);
+    },
   );
 };

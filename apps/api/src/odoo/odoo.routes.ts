@@ -13,6 +13,11 @@ const OdooModelSync = z
     cursor: z.string().nullable().describe("highest write_date pulled (Odoo's UTC text)"),
     lastPullAt: Rfc3339.nullable(),
     lastReconcileAt: Rfc3339.nullable(),
+    lastError: z
+      .string()
+      .nullable()
+      .describe("the last error that stopped a sync job of this model, until one succeeds"),
+    lastErrorAt: Rfc3339.nullable(),
   })
   .meta({ id: "OdooModelSync" });
 
@@ -37,6 +42,10 @@ const OdooStatus = z
     lastPushAt: Rfc3339.nullable(),
     lastPullAt: Rfc3339.nullable(),
     pending: z.number().int().describe("sync jobs waiting, delayed (backing off) or running"),
+    pendingEvents: z
+      .number()
+      .int()
+      .describe("domain events in the outbox not pushed to Odoo yet (application pushes, chatter messages)"),
     lastError: z.string().nullable().describe("the last error that stopped a sync job, until one succeeds"),
     lastErrorAt: Rfc3339.nullable(),
     models: z.array(OdooModelSync),
@@ -100,6 +109,7 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
         lastPushAt: isoOrNull(state?.lastPushAt),
         lastPullAt: lastPull > 0 ? new Date(lastPull).toISOString() : null,
         pending,
+        pendingEvents: details.pendingEvents,
         lastError: state?.lastError ?? null,
         lastErrorAt: isoOrNull(state?.lastErrorAt),
         models: details.cursors.map((row) => ({
@@ -107,6 +117,8 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
           cursor: row.cursor,
           lastPullAt: isoOrNull(row.lastPullAt),
           lastReconcileAt: isoOrNull(row.lastReconcileAt),
+          lastError: row.lastError ?? null,
+          lastErrorAt: isoOrNull(row.lastErrorAt),
         })),
         missingFields: state?.missingFields ?? [],
         recordErrors: details.recordErrors.map((row) => ({ ...row, since: isoOrNull(row.since) })),
@@ -156,20 +168,19 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
     },
     async (request, reply) => {
       if (!enabled) throw conflict("odoo_disabled", "the Odoo bridge is off (ODOO_URL is unset)");
-      if (request.body._model && request.body._model !== deps.config.ODOO_CLUSTER_MODEL) {
-        throw new DomainError(
-          400,
-          "wrong_model",
-          `this webhook syncs ${deps.config.ODOO_CLUSTER_MODEL}, not ${request.body._model}`,
-        );
+      const model = request.body._model ?? deps.config.ODOO_CLUSTER_MODEL;
+      const synced = [deps.config.ODOO_CLUSTER_MODEL, deps.config.ODOO_APPLICATION_MODEL];
+      if (!synced.includes(model)) {
+        throw new DomainError(400, "wrong_model", `this webhook syncs ${synced.join(" and ")}, not ${model}`);
       }
+      const job = model === deps.config.ODOO_CLUSTER_MODEL ? "pull-record" : "pull-application-record";
       // Now, and again a little later: Odoo 17 posts before its transaction commits, so the first
       // read may see the old values (the pull's overlap window catches longer transactions).
       const retries = { attempts: 10, backoff: { type: "exponential", delay: 1_000 } };
-      await deps.queues.enqueue("odoo-sync", "pull-record", { odooId: request.body._id }, retries);
+      await deps.queues.enqueue("odoo-sync", job, { odooId: request.body._id }, retries);
       await deps.queues.enqueue(
         "odoo-sync",
-        "pull-record",
+        job,
         { odooId: request.body._id },
         { ...retries, delay: deps.config.ODOO_WEBHOOK_REREAD_SECONDS * 1000 },
       );

@@ -1,9 +1,11 @@
 import { type AgentEvent, type ApplicationState, CLOSED_JOB_STATES, type Condition } from "@vwksp/protocol";
 import type { AuditInput, AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
-import type { Db, Prisma } from "../db.ts";
+import { type Db, Prisma } from "../db.ts";
 import type { ProjectedResource } from "../events/resource-projection.ts";
 import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "../jobs/render.ts";
+import type { ChangeNotifier } from "../notifier.ts";
+import { writeOutbox } from "../outbox/outbox.ts";
 import {
   type ApplicationChange,
   type ApplicationSignal,
@@ -56,10 +58,13 @@ export function createApplicationsService({
   db,
   clock,
   audit,
+  notifier,
 }: {
   db: Db;
   clock: Clock;
   audit: AuditService;
+  /** Told after this service's own transactions commit outbox events (callers' transactions tell it themselves). */
+  notifier?: Pick<ChangeNotifier, "outboxWritten">;
 }) {
   /** Writes a change (and `request`'s new generation and job, which are written in any case). */
   async function commit(
@@ -92,6 +97,25 @@ export function createApplicationsService({
           : {}),
       },
     });
+    // The domain event, in the same transaction: the Odoo push (and later webhooks) read it.
+    await writeOutbox(
+      tx,
+      {
+        kind: "ApplicationChanged",
+        organizationId: row.organizationId,
+        clusterId: row.clusterId,
+        applicationId: row.id,
+        data: {
+          namespace: row.namespace,
+          name: row.name,
+          from: row.state,
+          to: change && !same ? change.state : row.state,
+          reason: change && !same ? change.reason : row.stateReason,
+          jobId: requested?.jobId ?? row.lastJobId,
+        },
+      },
+      now,
+    );
     if (change && change.state !== row.state) {
       const entry: AuditInput = {
         source: "system",
@@ -120,7 +144,17 @@ export function createApplicationsService({
    */
   async function request<J extends { id: string }>(
     tx: Tx,
-    target: { clusterId: string; namespace: string; name: string; catalogId?: string },
+    target: {
+      clusterId: string;
+      namespace: string;
+      name: string;
+      catalogId?: string;
+      hostname?: string | undefined;
+      values?: Record<string, unknown> | undefined;
+      chartVersion?: string | undefined;
+      /** The application's Odoo record, when the request came from Odoo. */
+      odooRecordId?: number | undefined;
+    },
     intent: "deploy" | "delete",
     createJob: (generation: number) => Promise<J>,
   ): Promise<J> {
@@ -133,16 +167,23 @@ export function createApplicationsService({
     };
     if (intent === "deploy") {
       const catalogId = target.catalogId ?? "";
+      const requestedValues = {
+        catalogId,
+        hostname: target.hostname ?? null,
+        values: (target.values ?? Prisma.DbNull) as Prisma.InputJsonValue,
+        chartVersion: target.chartVersion ?? null,
+        ...(target.odooRecordId !== undefined ? { odooRecordId: target.odooRecordId } : {}),
+      };
       await tx.application.upsert({
         where,
         create: {
           clusterId: target.clusterId,
           namespace: target.namespace,
           name: target.name,
-          catalogId,
           generation: 0,
+          ...requestedValues,
         },
-        update: { catalogId },
+        update: requestedValues,
       });
     }
     const [row] = await tx.$queryRawUnsafe<(ApplicationRow & { generation: number })[]>(
@@ -189,7 +230,7 @@ export function createApplicationsService({
    */
   async function jobsClosed(jobIds: string[]): Promise<number> {
     if (jobIds.length === 0) return 0;
-    return db.$transaction(async (tx) => {
+    const settled = await db.$transaction(async (tx) => {
       // Through the application's unique key, locked in id order like the events path locks them.
       const rows = await tx.$queryRawUnsafe<ClosedJobRow[]>(
         `SELECT ${APPLICATION_COLUMNS}, j.id AS "jobId", j.state::text AS "jobState", j.error, j."appliedRef",
@@ -222,6 +263,8 @@ export function createApplicationsService({
       }
       return settled;
     });
+    if (settled > 0) await notifier?.outboxWritten().catch(() => {});
+    return settled;
   }
 
   /**
@@ -230,7 +273,7 @@ export function createApplicationsService({
    */
   async function resourcesObserved(tx: Tx, clusterId: string, projected: ProjectedResource[]) {
     const instances = projected.filter(({ ref }) => isApplicationInstance(ref));
-    if (instances.length === 0) return;
+    if (instances.length === 0) return 0;
     const rows = await tx.$queryRawUnsafe<ApplicationRow[]>(
       `SELECT ${APPLICATION_COLUMNS} FROM "Application" a
        JOIN unnest($2::text[], $3::text[]) AS i(namespace, name) ON a.namespace = i.namespace AND a.name = i.name
@@ -244,10 +287,16 @@ export function createApplicationsService({
     const byName = new Map(
       instances.map(({ ref, status }) => [`${ref.namespace ?? ""}|${ref.name}`, status]),
     );
+    let changed = 0;
     for (const row of rows) {
       const resource = byName.get(`${row.namespace}|${row.name}`);
-      if (resource) await commit(tx, row, nextApplicationState(row, { kind: "resource-observed", resource }));
+      if (
+        resource &&
+        (await commit(tx, row, nextApplicationState(row, { kind: "resource-observed", resource })))
+      )
+        changed += 1;
     }
+    return changed;
   }
 
   /**

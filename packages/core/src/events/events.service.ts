@@ -137,7 +137,7 @@ export function createEventsService({ db, clock, audit, heartbeats, notifier, ap
       conditions: event.conditions ?? [],
       timestamp: event.timestamp,
     }));
-    const { fresh, healthChanged } = await db.$transaction(async (tx) => {
+    const { fresh, healthChanged, applicationsChanged } = await db.$transaction(async (tx) => {
       // A replay (same key, same timestamp) is a no-op; the same key with a newer timestamp is a
       // new transition and replaces the stored event. Only those are projected and audited.
       const written = await tx.$queryRaw<{ eventKey: string | null }[]>`
@@ -157,12 +157,13 @@ export function createEventsService({ db, clock, audit, heartbeats, notifier, ap
       const fresh = unique.filter((event) => !event.eventKey || writtenKeys.has(event.eventKey));
       const { clusterEvents, resourceEvents } = route(fresh);
       const projected = await projectResources(tx, agent.clusterId, resourceEvents, now);
-      await applications.resourcesObserved(tx, agent.clusterId, projected);
+      const applicationsChanged = await applications.resourcesObserved(tx, agent.clusterId, projected);
       const cluster = await projectClusterResource(tx, agent.clusterId, clusterEvents);
       await audit.recordMany(auditEntries(agent, fresh), tx);
-      return { fresh, healthChanged: cluster.conditionsChanged };
+      return { fresh, healthChanged: cluster.conditionsChanged, applicationsChanged };
     });
     if (healthChanged) await notifier.clusterChanged(agent.clusterId);
+    if (applicationsChanged > 0) await notifier.outboxWritten();
     return { stored: fresh.length, duplicates: stored.length - fresh.length };
   }
 

@@ -152,6 +152,13 @@ export function createHeartbeatCoalescer({
         RETURNING c.id, c."organizationId", c.status, c."operatorVersion", c."fluxVersion", c."veleroVersion", c."kubernetesVersion",
           v.hb IS NOT NULL AS heartbeat
       )
+      , outbox AS (
+        -- The reconnection's domain event, written by this very statement (the transactional outbox).
+        INSERT INTO "OutboxEvent" (kind, "organizationId", "clusterId", data, "createdAt")
+        SELECT 'ClusterReconnected', u."organizationId", u.id, '{}'::jsonb, ${ts(now)}::timestamp
+        FROM updated u JOIN old o ON o.id = u.id
+        WHERE o.status = 'disconnected' AND u.status = 'connected'
+      )
       SELECT * FROM (
         SELECT u.id::text AS id, u."organizationId"::text AS "organizationId",
           (o.status = 'disconnected' AND u.status = 'connected') AS reconnected,
@@ -177,6 +184,8 @@ export function createHeartbeatCoalescer({
         data: { reason: "agent contact after a heartbeat timeout" },
       })),
     );
+    // A reconnection wrote its outbox event; new versions complete a first connection's message.
+    if (reconnected.length > 0 || changed.some((row) => row.versionsChanged)) await notifier.outboxWritten();
     for (const row of changed) {
       const heartbeatSent = batch.get(row.id)?.heartbeatAt !== undefined;
       if (row.reconnected || row.versionsChanged || (heartbeatSent && row.pushDue))

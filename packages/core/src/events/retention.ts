@@ -4,7 +4,7 @@ import type { Db } from "../db.ts";
 /** Timestamps are `timestamp(3)` in UTC; an ISO string cast to timestamp keeps that exact value. */
 const ts = (date: Date) => date.toISOString();
 
-/** Deletes agent events older than the retention period, in bounded batches. */
+/** Deletes agent events and outbox events older than the retention period, in bounded batches. */
 export async function pruneEvents({
   db,
   clock,
@@ -21,6 +21,16 @@ export async function pruneEvents({
       DELETE FROM "AgentEvent" WHERE id IN (
         SELECT id FROM "AgentEvent" WHERE "receivedAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
     deleted += batch;
-    if (batch < 5000) return { deleted };
+    if (batch < 5000) break;
+  }
+  // The outbox too: an event older than the retention was consumed long ago, or never will be
+  // (the bridge off); what it would have pushed, the Odoo reconciliation compares anyway.
+  let outboxDeleted = 0;
+  for (;;) {
+    const batch = await db.$executeRaw`
+      DELETE FROM "OutboxEvent" WHERE id IN (
+        SELECT id FROM "OutboxEvent" WHERE "createdAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
+    outboxDeleted += batch;
+    if (batch < 5000) return { deleted, outboxDeleted };
   }
 }

@@ -39,10 +39,20 @@ export function createHealthService(deps: {
   async function markSilentClustersDisconnected() {
     const now = clock.now();
     const cutoff = new Date(now.getTime() - deps.heartbeatTimeoutSeconds * 1000);
+    // The outbox event is written by the same statement: it exists exactly when the flip does.
     const flipped = await db.$queryRaw<{ id: string; organizationId: string; lastSeenAt: Date | null }[]>`
-      UPDATE "Cluster" SET status = 'disconnected', "updatedAt" = ${ts(now)}::timestamp
-      WHERE status = 'connected' AND COALESCE("lastSeenAt", "registeredAt", "createdAt") < ${ts(cutoff)}::timestamp
-      RETURNING id::text AS id, "organizationId"::text AS "organizationId", "lastSeenAt"`;
+      WITH flipped AS (
+        UPDATE "Cluster" SET status = 'disconnected', "updatedAt" = ${ts(now)}::timestamp
+        WHERE status = 'connected' AND COALESCE("lastSeenAt", "registeredAt", "createdAt") < ${ts(cutoff)}::timestamp
+        RETURNING id, "organizationId", "lastSeenAt"
+      ), outbox AS (
+        INSERT INTO "OutboxEvent" (kind, "organizationId", "clusterId", data, "createdAt")
+        SELECT 'ClusterDisconnected', "organizationId", id,
+          jsonb_build_object('lastSeenAt', "lastSeenAt", 'timeoutSeconds', ${deps.heartbeatTimeoutSeconds}::int),
+          ${ts(now)}::timestamp
+        FROM flipped
+      )
+      SELECT id::text AS id, "organizationId"::text AS "organizationId", "lastSeenAt" FROM flipped`;
     await audit.recordMany(
       flipped.map((row) => ({
         source: "system" as const,
@@ -57,6 +67,7 @@ export function createHealthService(deps: {
       })),
     );
     for (const row of flipped) await notifier.clusterChanged(row.id);
+    if (flipped.length > 0) await notifier.outboxWritten();
     return { disconnected: flipped.length };
   }
 

@@ -14,6 +14,7 @@ import type { Actor } from "../clusters/clusters.service.ts";
 import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
 import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
+import type { ChangeNotifier } from "../notifier.ts";
 import { newJobId } from "./job-ids.ts";
 import { createJobQueries } from "./jobs.queries.ts";
 import { INSERT_COLUMNS, INSERT_JOBS_SQL, TARGET_CLUSTERS_SQL } from "./jobs.sql.ts";
@@ -43,12 +44,22 @@ interface Deps {
   signals: JobSignals;
   applications: ApplicationsService;
   defaultExpiresSeconds: number;
+  /** Told after a deploy or delete request committed its outbox event. */
+  notifier?: Pick<ChangeNotifier, "outboxWritten">;
 }
 
 const forbiddenBy = (code: string, message: string) => new DomainError(403, code, message);
 
 /** Admin side of the job pipeline: requests become `queued` rows, then the worker takes over. */
-export function createJobsService({ db, clock, audit, signals, applications, defaultExpiresSeconds }: Deps) {
+export function createJobsService({
+  db,
+  clock,
+  audit,
+  signals,
+  applications,
+  defaultExpiresSeconds,
+  notifier,
+}: Deps) {
   const queries = createJobQueries(db);
   type TargetCluster = Pick<
     Cluster,
@@ -167,7 +178,12 @@ export function createJobsService({ db, clock, audit, signals, applications, def
     return job;
   }
 
-  async function requestDeploy(actor: Actor, clusterId: string, body: DeployApplicationBody) {
+  async function requestDeploy(
+    actor: Actor,
+    clusterId: string,
+    body: DeployApplicationBody,
+    options: { odooRecordId?: number } = {},
+  ) {
     const cluster = await deliverableCluster(actor, clusterId);
     requireNamespace(cluster, body.namespace);
     const entry = await resolveCatalogEntry(db, actor.organizationId, body.catalogId);
@@ -178,7 +194,17 @@ export function createJobsService({ db, clock, audit, signals, applications, def
         `catalog entry "${body.catalogId}" is not in the cluster's allowedCatalogEntries`,
       );
     }
-    const target = { clusterId, namespace: body.namespace, name: body.name, catalogId: body.catalogId };
+    const chart = entry.entry.chart as { version?: unknown } | null;
+    const target = {
+      clusterId,
+      namespace: body.namespace,
+      name: body.name,
+      catalogId: body.catalogId,
+      hostname: body.hostname,
+      values: body.values,
+      chartVersion: body.chartVersion ?? (typeof chart?.version === "string" ? chart.version : undefined),
+      odooRecordId: options.odooRecordId,
+    };
     const job = await db.$transaction((tx) =>
       applications.request(tx, target, "deploy", (generation) => {
         const request: DeployRequest = {
@@ -212,6 +238,7 @@ export function createJobsService({ db, clock, audit, signals, applications, def
         );
       }),
     );
+    await notifier?.outboxWritten().catch(() => {});
     return afterCommit(job);
   }
 
@@ -236,6 +263,7 @@ export function createJobsService({ db, clock, audit, signals, applications, def
         );
       }),
     );
+    await notifier?.outboxWritten().catch(() => {});
     return afterCommit(job);
   }
 

@@ -46,6 +46,8 @@ export function parseFieldMap(json: string | undefined, organizationField?: stri
   if (!json) return map;
   const overrides = JSON.parse(json) as Record<string, unknown>;
   for (const [logical, odooName] of Object.entries(overrides)) {
+    // The application and catalog models' fields (model-maps.ts) check their own.
+    if (/^(application|catalog)\./.test(logical)) continue;
     if (!(LOGICAL_FIELDS as readonly string[]).includes(logical)) {
       throw badRequest(
         "invalid_field_map",

@@ -20,6 +20,8 @@ export interface ModelFields {
   readFields: string[];
   /** Mapped fields the model lacks (shown in /api/v1/odoo/status). */
   missing: string[];
+  /** The model inherits mail.thread (it has `message_ids`): the bridge may post on its chatter. */
+  chatter: boolean;
 }
 
 /** After these the model may have changed (an upgrade, another module version): ask again. */
@@ -75,6 +77,7 @@ export function createModelFields(deps: { db: Db; client: OdooClientLike; model:
         ...new Set(["id", "write_date", ...Object.values(present).filter((name): name is string => !!name)]),
       ],
       missing,
+      chatter: described.message_ids !== undefined,
     };
   }
 

@@ -16,6 +16,8 @@ export interface OdooClientLike {
   ): Promise<Record<string, unknown>[]>;
   create(model: string, vals: Record<string, unknown>): Promise<number>;
   write(model: string, ids: number[], vals: Record<string, unknown>): Promise<true>;
+  /** Any other method, arguments named (message_post). */
+  call(model: string, method: string, named?: { ids?: number[] } & Record<string, unknown>): Promise<unknown>;
 }
 
 /** Archived records too: an archived record is not a deleted one. */

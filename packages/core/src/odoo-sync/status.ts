@@ -8,7 +8,15 @@ const LISTED = 100;
  * record (or cluster) syncs.
  */
 export async function readOdooSyncDetails(db: Db) {
-  const [cursors, refusedRecords, refusedPushes, recordErrorCount, pushErrorCount] = await Promise.all([
+  const [
+    cursors,
+    refusedRecords,
+    refusedPushes,
+    recordErrorCount,
+    pushErrorCount,
+    pendingEvents,
+    refusedApps,
+  ] = await Promise.all([
     db.odooCursor.findMany({ orderBy: { model: "asc" } }),
     db.odooRecordState.findMany({
       where: { error: { not: null } },
@@ -23,6 +31,13 @@ export async function readOdooSyncDetails(db: Db) {
     }),
     db.odooRecordState.count({ where: { error: { not: null } } }),
     db.cluster.count({ where: { odooSyncError: { not: null } } }),
+    db.outboxEvent.count({ where: { odooDoneAt: null } }),
+    db.application.findMany({
+      where: { odooSyncError: { not: null } },
+      orderBy: { odooSyncErrorAt: "desc" },
+      take: LISTED,
+      select: { id: true, clusterId: true, odooRecordId: true, odooSyncError: true, odooSyncErrorAt: true },
+    }),
   ]);
   const recordErrors = [
     ...refusedRecords.map((row) => ({
@@ -41,10 +56,19 @@ export async function readOdooSyncDetails(db: Db) {
       message: row.odooSyncError ?? "",
       since: row.odooSyncErrorAt,
     })),
+    ...refusedApps.map((row) => ({
+      direction: "push" as const,
+      model: "application",
+      odooId: row.odooRecordId,
+      clusterId: row.clusterId,
+      message: `application ${row.id}: ${row.odooSyncError ?? ""}`,
+      since: row.odooSyncErrorAt,
+    })),
   ].sort((a, b) => (b.since?.getTime() ?? 0) - (a.since?.getTime() ?? 0));
   return {
     cursors,
     recordErrors: recordErrors.slice(0, LISTED),
-    recordErrorCount: recordErrorCount + pushErrorCount,
+    recordErrorCount: recordErrorCount + pushErrorCount + refusedApps.length,
+    pendingEvents,
   };
 }

@@ -5,6 +5,7 @@ import type { CredentialsService } from "../credentials/credentials.service.ts";
 import type { Db, RegistrationToken } from "../db.ts";
 import { DomainError, forbidden } from "../errors.ts";
 import type { ChangeNotifier } from "../notifier.ts";
+import { writeOutbox } from "../outbox/outbox.ts";
 import type { SecretChecker } from "./secret-check.ts";
 
 export type TokenStatus = "active" | "consumed" | "revoked" | "expired";
@@ -117,6 +118,16 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
       };
       const data = { tokenId: live.id, clientAddress: input.clientAddress, credentialId: credential.id };
       await audit.record({ ...entry, kind: "RegistrationTokenExchanged", data }, tx);
+      await writeOutbox(
+        tx,
+        {
+          kind: "ClusterConnected",
+          organizationId: cluster.organizationId,
+          clusterId: live.clusterId,
+          data: { first: cluster.registeredAt === null },
+        },
+        now,
+      );
       // Registered before: its credentials (if any still work) are superseded, and the trail says so.
       if (cluster.registeredAt) {
         await audit.record(
@@ -138,6 +149,7 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
     // Other processes hold the superseded credentials in their caches without an expiry.
     if (issued.superseded > 0) await notifier.clusterAuthChanged(live.clusterId);
     await notifier.clusterChanged(live.clusterId);
+    await notifier.outboxWritten();
     return {
       clusterId: live.clusterId,
       token: issued.credential.token,

@@ -14,6 +14,7 @@ export function emptyValue(field: FakeField): unknown {
     case "float":
       return 0;
     case "many2many":
+    case "one2many":
       return [];
     default:
       return false;
@@ -65,6 +66,9 @@ export function toStored(model: string, name: string, field: FakeField, value: u
       break;
     case "many2many":
       return applyX2manyCommands(value, Array.isArray(current) ? (current as number[]) : []);
+    case "one2many":
+      // Only the inverse many2one moves a one2many here (message_ids: message_post).
+      break;
   }
   throw fault.valueError(`Wrong value for ${model}.${name}: ${pyRepr(value)}`);
 }

@@ -129,6 +129,33 @@ const METHODS: Record<string, MethodSpec> = {
       return true;
     },
   },
+  // mail.thread's: posts on each record's chatter, answers the (last) message's id. The record
+  // itself is not written (its write_date stays).
+  message_post: {
+    onRecords: true,
+    acl: "read",
+    params: [{ name: "body" }, { name: "subject" }, { name: "message_type" }, { name: "subtype_xmlid" }],
+    run: (env, model, ids, args) => {
+      const existing = env.store.browse(model, ids, env.user.uid, true);
+      if (existing.length !== 1) throw fault.valueError(`Expected singleton: ${model}(${ids.join(", ")})`);
+      const partner = env.store.row("res.users", env.user.uid)?.partner_id;
+      const [id] = env.store.create(
+        "mail.message",
+        [
+          {
+            model,
+            res_id: existing[0],
+            body: typeof args.body === "string" ? args.body : false,
+            message_type: asString(args.message_type) ?? "notification",
+            subtype_xmlid: asString(args.subtype_xmlid) ?? false,
+            author_id: typeof partner === "number" ? partner : false,
+          },
+        ],
+        env.user.uid,
+      );
+      return id;
+    },
+  },
   fields_get: {
     onRecords: false,
     params: [{ name: "allfields" }, { name: "attributes" }],
@@ -149,7 +176,9 @@ export function resolveMethod(store: FakeStore, model: string, method: string): 
     return { onRecords: false, params: [], run: (env) => custom({ uid: env.user.uid, ctx: env.store.ctx }) };
   }
   const spec = METHODS[method];
-  if (!spec) throw unknownMethod(version, model, method);
+  if (!spec || (method === "message_post" && !store.model(model).chatter)) {
+    throw unknownMethod(version, model, method);
+  }
   return spec;
 }
 

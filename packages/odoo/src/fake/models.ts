@@ -13,6 +13,7 @@ export type FakeFieldType =
   | "datetime"
   | "selection"
   | "many2one"
+  | "one2many"
   | "many2many";
 
 export interface FakeField {
@@ -24,6 +25,8 @@ export interface FakeField {
   readonly?: boolean;
   selection?: [string, string][];
   default?: unknown;
+  /** one2many: the field of `relation` that points back (read-only here; filled by the ORM). */
+  inverse?: string;
 }
 
 export type AclOperation = "read" | "create" | "write" | "unlink";
@@ -58,6 +61,8 @@ export interface FakeModel {
   displayName?: (row: FakeRow, ctx: FakeModelContext) => string;
   /** Veto an unlink (e.g. the admin user); ids all exist. */
   beforeUnlink?: (ids: number[], ctx: FakeModelContext) => OdooFault | undefined;
+  /** Inherits mail.thread: has `message_ids` and answers `message_post` (the chatter). */
+  chatter?: boolean;
   /** Extra `@api.model` methods returning JSON-able values (e.g. res.users.context_get). */
   modelMethods?: Record<string, (env: { uid: number; ctx: FakeModelContext }) => unknown>;
 }
@@ -163,8 +168,99 @@ export function builtinModels(version: OdooMajor): FakeModel[] {
         unlink: ["Administration/Settings"],
       },
     },
+    {
+      // The chatter's messages (mail.thread's message_post writes them).
+      name: "mail.message",
+      description: "Message",
+      order: "id desc",
+      fields: {
+        model: char("Related Document Model"),
+        res_id: { type: "integer", string: "Related Document ID" },
+        body: { type: "html", string: "Contents" },
+        message_type: char("Type", { default: "notification" }),
+        subtype_xmlid: char("Subtype"),
+        author_id: { type: "many2one", string: "Author", relation: "res.partner" },
+      },
+    },
     clusterModel(),
+    applicationModel(),
+    catalogEntryModel(),
   ];
+}
+
+/** A one2many `message_ids` as mail.thread adds it (its rows are mail.message's with model/res_id). */
+const MESSAGE_IDS: FakeField = {
+  type: "one2many",
+  string: "Messages",
+  relation: "mail.message",
+  inverse: "res_id",
+  readonly: true,
+};
+
+/**
+ * Workspace Hub's applications (docs/odoo-integration.md): configuration owned by Odoo (a
+ * record without instance_id is a "Deploy app" request), runtime owned by the control plane.
+ * `cluster_id` is a many2one to the Cluster Registry, read back as `[id, name]`.
+ */
+export function applicationModel(
+  options: { extraFields?: Record<string, FakeField>; without?: string[] } = {},
+): FakeModel {
+  const fields: Record<string, FakeField> = {
+    instance_id: char("Instance ID"),
+    name: char("Name", { required: true }),
+    namespace: char("Namespace"),
+    catalog_entry: char("Catalog Entry"),
+    hostname: char("Hostname"),
+    values: { type: "text", string: "Values (JSON)" },
+    cluster_id: { type: "many2one", string: "Cluster", relation: "vws.cluster" },
+    active: { type: "boolean", string: "Active", default: true },
+    state: {
+      type: "selection",
+      string: "State",
+      selection: [
+        ["requested", "Requested"],
+        ["deploying", "Deploying"],
+        ["deployed", "Deployed"],
+        ["not_ready", "Not Ready"],
+        ["degraded", "Degraded"],
+        ["failed", "Failed"],
+        ["deleting", "Deleting"],
+        ["deleted", "Deleted"],
+        ["refused", "Refused"],
+      ],
+    },
+    state_reason: { type: "text", string: "State Reason" },
+    url: char("URL"),
+    ready_since: { type: "datetime", string: "Ready Since" },
+    chart_version: char("Chart Version"),
+    last_job_id: char("Last Job"),
+    sync_error: { type: "text", string: "Sync Error" },
+    ...options.extraFields,
+  };
+  for (const name of options.without ?? []) delete fields[name];
+  return {
+    name: "vws.application.instance",
+    description: "Application Instance",
+    fields,
+    unique: [{ fields: ["instance_id"], message: "The instance ID must be unique." }],
+  };
+}
+
+/** The catalog the control plane pushes, so that Odoo's Deploy app form can offer it. */
+export function catalogEntryModel(): FakeModel {
+  return {
+    name: "vws.catalog.entry",
+    description: "Catalog Entry",
+    fields: {
+      code: char("Code", { required: true }),
+      name: char("Name", { required: true }),
+      chart_name: char("Chart Name"),
+      chart_version: char("Chart Version"),
+      chart_url: char("Chart URL"),
+      active: { type: "boolean", string: "Active", default: true },
+    },
+    unique: [{ fields: ["code"], message: "The catalog code must be unique." }],
+  };
 }
 
 /**
@@ -173,13 +269,19 @@ export function builtinModels(version: OdooMajor): FakeModel[] {
  * adds fields (e.g. the organization field); `without` leaves optional ones out.
  */
 export function clusterModel(
-  options: { extraFields?: Record<string, FakeField>; without?: string[] } = {},
+  options: { extraFields?: Record<string, FakeField>; without?: string[]; chatter?: boolean } = {},
 ): FakeModel {
-  const fields: Record<string, FakeField> = { ...clusterFields(), ...options.extraFields };
+  const chatter = options.chatter ?? true;
+  const fields: Record<string, FakeField> = {
+    ...clusterFields(),
+    ...(chatter ? { message_ids: MESSAGE_IDS } : {}),
+    ...options.extraFields,
+  };
   for (const name of options.without ?? []) delete fields[name];
   return {
     name: "vws.cluster",
     description: "Cluster",
+    chatter,
     fields,
     unique: [{ fields: ["cluster_id"], message: "The cluster ID must be unique." }],
   };

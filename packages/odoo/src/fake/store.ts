@@ -173,12 +173,23 @@ export class FakeStore implements DomainHost {
 
   private readValue(model: string, row: FakeRow, name: string, field: FakeField, load: unknown) {
     if (name === "display_name") return this.displayName(model, row.id);
+    if (field.type === "one2many") return this.inverseIds(model, row.id, field);
     const value = row[name] ?? emptyValue(field);
     if (field.type === "datetime") return shownDatetime(value);
     if (field.type !== "many2one" || typeof value !== "number" || load !== "_classic_read") {
       return Array.isArray(value) ? [...value] : value;
     }
     return [value, this.displayName(field.relation ?? "", value)];
+  }
+
+  /** A one2many's ids: the rows of its relation pointing back (mail.message also names the model). */
+  private inverseIds(model: string, id: number, field: FakeField): number[] {
+    const relation = field.relation ?? "";
+    const hasModel = this.model(relation).fields.model !== undefined;
+    return [...(this.tables.get(relation)?.values() ?? [])]
+      .filter((row) => row[field.inverse ?? ""] === id && (!hasModel || row.model === model))
+      .map((row) => row.id)
+      .sort((a, b) => b - a);
   }
 
   /** Inserts rows; `seed` keeps given ids and dates and skips checks. Rolls back on error. */
