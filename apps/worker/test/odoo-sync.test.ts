@@ -233,8 +233,11 @@ describe.each([
       return row?.lastError?.includes("not allowed") ? row : undefined;
     });
     expect(state.lastError).toContain(`push cluster ${cluster.id}`);
-    const failed = await worker.deps.queues.queue("odoo-sync").getFailed();
-    expect(failed.some((job) => job.data.clusterId === cluster.id && job.attemptsMade === 1)).toBe(true);
+    // The error is recorded before the job is moved to failed: wait for BullMQ to catch up.
+    await eventually(async () => {
+      const failed = await worker.deps.queues.queue("odoo-sync").getFailed();
+      return failed.some((job) => job.data.clusterId === cluster.id && job.attemptsMade === 1);
+    });
     expect(odooRecord(cluster.id)?.operator_version).toBe(false);
   });
 

@@ -29,9 +29,9 @@ describe("signing key vault", () => {
   it("refuses with a clear message without the secret, with another secret, or when tampered with", () => {
     const { signingPrivateKey } = vault.newKeyPair();
     expect(signingPrivateKey).toMatch(new RegExp(`^vwksp-sealed:v1:${vault.keyId}:`));
-    expect(() => plainSigningKeys.open(signingPrivateKey)).toThrow(/set SIGNING_KEY_SECRET/);
+    expect(() => plainSigningKeys.open(signingPrivateKey)).toThrow(/set SECRET_KEY/);
     const other = createSigningKeyVault(randomBytes(32));
-    expect(() => other.open(signingPrivateKey)).toThrow(/sealed under another SIGNING_KEY_SECRET/);
+    expect(() => other.open(signingPrivateKey)).toThrow(/sealed under another SECRET_KEY/);
     expect(other.sealedElsewhere(signingPrivateKey)).toBe(true);
     expect(vault.sealedElsewhere(signingPrivateKey)).toBe(false);
     const tampered = `${signingPrivateKey.slice(0, -4)}AAA=`;
@@ -62,28 +62,28 @@ describe("signing key vault", () => {
     );
   });
 
-  it("takes SIGNING_KEY_SECRET_PREVIOUS as a comma-separated list of such secrets, only beside the current one", () => {
+  it("takes SECRET_KEY_PREVIOUS as a comma-separated list of such secrets, only beside the current one", () => {
     const [a, b, current] = [0, 1, 2].map(() => randomBytes(32).toString("hex")) as [string, string, string];
-    const config = loadConfig({ SIGNING_KEY_SECRET: current, SIGNING_KEY_SECRET_PREVIOUS: `${a}, ${b}` });
-    expect(config.SIGNING_KEY_SECRET_PREVIOUS).toEqual([a, b]);
-    expect(loadConfig({}).SIGNING_KEY_SECRET_PREVIOUS).toEqual([]);
+    const config = loadConfig({ SECRET_KEY: current, SECRET_KEY_PREVIOUS: `${a}, ${b}` });
+    expect(config.SECRET_KEY_PREVIOUS).toEqual([a, b]);
+    expect(loadConfig({}).SECRET_KEY_PREVIOUS).toEqual([]);
     expect(() =>
-      loadConfig({ SIGNING_KEY_SECRET: current, SIGNING_KEY_SECRET_PREVIOUS: `${a},short` }),
-    ).toThrow(/SIGNING_KEY_SECRET_PREVIOUS.*must be 32 bytes/);
-    expect(() => loadConfig({ SIGNING_KEY_SECRET_PREVIOUS: a })).toThrow(
-      /SIGNING_KEY_SECRET: required when SIGNING_KEY_SECRET_PREVIOUS is set/,
+      loadConfig({ SECRET_KEY: current, SECRET_KEY_PREVIOUS: `${a},short` }),
+    ).toThrow(/SECRET_KEY_PREVIOUS.*must be 32 bytes/);
+    expect(() => loadConfig({ SECRET_KEY_PREVIOUS: a })).toThrow(
+      /SECRET_KEY: required when SECRET_KEY_PREVIOUS is set/,
     );
   });
 
-  it("takes SIGNING_KEY_SECRET as 64 hex characters or base64 of 32 bytes, nothing else", () => {
-    expect(loadConfig({ SIGNING_KEY_SECRET: "ab".repeat(32) }).SIGNING_KEY_SECRET).toBe("ab".repeat(32));
+  it("takes SECRET_KEY as 64 hex characters or base64 of 32 bytes, nothing else", () => {
+    expect(loadConfig({ SECRET_KEY: "ab".repeat(32) }).SECRET_KEY).toBe("ab".repeat(32));
     const base64 = randomBytes(32).toString("base64");
-    expect(loadConfig({ SIGNING_KEY_SECRET: base64 }).SIGNING_KEY_SECRET).toBe(base64);
-    expect(loadConfig({ SIGNING_KEY_SECRET: "" }).SIGNING_KEY_SECRET).toBeUndefined();
+    expect(loadConfig({ SECRET_KEY: base64 }).SECRET_KEY).toBe(base64);
+    expect(loadConfig({ SECRET_KEY: "" }).SECRET_KEY).toBeUndefined();
     for (const bad of ["short", "ab".repeat(31), randomBytes(16).toString("base64"), "zz".repeat(32)]) {
-      expect(() => loadConfig({ SIGNING_KEY_SECRET: bad })).toThrow(/SIGNING_KEY_SECRET: must be 32 bytes/);
+      expect(() => loadConfig({ SECRET_KEY: bad })).toThrow(/SECRET_KEY: must be 32 bytes/);
       // The value itself is never echoed.
-      expect(messageOf(() => loadConfig({ SIGNING_KEY_SECRET: bad }))).not.toContain(bad);
+      expect(messageOf(() => loadConfig({ SECRET_KEY: bad }))).not.toContain(bad);
     }
   });
 });
