@@ -429,6 +429,8 @@ describe.each([
     ).toBe(1);
     expect(fake.records(APPS).some((row) => row.instance_id === app.id)).toBe(false);
     await worker.processors["odoo-sync"]?.["drain-outbox"]?.({}, undefined as never);
+    // A drain queued by an earlier commit may hold the event (SKIP LOCKED) while this one finds none.
+    await eventually(async () => fake.records(APPS).some((row) => row.instance_id === app.id));
     expect(fake.records(APPS).find((row) => row.instance_id === app.id)).toMatchObject({
       name: "unannounced",
       state: "requested",
@@ -526,7 +528,10 @@ describe("Odoo chatter turned off (ODOO_CHATTER=false)", () => {
     await eventually(async () => fake.records(CLUSTERS).some((row) => row.cluster_id === cluster.id));
     await harness.deps.db.outboxEvent.updateMany({ data: { createdAt: new Date(Date.now() - 3_600_000) } });
     await worker.processors["odoo-sync"]?.["drain-outbox"]?.({}, undefined as never);
-    expect(await harness.deps.db.outboxEvent.count({ where: { odooDoneAt: null } })).toBe(0);
+    // A drain the commit queued may hold the events (SKIP LOCKED) while this one finds none.
+    await eventually(
+      async () => (await harness.deps.db.outboxEvent.count({ where: { odooDoneAt: null } })) === 0,
+    );
     expect(fake.records("mail.message")).toEqual([]);
   });
 });
@@ -569,6 +574,8 @@ describe("an Odoo without Workspace Hub's application and catalog models", () =>
     ).rejects.toThrow();
     await harness.deps.db.outboxEvent.updateMany({ data: { createdAt: new Date(Date.now() - 3_600_000) } });
     await worker.processors["odoo-sync"]?.["drain-outbox"]?.({}, undefined as never);
+    // A drain the commit queued may hold the events (SKIP LOCKED) while this one finds none.
+    await eventually(async () => fake.records("mail.message").some((row) => row.res_id === record.id));
     expect(fake.records("mail.message").filter((row) => row.res_id === record.id)).toHaveLength(1);
     const status = (
       await harness.app.inject({ url: "/api/v1/odoo/status", headers: adminHeaders(key) })
