@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { DEFAULT_FAKE_API_KEY, type FakeOdooOptions, startFakeOdoo } from "@vwksp/odoo/fake-server";
+import type { Processor } from "../../apps/worker/src/runtime.ts";
 import { adminHeaders } from "./agent.ts";
 import { createLogCapture, createTestApp, createTestEnv } from "./app.ts";
 import { adminKey } from "./fixtures.ts";
@@ -44,9 +45,10 @@ export async function startOdooBridge(options: BridgeOptions) {
   const harness = await createTestApp({ env, configOverrides: config, captureLogs: logs });
   const worker = createTestWorker({ env, configOverrides: config, captureLogs: logs, odooBackoffBaseMs: 50 });
   const key = await adminKey(harness);
-  const processors = worker.processors["odoo-sync"] ?? {};
+  // Tests name the job and give its payload as the queue would; the runtime parses it the same way.
+  const processors = (worker.processors["odoo-sync"] ?? {}) as Record<string, Processor | undefined>;
   const run = async (name: string, payload: unknown = {}) => {
-    const processor = processors[name as keyof typeof processors];
+    const processor = processors[name];
     if (!processor) throw new Error(`no odoo-sync processor ${name}`);
     return processor(payload, undefined as never);
   };

@@ -2,7 +2,7 @@ import { createOdooSyncService, type OdooSyncService, parseFieldMap } from "@vwk
 import { createOdooClient, isOdooError } from "@vwksp/odoo";
 import { UnrecoverableError } from "bullmq";
 import type { WorkerDeps } from "./deps.ts";
-import type { Processor } from "./runtime.ts";
+import type { ProcessorMap } from "./runtime.ts";
 
 /** Exponential backoff from 2 s, capped at an hour: an Odoo outage is waited out, not dropped. */
 export const odooBackoff = (attemptsMade: number, baseMs = 2_000) =>
@@ -96,22 +96,22 @@ async function guarded<T>(
   return result;
 }
 
-export function odooSyncProcessors(deps: WorkerDeps, sync: OdooSyncService): Record<string, Processor> {
+export function odooSyncProcessors(
+  deps: WorkerDeps,
+  sync: OdooSyncService,
+): NonNullable<ProcessorMap["odoo-sync"]> {
   return {
-    "push-cluster": async (payload) => {
-      const { clusterId } = payload as { clusterId: string };
+    "push-cluster": async ({ clusterId }) => {
       return guarded(deps, sync, `push cluster ${clusterId}`, () => sync.pushCluster(clusterId));
     },
     pull: async () => guarded(deps, sync, "pull", () => sync.pull()),
-    "pull-record": async (payload) => {
-      const { odooId } = payload as { odooId: number };
+    "pull-record": async ({ odooId }) => {
       return guarded(deps, sync, `pull record ${odooId}`, () => sync.pullRecord(odooId));
     },
     reconcile: async () => guarded(deps, sync, "reconcile", () => sync.reconcile()),
     "pull-applications": async () =>
       guarded(deps, sync, "pull applications", () => sync.pullApplications(), sync.applicationModel),
-    "pull-application-record": async (payload) => {
-      const { odooId } = payload as { odooId: number };
+    "pull-application-record": async ({ odooId }) => {
       return guarded(
         deps,
         sync,

@@ -42,7 +42,7 @@ export async function reconcileQueued(deps: WorkerDeps, olderThanMs = RECONCILE_
     } else if (state === "missing" || state === "unknown" || state === "completed") {
       // A completed dispatch job with the row still queued cannot normally happen; redo it.
       if (existing) await existing.remove().catch(() => {});
-      await dispatchQueue.add("dispatch-job", { jobId }, { jobId, ...DISPATCH_JOB_OPTIONS });
+      await deps.queues.enqueue("dispatch", "dispatch-job", { jobId }, { jobId, ...DISPATCH_JOB_OPTIONS });
       requeued += 1;
     }
   }
@@ -56,11 +56,10 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
   return {
     ...(odooSync ? { "odoo-sync": odooSyncProcessors(deps, odooSync) } : {}),
     dispatch: {
-      "dispatch-job": async (payload) => deps.dispatch.prepare((payload as { jobId: string }).jobId),
+      "dispatch-job": async ({ jobId }) => deps.dispatch.prepare(jobId),
     },
     execute: {
-      "drain-cluster": async (payload) =>
-        deps.executorChannel.drain((payload as { clusterId: string }).clusterId),
+      "drain-cluster": async ({ clusterId }) => deps.executorChannel.drain(clusterId),
     },
     maintenance: {
       "sweep-jobs": async () => {

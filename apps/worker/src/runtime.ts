@@ -1,12 +1,20 @@
 import type { Logger } from "@vwksp/core";
-import { createRedis, type JobName, parsePayload, type QueueName, type RedisTarget } from "@vwksp/queue";
+import {
+  createRedis,
+  type JobName,
+  type JobPayload,
+  parsePayload,
+  type QueueName,
+  type RedisTarget,
+} from "@vwksp/queue";
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
 
-export type Processor = (payload: unknown, job: Job) => Promise<unknown>;
+/** Runs one BullMQ job; its payload is parsed against the job catalog before it is called. */
+export type Processor<Payload = unknown> = (payload: Payload, job: Job) => Promise<unknown>;
 
-/** Processors by queue and job name; a queue with no processors gets no Worker. */
-export type ProcessorMap = { [Q in QueueName]?: { [N in JobName<Q>]?: Processor } };
+/** Processors by queue and job name, each given its own payload type; a queue with none gets no Worker. */
+export type ProcessorMap = { [Q in QueueName]?: { [N in JobName<Q>]?: Processor<JobPayload<Q, N>> } };
 
 export interface RuntimeOptions {
   /** REDIS_URL, or the sentinels or cluster nodes (`redisTarget(config)`). */
@@ -79,7 +87,11 @@ export function startWorkerRuntime({
   const workers: Worker[] = [];
   const connections: Redis[] = [];
 
-  for (const [queueName, byName] of Object.entries(processors) as [QueueName, Record<string, Processor>][]) {
+  // Each processor gets the payload its catalog entry parsed, so it is called as a plain Processor.
+  for (const [queueName, byName] of Object.entries(processors) as unknown as [
+    QueueName,
+    Record<string, Processor>,
+  ][]) {
     const connection = createRedis(redisUrl, "blocking");
     connections.push(connection);
     const worker = new Worker(

@@ -61,10 +61,8 @@ describe.each([
 
   const odoo = () =>
     createOdooClient({ url: fake.url, db: fake.db, login: "admin", apiKey: DEFAULT_FAKE_API_KEY, protocol });
-  const run = async (
-    job: "pull-applications" | "reconcile-applications",
-    payload: Record<string, unknown> = {},
-  ) => worker.processors["odoo-sync"]?.[job]?.(payload, undefined as never);
+  const run = async (job: "pull-applications" | "reconcile-applications") =>
+    worker.processors["odoo-sync"]?.[job]?.({}, undefined as never);
   const clusterRecord = (clusterId: string) =>
     fake.records(CLUSTERS).find((row) => row.cluster_id === clusterId);
   const appRecord = (odooId: number) => fake.records(APPS).find((row) => row.id === odooId);

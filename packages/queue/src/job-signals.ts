@@ -39,15 +39,10 @@ export function createJobSignals(options: {
   return {
     async jobsQueued(jobIds: string[]) {
       try {
-        const bulk = jobIds.map((jobId) => ({
-          name: "dispatch-job",
-          data: { jobId },
-          opts: { jobId, ...DISPATCH_JOB_OPTIONS },
-        }));
-        await withTimeout(
-          options.queues.queue("dispatch").addBulk(bulk),
-          ENQUEUE_TIMEOUT_MS,
-          "enqueue dispatch",
+        await options.queues.enqueueMany(
+          "dispatch",
+          "dispatch-job",
+          jobIds.map((jobId) => ({ payload: { jobId }, options: { jobId, ...DISPATCH_JOB_OPTIONS } })),
         );
       } catch (error) {
         report(error);
@@ -55,16 +50,13 @@ export function createJobSignals(options: {
     },
     async jobsToExecute(clusterIds: string[]) {
       try {
-        await withTimeout(
-          options.queues.queue("execute").addBulk(
-            clusterIds.map((clusterId) => ({
-              name: "drain-cluster",
-              data: { clusterId },
-              opts: { jobId: drainJobId(clusterId), ...DRAIN_JOB_OPTIONS },
-            })),
-          ),
-          ENQUEUE_TIMEOUT_MS,
-          "enqueue drain",
+        await options.queues.enqueueMany(
+          "execute",
+          "drain-cluster",
+          clusterIds.map((clusterId) => ({
+            payload: { clusterId },
+            options: { jobId: drainJobId(clusterId), ...DRAIN_JOB_OPTIONS },
+          })),
         );
       } catch (error) {
         report(error);

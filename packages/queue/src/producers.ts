@@ -64,11 +64,32 @@ export function createQueues({ connection, prefix }: QueuesOptions) {
     );
   }
 
+  /** Many jobs of one name in one round trip (BullMQ's addBulk), each payload checked. */
+  async function enqueueMany<Q extends QueueName, N extends JobName<Q>>(
+    queueName: Q,
+    jobName: N,
+    jobs: { payload: JobPayload<Q, N>; options?: JobsOptions }[],
+  ) {
+    const schema = JOB_CATALOG[queueName][jobName] as unknown as { parse(v: unknown): unknown };
+    for (const job of jobs) schema.parse(job.payload);
+    return withTimeout(
+      queue(queueName).addBulk(
+        jobs.map((job) => ({
+          name: jobName,
+          data: job.payload,
+          opts: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 }, ...job.options },
+        })),
+      ),
+      ENQUEUE_TIMEOUT_MS,
+      `enqueue ${queueName}/${jobName}`,
+    );
+  }
+
   async function close() {
     await Promise.all([...queues.values()].map((q) => q.close()));
   }
 
-  return { enqueue, queue, close };
+  return { enqueue, enqueueMany, queue, close };
 }
 
 export type Queues = ReturnType<typeof createQueues>;
