@@ -1,4 +1,5 @@
 import { type Clock, type DomainError, tooManyRequests } from "@vwksp/core";
+import { withTimeout } from "@vwksp/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 
@@ -81,23 +82,12 @@ export function createFailureLimiter(deps: {
   async function redisCall<T>(call: () => Promise<T>, log?: FastifyBaseLogger): Promise<T | undefined> {
     // Wall time, not the injected clock: a test that holds its clock still must not hold Redis off.
     if (Date.now() < redisSkippedUntil) return undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer from Redis in ${redisTimeoutMs} ms`)),
-            redisTimeoutMs,
-          );
-        }),
-      ]);
+      return await withTimeout(call(), redisTimeoutMs, "a Redis call of the failure limiter");
     } catch (error) {
       redisSkippedUntil = Date.now() + REDIS_BACKOFF_MS;
       log?.warn({ err: error }, "authentication failures are not limited for a moment: Redis unavailable");
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

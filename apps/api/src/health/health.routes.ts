@@ -1,28 +1,19 @@
-import { pingWithin } from "@vwksp/queue";
+import { pingWithin, withTimeout } from "@vwksp/queue";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../deps.ts";
 import { sendEnvelope } from "../http/errors.ts";
 import { errorResponses } from "../http/responses.ts";
 
-const CHECK_TIMEOUT_MS = 1_000;
+/** Under the readiness probe's own 3 s (deploy/kubernetes); a loaded but healthy process answers in time. */
+const CHECK_TIMEOUT_MS = 2_000;
 
-async function within(ms: number, work: () => Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      work(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), ms);
-      }),
-    ]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** Whether `work` finished within `ms` (a probe's answer, never its error). */
+const within = (ms: number, work: () => Promise<unknown>): Promise<boolean> =>
+  withTimeout(work(), ms, "readiness check").then(
+    () => true,
+    () => false,
+  );
 
 export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.get(
