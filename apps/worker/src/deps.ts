@@ -1,4 +1,5 @@
 import {
+  type AuditService,
   type Clock,
   type Config,
   closeDb,
@@ -27,11 +28,21 @@ import {
 } from "@vwksp/queue";
 import { createWorkerMetrics } from "./metrics/worker-metrics.ts";
 
+type Executors = Partial<Record<ExecutorMode, JobExecutor>>;
+export interface ExecutorServices {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+}
+
 interface WorkerOverrides {
   clock?: Clock;
   db?: Db;
-  /** Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready). */
-  executors?: Partial<Record<ExecutorMode, JobExecutor>>;
+  /**
+   * Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready); a function
+   * builds them from the worker's own services.
+   */
+  executors?: Executors | ((services: ExecutorServices) => Executors);
 }
 
 /** What the processors need, built once per worker process (tests build their own). */
@@ -70,7 +81,10 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     clock,
     delivery,
     applications,
-    executors: overrides.executors ?? {},
+    executors:
+      typeof overrides.executors === "function"
+        ? overrides.executors({ db, clock, audit })
+        : (overrides.executors ?? {}),
   });
   const notifier = createChangeNotifier({
     pubsub,

@@ -165,7 +165,10 @@ export function createGitOpsExecutor({
         if (!isGitOpsFailure(error)) throw error;
         const message = `${error.reason}: ${error.message}`;
         await markFailure(binding, message, !error.retryable);
-        logger?.warn({ clusterId: cluster.id, jobId: job.id, reason: error.reason }, "gitops job not applied");
+        logger?.warn(
+          { clusterId: cluster.id, jobId: job.id, reason: error.reason },
+          "gitops job not applied",
+        );
         if (error.retryable) throw new RetryLater(message);
         return { outcome: "failed", error: message };
       }
@@ -187,7 +190,11 @@ export function createGitOpsExecutor({
       logger?.info({ clusterId: cluster.id, jobId: job.id, commit: result.commit }, "gitops job committed");
       const application =
         single.type === "upsert-application"
-          ? (single.application as { apiVersion: string; kind: string; metadata: { namespace: string; name: string } })
+          ? (single.application as {
+              apiVersion: string;
+              kind: string;
+              metadata: { namespace: string; name: string };
+            })
           : undefined;
       return {
         outcome: "succeeded",

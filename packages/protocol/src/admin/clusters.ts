@@ -124,7 +124,9 @@ export const Cluster = z
     ...ClusterHealthFields,
     gitops: GitOpsBinding.nullable()
       .optional()
-      .describe("GitOps mode: the repository binding (never its credential) and its health; only in the single-cluster view"),
+      .describe(
+        "GitOps mode: the repository binding (never its credential) and its health; only in the single-cluster view",
+      ),
   })
   .meta({ id: "Cluster" });
 export type Cluster = z.infer<typeof Cluster>;
