@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { AgentJob, JobResultBody } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
@@ -52,6 +53,19 @@ function changeOf(job: AgentJob, slug: string): GitOpsChangeInput | string {
 }
 
 const keyOf = (namespace: unknown, name: unknown) => `${String(namespace)}/${String(name)}`;
+
+/**
+ * The key the engine looks for in the branch's history. Job keys are unique per cluster only
+ * (`applicationinstance/<ns>/<name>@<generation>`), and clusters commonly share one repository
+ * and branch: without the cluster id, one cluster's job would find another's commit and be
+ * taken as done. Hashed when too long or not one printable token (a trailer's limits).
+ */
+export function gitIdempotencyKey(clusterId: string, jobKey: string) {
+  const key = `${clusterId}/${jobKey}`;
+  return /^[\x21-\x7e]{1,200}$/.test(key)
+    ? key
+    : `${clusterId}/sha256-${createHash("sha256").update(jobKey).digest("hex")}`;
+}
 
 /**
  * GitOps mode's JobExecutor (docs/gitops-mode.md): each job of a gitops cluster becomes one
@@ -159,7 +173,7 @@ export function createGitOpsExecutor({
           },
           change,
           jobId: job.id,
-          idempotencyKey: job.idempotencyKey,
+          idempotencyKey: gitIdempotencyKey(cluster.id, job.idempotencyKey),
         });
       } catch (error) {
         if (!isGitOpsFailure(error)) throw error;
