@@ -46,6 +46,9 @@ let key: string;
 const logs = createLogCapture();
 /** Every answer of the API in this file, to search for the credential. */
 const answers: string[] = [];
+/** Pushes to the fleet repository that another writer beats: each gets a foreign commit first. */
+let racesToLose = 0;
+const foreignCommits: string[] = [];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "vwksp-gitops-e2e-"));
@@ -57,6 +60,15 @@ beforeAll(async () => {
       { password: TOKEN, canPush: true },
       { username: "reader", password: READER_PASSWORD, canPush: false },
     ],
+    // Someone else pushes to the branch while our push is on its way: the server then refuses
+    // ours (the branch is no longer where our commit was built).
+    async onRequest(request) {
+      const push = request.method === "POST" && (request.url ?? "").endsWith("/fleet.git/git-receive-pack");
+      if (!push || racesToLose === 0) return;
+      racesToLose -= 1;
+      const n = foreignCommits.length;
+      foreignCommits.push(await commitToBare(bare, "main", { [`docs/race-${n}.md`]: `${n}\n` }, `race ${n}`));
+    },
   });
   bare = await createBareRepository(projectRoot, "fleet", { files: { "README.md": "fleet\n" } });
   bare2 = await createBareRepository(projectRoot, "other", { files: { "README.md": "other\n" } });
@@ -298,14 +310,65 @@ describe("GitOps mode", () => {
     ]);
   });
 
+  it("a push that loses a race to a concurrent commit is re-applied onto it and pushed again", async () => {
+    racesToLose = 1;
+    const done = await deploy(cluster.id, "raced");
+    expect(done.state, done.error).toBe("succeeded");
+    expect(racesToLose).toBe(0);
+    const [commit] = await commitsOf(bare, "main");
+    expect(commit?.sha).toBe(done.gitCommit);
+    expect(commit?.parents).toEqual([foreignCommits.at(-1)]);
+    expect(await filesAt(bare, "main")).toContain(`${dir()}/apps/${NAMESPACE}/raced.yaml`);
+  });
+
+  it("a branch that keeps moving makes the job wait and retry later, then it goes through once", {
+    timeout: 60_000,
+  }, async () => {
+    // More races than the engine's attempts (6): the job is given back (RetryLater) with the reason.
+    racesToLose = 7;
+    const accepted = await call("POST", `/api/v1/clusters/${cluster.id}/applications`, {
+      catalogId: "vaultwarden",
+      namespace: NAMESPACE,
+      name: "contended",
+    });
+    const jobId = accepted.json().jobId as string;
+    await eventually(async () => {
+      const view = await job(jobId);
+      return view.state === "acked" && (view.error ?? "").includes("retrying: PushConflict");
+    }, 30_000);
+    expect((await call("GET", `/api/v1/clusters/${cluster.id}/gitops`)).json().health).toMatchObject({
+      healthy: true,
+      lastError: expect.stringMatching(/^PushConflict/),
+    });
+    racesToLose = 0;
+    const sweep = () => worker.processors.maintenance?.["drain-executor-clusters"]?.({}, undefined as never);
+    const done = await eventually(async () => {
+      await sweep();
+      const view = await job(jobId);
+      return view.finishedAt ? view : undefined;
+    }, 30_000);
+    expect(done.state, done.error).toBe("succeeded");
+    const history = await commitsOf(bare, "main");
+    // Pushed once: one commit carries the job's key.
+    expect(history.filter((commit) => commit.body.includes(`Vwksp-Job-Id: ${jobId}`))).toHaveLength(1);
+    expect(history[0]?.sha).toBe(done.gitCommit);
+    expect((await call("GET", `/api/v1/clusters/${cluster.id}/gitops`)).json().health.lastError).toBeNull();
+  });
+
   it("a new binding writes the whole directory again in the new repository", async () => {
-    const put = await call("PUT", `/api/v1/clusters/${cluster.id}/gitops`, binding({ url: git.url("other") }));
+    const put = await call(
+      "PUT",
+      `/api/v1/clusters/${cluster.id}/gitops`,
+      binding({ url: git.url("other") }),
+    );
     expect(put.statusCode, put.body).toBe(200);
     const done = await deploy(cluster.id, "wiki");
     expect(done.state, done.error).toBe("succeeded");
     expect(await filesAt(bare2, "main")).toEqual([
       "README.md",
+      `${dir()}/apps/${NAMESPACE}/contended.yaml`,
       `${dir()}/apps/${NAMESPACE}/notes.yaml`,
+      `${dir()}/apps/${NAMESPACE}/raced.yaml`,
       `${dir()}/apps/${NAMESPACE}/wiki.yaml`,
       `${dir()}/cluster.yaml`,
       `${dir()}/kustomization.yaml`,
@@ -331,7 +394,10 @@ describe("GitOps mode", () => {
     expect(failed.error).toMatch(/^AuthenticationFailed: /);
     expect(await headOf(bare2, "main")).toBe(head);
     const health = (await call("GET", `/api/v1/clusters/${cluster.id}`)).json().gitops.health;
-    expect(health).toMatchObject({ healthy: false, lastError: expect.stringMatching(/^AuthenticationFailed/) });
+    expect(health).toMatchObject({
+      healthy: false,
+      lastError: expect.stringMatching(/^AuthenticationFailed/),
+    });
     const audit = await harness.deps.db.auditEntry.findMany({
       where: { clusterId: cluster.id, kind: "GitOpsBindingUnhealthy" },
     });
