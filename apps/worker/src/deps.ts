@@ -1,5 +1,6 @@
 import {
   type AuditService,
+  type ChangeNotifier,
   type Clock,
   type Config,
   closeDb,
@@ -33,6 +34,7 @@ export interface ExecutorServices {
   db: Db;
   clock: Clock;
   audit: AuditService;
+  notifier: ChangeNotifier;
 }
 
 interface WorkerOverrides {
@@ -76,6 +78,12 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
     maxDeliveries: config.JOB_MAX_DELIVERIES,
   });
+  const notifier = createChangeNotifier({
+    pubsub,
+    queues,
+    odooEnabled: config.ODOO_URL !== undefined,
+    onError: (error, context) => logger.warn({ err: error }, context),
+  });
   const executorChannel = createExecutorChannel({
     db,
     clock,
@@ -83,14 +91,8 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     applications,
     executors:
       typeof overrides.executors === "function"
-        ? overrides.executors({ db, clock, audit })
+        ? overrides.executors({ db, clock, audit, notifier })
         : (overrides.executors ?? {}),
-  });
-  const notifier = createChangeNotifier({
-    pubsub,
-    queues,
-    odooEnabled: config.ODOO_URL !== undefined,
-    onError: (error, context) => logger.warn({ err: error }, context),
   });
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });

@@ -1,16 +1,14 @@
 import { join } from "node:path";
 import {
-  type AuditService,
-  type Clock,
   type Config,
   createGitOpsExecutor,
   credentialSealerFor,
-  type Db,
   type JobExecutor,
   type Logger,
 } from "@vwksp/core";
 import { createGitOpsEngine, createPgAdvisoryLock, type GitOpsEngine } from "@vwksp/gitops";
 import pg from "pg";
+import type { ExecutorServices } from "./deps.ts";
 
 export interface WorkerGitOps {
   executor: JobExecutor;
@@ -27,7 +25,7 @@ export interface WorkerGitOps {
 export function createWorkerGitOps(
   config: Config,
   logger: Logger,
-  services: { db: Db; clock: Clock; audit: AuditService },
+  services: ExecutorServices,
 ): WorkerGitOps | undefined {
   const sealer = credentialSealerFor(config);
   if (!sealer) return undefined;
@@ -46,7 +44,10 @@ export function createWorkerGitOps(
     return engine;
   };
   const executor = createGitOpsExecutor({
-    ...services,
+    db: services.db,
+    clock: services.clock,
+    audit: services.audit,
+    onClusterChanged: (clusterId) => services.notifier.clusterChanged(clusterId),
     sealer,
     engine: { applyChange: async (request) => (await start()).applyChange(request) },
     publicUrl: config.PUBLIC_URL,

@@ -276,6 +276,10 @@ describe("GitOps mode", () => {
     const health = (await call("GET", `/api/v1/clusters/${cluster.id}/gitops`)).json().health;
     expect(health).toMatchObject({ healthy: true, headCommit: head, lastError: null });
     expect(health.lastPushAt).not.toBeNull();
+    const conditions = (await call("GET", `/api/v1/clusters/${cluster.id}`)).json().conditions;
+    expect(conditions).toContainEqual(
+      expect.objectContaining({ type: "GitRepositoryHealthy", status: "True", reason: "Pushing" }),
+    );
   });
 
   it("makes no commit when the desired state did not change", async () => {
@@ -429,6 +433,10 @@ describe("GitOps mode", () => {
   it("removes the binding", async () => {
     expect((await call("DELETE", `/api/v1/clusters/${cluster.id}/gitops`)).statusCode).toBe(204);
     expect((await call("GET", `/api/v1/clusters/${cluster.id}/gitops`)).statusCode).toBe(404);
-    expect((await call("GET", `/api/v1/clusters/${cluster.id}`)).json().gitops).toBeNull();
+    const view = (await call("GET", `/api/v1/clusters/${cluster.id}`)).json();
+    expect(view.gitops).toBeNull();
+    expect(view.conditions.map((condition: { type: string }) => condition.type)).not.toContain(
+      "GitRepositoryHealthy",
+    );
   });
 });

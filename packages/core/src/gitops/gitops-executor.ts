@@ -3,6 +3,7 @@ import type { AgentJob, JobResultBody } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Cluster, Db, GitOpsBinding } from "../db.ts";
+import { GIT_REPOSITORY_HEALTHY } from "../health/cluster-health.ts";
 import { type JobExecutor, RetryLater } from "../jobs/executor-channel.ts";
 import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "../jobs/render.ts";
 import type { Logger } from "../logger.ts";
@@ -17,6 +18,8 @@ import {
 
 interface Deps {
   db: Db;
+  /** A cluster's health changed (its GitRepositoryHealthy condition): push it to Odoo. */
+  onClusterChanged?: (clusterId: string) => Promise<void> | void;
   clock: Clock;
   audit: AuditService;
   sealer: Sealer;
@@ -82,8 +85,27 @@ export function createGitOpsExecutor({
   engine,
   publicUrl,
   logger,
+  onClusterChanged,
   unboundRetryMs = 60_000,
 }: Deps): JobExecutor {
+  /**
+   * Writes the cluster's GitRepositoryHealthy condition when its status or reason changes (so it
+   * shows in the cluster's conditions, its healthMessage and Odoo's health_message).
+   */
+  async function setCondition(cluster: Cluster, status: "True" | "False", reason: string, message: string) {
+    const previous = cluster.gitRepository as { status?: string; reason?: string } | null;
+    if (previous?.status === status && previous.reason === reason) return;
+    const condition = {
+      type: GIT_REPOSITORY_HEALTHY,
+      status,
+      reason,
+      message,
+      lastTransitionTime: clock.now().toISOString(),
+    };
+    await db.cluster.update({ where: { id: cluster.id }, data: { gitRepository: condition } });
+    await onClusterChanged?.(cluster.id);
+  }
+
   /**
    * Every ApplicationInstance the cluster should run, from its jobs that went through (in any mode)
    * and this one last: the initial write brings the repository to the whole desired state.
@@ -107,11 +129,25 @@ export function createGitOpsExecutor({
     return [...apps.values()];
   }
 
-  async function markFailure(binding: GitOpsBinding, message: string, unhealthy: boolean) {
+  async function markFailure(
+    cluster: Cluster,
+    binding: GitOpsBinding,
+    failure: { reason: string; message: string },
+    unhealthy: boolean,
+  ) {
+    const message = `${failure.reason}: ${failure.message}`;
     await db.gitOpsBinding.update({
       where: { clusterId: binding.clusterId },
       data: { lastError: message, lastErrorAt: clock.now(), ...(unhealthy ? { healthy: false } : {}) },
     });
+    if (unhealthy) {
+      await setCondition(
+        cluster,
+        "False",
+        failure.reason,
+        `the worker cannot push to ${binding.url} (branch ${binding.branch}): ${failure.message}`,
+      );
+    }
     if (unhealthy && binding.healthy) {
       await audit.record({
         source: "system",
@@ -144,9 +180,12 @@ export function createGitOpsExecutor({
       try {
         auth = JSON.parse(sealer.open(binding.sealedCredential, gitCredentialContext(cluster.id)));
       } catch (error) {
-        const message = `the Git credential does not open: ${(error as Error).message}`;
-        await markFailure(binding, message, true);
-        return { outcome: "failed", error: message };
+        const failure = {
+          reason: "CredentialUnreadable",
+          message: `the Git credential does not open: ${(error as Error).message}`,
+        };
+        await markFailure(cluster, binding, failure, true);
+        return { outcome: "failed", error: `${failure.reason}: ${failure.message}` };
       }
       const initial = binding.initializedAt === null;
       const change: GitOpsChangeInput = initial
@@ -178,7 +217,7 @@ export function createGitOpsExecutor({
       } catch (error) {
         if (!isGitOpsFailure(error)) throw error;
         const message = `${error.reason}: ${error.message}`;
-        await markFailure(binding, message, !error.retryable);
+        await markFailure(cluster, binding, error, !error.retryable);
         logger?.warn(
           { clusterId: cluster.id, jobId: job.id, reason: error.reason },
           "gitops job not applied",
@@ -199,6 +238,12 @@ export function createGitOpsExecutor({
           ...(initial ? { initializedAt: now } : {}),
         },
       });
+      await setCondition(
+        cluster,
+        "True",
+        "Pushing",
+        `the worker pushes this cluster's jobs to ${binding.url} (branch ${binding.branch})`,
+      );
       if (result.outcome === "noop") return { outcome: "noop" };
       await db.job.update({ where: { id: job.id }, data: { gitCommit: result.commit } });
       logger?.info({ clusterId: cluster.id, jobId: job.id, commit: result.commit }, "gitops job committed");

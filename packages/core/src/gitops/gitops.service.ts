@@ -3,7 +3,7 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { type Clock, isoOrNull } from "../clock.ts";
 import { clusterOfOrganization } from "../clusters/cluster-of-organization.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
-import type { Db, GitOpsBinding } from "../db.ts";
+import { type Db, type GitOpsBinding, Prisma } from "../db.ts";
 import { badRequest, conflict, notFound } from "../errors.ts";
 import type { Sealer } from "../secrets/sealer.ts";
 import {
@@ -95,6 +95,8 @@ export function createGitOpsService({ db, audit, sealer, engine }: Deps) {
         create: { clusterId, ...data },
         update: data,
       });
+      // Judged again by the next push to this binding.
+      await tx.cluster.update({ where: { id: clusterId }, data: { gitRepository: Prisma.DbNull } });
       await audit.record(
         {
           source: "user",
@@ -138,6 +140,7 @@ export function createGitOpsService({ db, audit, sealer, engine }: Deps) {
     await db.$transaction(async (tx) => {
       const deleted = await tx.gitOpsBinding.deleteMany({ where: { clusterId } });
       if (deleted.count === 0) throw notFound(`cluster ${cluster.slug} has no GitOps binding`);
+      await tx.cluster.update({ where: { id: clusterId }, data: { gitRepository: Prisma.DbNull } });
       await audit.record(
         {
           source: "user",

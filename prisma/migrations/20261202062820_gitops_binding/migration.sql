@@ -1,4 +1,7 @@
 -- AlterTable
+ALTER TABLE "Cluster" ADD COLUMN     "gitRepository" JSONB;
+
+-- AlterTable
 ALTER TABLE "Job" ADD COLUMN     "gitCommit" TEXT;
 
 -- CreateTable
