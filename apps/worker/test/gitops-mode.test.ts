@@ -380,6 +380,36 @@ describe("GitOps mode", () => {
     ]);
   });
 
+  it("two clusters share one repository and branch: each job lands in its own cluster's directory", async () => {
+    // The same application on another cluster has the same job idempotency key
+    // (applicationinstance/org-acme/vault@1): the commit's key carries the cluster id.
+    const { cluster: neighbour } = await registeredCluster(harness, key, {
+      connectivityMode: "gitops",
+      displayName: "Neighbour",
+    });
+    const put = await call("PUT", `/api/v1/clusters/${neighbour.id}/gitops`, binding());
+    expect(put.statusCode, put.body).toBe(200);
+    const done = await deploy(neighbour.id, "vault");
+    expect(done.state, done.error).toBe("succeeded");
+    expect(done.gitCommit).toBe(await headOf(bare, "main"));
+    const files = await filesAt(bare, "main");
+    expect(files).toContain(`clusters/${neighbour.slug}/apps/${NAMESPACE}/vault.yaml`);
+    expect(files).toContain(`clusters/${neighbour.slug}/cluster.yaml`);
+    // The first cluster's directory in this repository is as it left it.
+    expect(files).toContain(`${dir()}/apps/${NAMESPACE}/notes.yaml`);
+
+    // What Git cannot carry fails with a message saying so.
+    const operation = await call("POST", `/api/v1/clusters/${neighbour.id}/operations`, {
+      template: "backup.velero",
+      namespace: NAMESPACE,
+      name: "vault",
+    });
+    expect(operation.statusCode, operation.body).toBe(202);
+    const refused = await finished(operation.json().jobId);
+    expect(refused.state).toBe("failed");
+    expect(refused.error).toContain("GitOps mode writes ApplicationInstances only");
+  });
+
   it("a credential the server refuses fails the job with the reason and marks the binding unhealthy", async () => {
     const sealer = credentialSealerFor(env.config({ SECRET_KEY }));
     // The token was revoked on the Git host after the binding was saved.
