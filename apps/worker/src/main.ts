@@ -1,4 +1,10 @@
-import { createLogger, loadConfigOrExit, redisUnreachable } from "@vwksp/core";
+import {
+  createLogger,
+  credentialSealerFor,
+  loadConfigOrExit,
+  redisUnreachable,
+  resealGitCredentials,
+} from "@vwksp/core";
 import { describeRedisTarget, redisTarget, waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
 import { createWorkerGitOps, type WorkerGitOps } from "./gitops-executor.ts";
@@ -75,6 +81,11 @@ async function main() {
       .sealSigningKeys()
       .then((sealed) => sealed > 0 && logger.info({ sealed }, "sealed signing keys under SECRET_KEY"))
       .catch((error: unknown) => logger.error({ err: error }, "sealing signing keys failed"));
+    const sealer = credentialSealerFor(config);
+    if (sealer)
+      resealGitCredentials(deps.db, sealer)
+        .then((count) => count > 0 && logger.info({ count }, "resealed Git credentials under SECRET_KEY"))
+        .catch((error: unknown) => logger.error({ err: error }, "resealing Git credentials failed"));
   } else {
     logger.warn("SECRET_KEY is not set: clusters' signing private keys are stored unencrypted");
   }

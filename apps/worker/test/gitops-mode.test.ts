@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createWorkerGitOps, type WorkerGitOps } from "../../../apps/worker/src/gitops-executor.ts";
-import { createLogger, credentialSealerFor, gitCredentialContext } from "../../../packages/core/src/index.ts";
+import {
+  createLogger,
+  credentialSealerFor,
+  gitCredentialContext,
+  resealGitCredentials,
+} from "../../../packages/core/src/index.ts";
 import { adminHeaders } from "../../../test/support/agent.ts";
 import { createLogCapture, createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
 import { adminKey, createCluster, eventually, registeredCluster } from "../../../test/support/fixtures.ts";
@@ -458,6 +463,29 @@ describe("GitOps mode", () => {
         expect(await fileAt(repository, "main", path)).not.toContain(TOKEN);
       }
     }
+  });
+
+  it("reseals credentials sealed under a previous SECRET_KEY, so that key can be dropped", async () => {
+    const next = randomBytes(32).toString("hex");
+    const before = await harness.deps.db.gitOpsBinding.findUniqueOrThrow({
+      where: { clusterId: cluster.id },
+    });
+    const rotating = credentialSealerFor(env.config({ SECRET_KEY: next, SECRET_KEY_PREVIOUS: SECRET_KEY }));
+    expect(
+      await resealGitCredentials(harness.deps.db, rotating as NonNullable<typeof rotating>),
+    ).toBeGreaterThanOrEqual(1);
+    const after = await harness.deps.db.gitOpsBinding.findUniqueOrThrow({ where: { clusterId: cluster.id } });
+    expect(after.sealedCredential).not.toBe(before.sealedCredential);
+    const onlyNext = credentialSealerFor(env.config({ SECRET_KEY: next }));
+    expect(
+      JSON.parse(onlyNext?.open(after.sealedCredential, gitCredentialContext(cluster.id)) ?? "{}"),
+    ).toEqual({
+      type: "https-token",
+      token: "tok_revoked",
+    });
+    // Bound to its row: it does not open as another cluster's.
+    expect(() => onlyNext?.open(after.sealedCredential, gitCredentialContext(randomUUID()))).toThrow();
+    expect(await resealGitCredentials(harness.deps.db, onlyNext as NonNullable<typeof onlyNext>)).toBe(0);
   });
 
   it("removes the binding", async () => {

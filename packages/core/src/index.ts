@@ -27,6 +27,7 @@ export * from "./events/heartbeats.ts";
 export * from "./events/resource-projection.ts";
 export * from "./events/retention.ts";
 export * from "./gitops/gitops.service.ts";
+export * from "./gitops/gitops-credentials.ts";
 export * from "./gitops/gitops-engine.ts";
 export * from "./gitops/gitops-executor.ts";
 export * from "./hashing.ts";
