@@ -441,6 +441,29 @@ describe("GitOps mode", () => {
       where: { clusterId: cluster.id, kind: "GitOpsBindingUnhealthy" },
     });
     expect(audit).toHaveLength(1);
+
+    // The token works again (re-enabled on the host): the next job goes through and says so.
+    await harness.deps.db.gitOpsBinding.update({
+      where: { clusterId: cluster.id },
+      data: {
+        sealedCredential: sealer?.seal(
+          JSON.stringify({ type: "https-token", token: TOKEN }),
+          gitCredentialContext(cluster.id),
+        ),
+      },
+    });
+    const recovered = await deploy(cluster.id, "after-recovery");
+    expect(recovered.state, recovered.error).toBe("succeeded");
+    const restored = (await call("GET", `/api/v1/clusters/${cluster.id}`)).json();
+    expect(restored.gitops.health).toMatchObject({ healthy: true, lastError: null });
+    expect(restored.conditions).toContainEqual(
+      expect.objectContaining({ type: "GitRepositoryHealthy", status: "True" }),
+    );
+    expect(
+      await harness.deps.db.auditEntry.count({
+        where: { clusterId: cluster.id, kind: "GitOpsBindingRestored" },
+      }),
+    ).toBe(1);
   });
 
   it("never shows, logs or stores the credential in clear", async () => {
@@ -481,7 +504,7 @@ describe("GitOps mode", () => {
       JSON.parse(onlyNext?.open(after.sealedCredential, gitCredentialContext(cluster.id)) ?? "{}"),
     ).toEqual({
       type: "https-token",
-      token: "tok_revoked",
+      token: TOKEN,
     });
     // Bound to its row: it does not open as another cluster's.
     expect(() => onlyNext?.open(after.sealedCredential, gitCredentialContext(randomUUID()))).toThrow();

@@ -153,6 +153,7 @@ export function createGitOpsExecutor({
         source: "system",
         kind: "GitOpsBindingUnhealthy",
         actor: "system",
+        organizationId: cluster.organizationId,
         clusterId: binding.clusterId,
         data: { url: binding.url, branch: binding.branch, error: message },
       });
@@ -238,6 +239,16 @@ export function createGitOpsExecutor({
           ...(initial ? { initializedAt: now } : {}),
         },
       });
+      if (!binding.healthy) {
+        await audit.record({
+          source: "system",
+          kind: "GitOpsBindingRestored",
+          actor: "system",
+          organizationId: cluster.organizationId,
+          clusterId: cluster.id,
+          data: { url: binding.url, branch: binding.branch, previousError: binding.lastError },
+        });
+      }
       await setCondition(
         cluster,
         "True",
