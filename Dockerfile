@@ -49,6 +49,12 @@ RUN pnpm install --prod --frozen-lockfile --ignore-scripts
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# GitOps mode (docs/gitops-mode.md): the worker drives the git CLI (@vwksp/gitops), over HTTPS
+# (ca-certificates) and over SSH for ssh-key credentials (openssh-client). Why the CLI and not
+# a JavaScript Git: packages/gitops/README.md.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # Manifests and node_modules (root and per package) of the production install.
 COPY --from=prod-deps /app/ ./

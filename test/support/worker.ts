@@ -1,4 +1,4 @@
-import { createWorkerDeps } from "../../apps/worker/src/deps.ts";
+import { createWorkerDeps, type ExecutorServices } from "../../apps/worker/src/deps.ts";
 import { processorsFor, workerSettingsFor } from "../../apps/worker/src/processors.ts";
 import { startWorkerRuntime } from "../../apps/worker/src/runtime.ts";
 import {
@@ -17,8 +17,10 @@ export interface TestWorkerOptions {
   captureLogs?: ReturnType<typeof createLogCapture>;
   /** First retry delay of odoo-sync jobs (production: 2 s). */
   odooBackoffBaseMs?: number;
-  /** Who performs the jobs of push and GitOps clusters. */
-  executors?: Partial<Record<ExecutorMode, JobExecutor>>;
+  /** Who performs the jobs of push and GitOps clusters (or builds them from the worker's services). */
+  executors?:
+    | Partial<Record<ExecutorMode, JobExecutor>>
+    | ((services: ExecutorServices) => Partial<Record<ExecutorMode, JobExecutor>>);
 }
 
 /** The real worker processors on the test file's database and Redis prefix. */

@@ -14,6 +14,7 @@ import {
   createDeliveryService,
   createEventQueries,
   createEventsService,
+  createGitOpsService,
   createHealthService,
   createHeartbeatCoalescer,
   createJobQueries,
@@ -21,6 +22,7 @@ import {
   createOdooOwnership,
   createOrganizationsService,
   createRegistrationTokensService,
+  credentialSealerFor,
   type Db,
   parseFieldMap,
   signingKeysFor,
@@ -37,6 +39,7 @@ import {
 } from "@vwksp/queue";
 import type { Redis } from "ioredis";
 import { createFailureLimiter } from "./auth/failure-limiter.ts";
+import { createApiGitOpsEngine } from "./gitops-engine.ts";
 import { createApiMetrics } from "./metrics/api-metrics.ts";
 
 /** Everything the HTTP layer needs, built once per process (tests build their own). */
@@ -125,6 +128,14 @@ export function createApiDeps(
         }
       : {}),
   });
+  const gitopsEngine = createApiGitOpsEngine(config);
+  const gitops = createGitOpsService({
+    db,
+    clock,
+    audit,
+    sealer: credentialSealerFor(config),
+    engine: gitopsEngine.port,
+  });
   const registrationTokens = createRegistrationTokensService({
     db,
     clock,
@@ -208,6 +219,7 @@ export function createApiDeps(
     await queues.close();
     redis.disconnect();
     await closeDb(db);
+    await gitopsEngine.close();
   }
 
   return {
@@ -224,6 +236,7 @@ export function createApiDeps(
     credentials,
     clusters,
     registrationTokens,
+    gitops,
     signals,
     applications,
     jobs,

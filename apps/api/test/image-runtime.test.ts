@@ -34,7 +34,7 @@ const dockerfile = readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8");
 const ignored = dockerignore(readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8"));
 const stages = dockerfileStages(dockerfile);
 /** RUN lines that touch only the image's system (not /app): nothing to rebuild here. */
-const SYSTEM_ONLY = [/^npm install -g "pnpm@/, /^mkdir -p \/var\/lib\/vwksp-agent /];
+const SYSTEM_ONLY = [/^npm install -g "pnpm@/, /^mkdir -p \/var\/lib\/vwksp-agent /, /^apt-get update /];
 
 let db: TestDatabase;
 /** A database that does not exist yet: the migration creates it (named like the test databases, so leftovers are swept). */
@@ -136,6 +136,17 @@ describe("the image's runtime stage, rebuilt from the Dockerfile", () => {
     expect(existsSync(join(runtimeDir, "apps/api/test"))).toBe(false);
     expect(existsSync(join(runtimeDir, "node_modules/tsx"))).toBe(true);
     expect(existsSync(join(runtimeDir, "packages/core/src/generated/prisma/client.ts"))).toBe(true);
+  });
+
+  it("installs the git CLI and OpenSSH client GitOps mode drives (packages/gitops)", () => {
+    const runtime = stages.find((stage) => stage.name === "runtime");
+    const installs = (runtime?.instructions ?? [])
+      .filter((instruction) => instruction.keyword === "RUN" && instruction.args.includes("apt-get install"))
+      .map((instruction) => instruction.args)
+      .join(" ");
+    expect(installs).toMatch(/--no-install-recommends[^&]*\bgit\b/);
+    expect(installs).toMatch(/\bopenssh-client\b/);
+    expect(installs).toMatch(/\bca-certificates\b/);
   });
 
   it("creates and migrates a database that does not exist yet", () => {

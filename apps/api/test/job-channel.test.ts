@@ -187,6 +187,35 @@ describe("the job channel", () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it("does not judge a GitOps cluster by polls it never makes, and drops a verdict from its pull days", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key, { connectivityMode: "gitops" });
+    const pulled = await registeredCluster(harness, key);
+    await goHeartbeatWith(cluster.id, credential);
+    await goHeartbeatWith(pulled.cluster.id, pulled.credential);
+    for (let beat = 0; beat < 22; beat += 1) {
+      clock.advance(30_000);
+      await goHeartbeatWith(cluster.id, credential);
+      await goHeartbeatWith(pulled.cluster.id, pulled.credential);
+    }
+    await checkJobChannels();
+    expect(channelOf(await health(cluster.id))).toBeUndefined();
+    expect(channelOf(await health(pulled.cluster.id))).toMatchObject({
+      status: "False",
+      reason: "NoRecentPoll",
+    });
+
+    const switched = await harness.app.inject({
+      method: "PATCH",
+      url: `/api/v1/clusters/${pulled.cluster.id}`,
+      headers: adminHeaders(key),
+      payload: { connectivityMode: "gitops" },
+    });
+    expect(switched.statusCode, switched.body).toBe(200);
+    await checkJobChannels();
+    expect(channelOf(await health(pulled.cluster.id))).toBeUndefined();
+    expect((await health(pulled.cluster.id)).healthMessage).toBeNull();
+  });
+
   it("costs no database write per poll: polls are coalesced with the other contact", async () => {
     const { cluster, credential } = await registeredCluster(harness, key);
     // The once-a-second flush is stopped so that nothing but this test writes (a slow machine

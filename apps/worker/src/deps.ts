@@ -1,4 +1,6 @@
 import {
+  type AuditService,
+  type ChangeNotifier,
   type Clock,
   type Config,
   closeDb,
@@ -28,11 +30,22 @@ import {
 } from "@vwksp/queue";
 import { createWorkerMetrics } from "./metrics/worker-metrics.ts";
 
+type Executors = Partial<Record<ExecutorMode, JobExecutor>>;
+export interface ExecutorServices {
+  db: Db;
+  clock: Clock;
+  audit: AuditService;
+  notifier: ChangeNotifier;
+}
+
 interface WorkerOverrides {
   clock?: Clock;
   db?: Db;
-  /** Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready). */
-  executors?: Partial<Record<ExecutorMode, JobExecutor>>;
+  /**
+   * Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready); a function
+   * builds them from the worker's own services.
+   */
+  executors?: Executors | ((services: ExecutorServices) => Executors);
 }
 
 /** What the processors need, built once per worker process (tests build their own). */
@@ -87,7 +100,10 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     clock,
     delivery,
     applications,
-    executors: overrides.executors ?? {},
+    executors:
+      typeof overrides.executors === "function"
+        ? overrides.executors({ db, clock, audit, notifier })
+        : (overrides.executors ?? {}),
   });
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });

@@ -1,6 +1,13 @@
-import { createLogger, loadConfigOrExit, redisUnreachable } from "@vwksp/core";
+import {
+  createLogger,
+  credentialSealerFor,
+  loadConfigOrExit,
+  redisUnreachable,
+  resealGitCredentials,
+} from "@vwksp/core";
 import { describeRedisTarget, redisTarget, waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
+import { createWorkerGitOps, type WorkerGitOps } from "./gitops-executor.ts";
 import { startMetricsServer } from "./metrics/metrics-server.ts";
 import { processorsFor, reconcileQueued, schedulesFor, workerSettingsFor } from "./processors.ts";
 import { startWorkerRuntime } from "./runtime.ts";
@@ -10,7 +17,16 @@ import { startWorkerRuntime } from "./runtime.ts";
 async function main() {
   const config = loadConfigOrExit("worker");
   const logger = createLogger(config.LOG_LEVEL, "worker", undefined, config.LOG_FORMAT);
-  const deps = createWorkerDeps(config, logger);
+  // GitOps mode's executor needs SECRET_KEY (the Git credentials are sealed under it).
+  let gitops: WorkerGitOps | undefined;
+  const deps = createWorkerDeps(config, logger, {
+    executors: (services) => {
+      gitops = createWorkerGitOps(config, logger, services);
+      return gitops ? { gitops: gitops.executor } : {};
+    },
+  });
+  if (!gitops) logger.warn("SECRET_KEY is not set: jobs of gitops clusters wait until a worker has it");
+  else if (!config.PUBLIC_URL) logger.warn("PUBLIC_URL is not set: jobs of gitops clusters fail");
   const processors = processorsFor(deps);
   // Up before Redis is: a liveness probe must not kill a worker that waits for Redis.
   const metricsServer =
@@ -65,6 +81,11 @@ async function main() {
       .sealSigningKeys()
       .then((sealed) => sealed > 0 && logger.info({ sealed }, "sealed signing keys under SECRET_KEY"))
       .catch((error: unknown) => logger.error({ err: error }, "sealing signing keys failed"));
+    const sealer = credentialSealerFor(config);
+    if (sealer)
+      resealGitCredentials(deps.db, sealer)
+        .then((count) => count > 0 && logger.info({ count }, "resealed Git credentials under SECRET_KEY"))
+        .catch((error: unknown) => logger.error({ err: error }, "resealing Git credentials failed"));
   } else {
     logger.warn("SECRET_KEY is not set: clusters' signing private keys are stored unencrypted");
   }
@@ -77,6 +98,7 @@ async function main() {
     const timer = setTimeout(() => process.exit(1), 30_000);
     timer.unref();
     await runtime.close();
+    await gitops?.close();
     await metricsServer?.close();
     await deps.close();
     process.exit(0);

@@ -192,6 +192,18 @@ export const ConfigSchema = z.object({
   SECRET_KEY_PREVIOUS: optionalString
     .transform((value) => (value ? value.split(",").map((part) => part.trim()) : []))
     .pipe(z.array(signingSecret)),
+  /**
+   * The service's public URL as agents reach it (https://workspace.example.org). GitOps mode writes
+   * it into each cluster's Cluster CR (spec.controlPlaneEndpoint); a gitops job fails without it.
+   */
+  PUBLIC_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
+  ),
+  /** Host-local folder for the worker's clones of GitOps repositories (not a shared volume). */
+  GITOPS_WORK_DIR: z.string().min(1).default("/tmp/vwksp-gitops"),
   /** The former name of SECRET_KEY, still read when SECRET_KEY is unset. */
   SIGNING_KEY_SECRET: optionalString.pipe(signingSecret.optional()),
   /** The former name of SECRET_KEY_PREVIOUS, still read. */

@@ -69,6 +69,37 @@ describe("a push that loses a race", () => {
     ]);
   });
 
+  it("treats a foreign push landing between the server's advertisement and its ref update as a lost race", async () => {
+    // The other writer's push lands while ours is already talking to the server: the client's
+    // lease check passes, and the server's own compare-and-swap on the ref fails
+    // ("[remote rejected] … (failed to update ref)"). Not a refusal: re-applied like any race.
+    let armed = false;
+    let foreign = "";
+    const raced = await startGitFixture({
+      async onRequest(request) {
+        if (!armed || request.method !== "POST" || !(request.url ?? "").endsWith("/git-receive-pack")) return;
+        armed = false;
+        foreign = await commitToBare(raced.bare, "main", { "docs/late.md": "late\n" }, "late foreign push");
+      },
+    });
+    try {
+      const engine = await raced.engine();
+      armed = true;
+      const result = await engine.applyChange({
+        binding: raced.binding(),
+        change: { type: "replace-cluster", state: desiredState([application("vault")]) },
+        jobId: "job-late",
+        idempotencyKey: "late-1",
+      });
+      expect(result).toMatchObject({ outcome: "committed", attempts: 2 });
+      const [ours] = await commitsOf(raced.bare, "main");
+      expect(ours?.parents).toEqual([foreign]);
+      expect(await filesAt(raced.bare, "main")).toContain("docs/late.md");
+    } finally {
+      await raced.close();
+    }
+  });
+
   it("gives up after the configured attempts with PushConflict, leaving the branch to the other writer", async () => {
     let foreignCommits = 0;
     const engine = await fixture.engine({

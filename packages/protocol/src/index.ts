@@ -1,6 +1,7 @@
 export * from "./admin/api-keys.ts";
 export * from "./admin/catalog.ts";
 export * from "./admin/clusters.ts";
+export * from "./admin/gitops.ts";
 export * from "./admin/jobs.ts";
 export * from "./admin/observability.ts";
 export * from "./admin/organizations.ts";

@@ -74,8 +74,13 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
       onRequest: read,
     },
-    async (request) =>
-      toClusterDto(await deps.clusters.get(principalOf(request).organizationId, request.params.id)),
+    async (request) => {
+      const cluster = await deps.clusters.get(principalOf(request).organizationId, request.params.id);
+      // GitOps mode: the binding and its health belong to the cluster's view.
+      const gitops =
+        cluster.connectivityMode === "gitops" ? await deps.gitops.find(cluster.id, cluster.slug) : undefined;
+      return { ...toClusterDto(cluster), ...(gitops !== undefined ? { gitops } : {}) };
+    },
   );
 
   app.patch(

@@ -41,10 +41,17 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         request.params.id,
         ttlSeconds,
       );
+      // GitOps clusters: the token reaches the cluster out of band, never through Git.
+      const secretCommand = await deps.gitops.registrationSecretCommand(request.params.id, issued.token);
       return reply
         .code(201)
         .header("cache-control", "no-store")
-        .send({ token: issued.token, tokenId: issued.tokenId, expiresAt: issued.expiresAt.toISOString() });
+        .send({
+          token: issued.token,
+          tokenId: issued.tokenId,
+          expiresAt: issued.expiresAt.toISOString(),
+          ...(secretCommand ? { secretCommand } : {}),
+        });
     },
   );
 

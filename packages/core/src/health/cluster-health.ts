@@ -3,6 +3,8 @@ import { clusterResourceOf } from "../events/cluster-resource.ts";
 
 /** The condition this service derives itself about the job channel (see job-channel.ts). */
 export const JOB_CHANNEL_HEALTHY = "JobChannelHealthy";
+/** GitOps mode: whether the worker can push the cluster's jobs to its Git repository. */
+export const GIT_REPOSITORY_HEALTHY = "GitRepositoryHealthy";
 
 type Severity = "error" | "warning";
 
@@ -16,6 +18,7 @@ const KNOWN: Record<string, { abnormal: Condition["status"]; severity: Severity 
   Disconnected: { abnormal: "True", severity: "error" },
   Authenticated: { abnormal: "False", severity: "error" },
   [JOB_CHANNEL_HEALTHY]: { abnormal: "False", severity: "error" },
+  [GIT_REPOSITORY_HEALTHY]: { abnormal: "False", severity: "error" },
   ControllerMissing: { abnormal: "True", severity: "error" },
   ControllersHealthy: { abnormal: "False", severity: "warning" },
   ControllerDegraded: { abnormal: "True", severity: "warning" },
@@ -96,6 +99,8 @@ export interface ClusterHealthColumns {
   clusterResource: unknown;
   /** This service's JobChannelHealthy condition. */
   jobChannel: unknown;
+  /** GitOps mode: this service's GitRepositoryHealthy condition. */
+  gitRepository?: unknown;
 }
 
 /** The cluster's conditions, one per type, and the worst of them in words. */
@@ -103,7 +108,8 @@ export function clusterHealthOf(row: ClusterHealthColumns) {
   const resource = clusterResourceOf(row.clusterResource);
   const snapshot = Array.isArray(row.conditions) ? (row.conditions as Condition[]) : [];
   const jobChannel = row.jobChannel ? [row.jobChannel as Condition] : [];
-  const conditions = mergeByType(snapshot, resource?.conditions, jobChannel);
+  const gitRepository = row.gitRepository ? [row.gitRepository as Condition] : [];
+  const conditions = mergeByType(snapshot, resource?.conditions, jobChannel, gitRepository);
   const clusterResource: ClusterResourceRef | null = resource
     ? {
         apiVersion: resource.apiVersion,

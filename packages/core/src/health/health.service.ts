@@ -18,6 +18,7 @@ interface JobChannelRow {
   pollAuthFailures: PollAuthFailures | null;
   jobChannel: Condition | null;
   oldestReadyAt: Date | null;
+  connectivityMode: string;
 }
 
 /**
@@ -85,14 +86,25 @@ export function createHealthService(deps: {
         SELECT "clusterId", min("readyAt") AS oldest FROM "Job" WHERE state = 'ready' GROUP BY "clusterId"
       )
       SELECT c.id::text AS id, c."organizationId"::text AS "organizationId", c.status::text AS status,
-             c."registeredAt", c."lastPollAt", c."pollAuthFailures", c."jobChannel", w.oldest AS "oldestReadyAt"
+             c."registeredAt", c."lastPollAt", c."pollAuthFailures", c."jobChannel", w.oldest AS "oldestReadyAt",
+             c."connectivityMode"::text AS "connectivityMode"
       FROM "Cluster" c LEFT JOIN waiting w ON w."clusterId" = c.id
-      WHERE (c.status = 'connected' AND (c."jobChannel" IS NULL OR c."jobChannel"->>'status' <> 'True'
-               OR COALESCE(c."lastPollAt", c."registeredAt") < ${ts(cutoff)}::timestamp
-               OR w.oldest < ${ts(cutoff)}::timestamp))
-         OR (c.status <> 'connected' AND c."jobChannel"->>'status' IN ('True', 'False'))`;
+      WHERE (c."connectivityMode" = 'pull' AND (
+               (c.status = 'connected' AND (c."jobChannel" IS NULL OR c."jobChannel"->>'status' <> 'True'
+                 OR COALESCE(c."lastPollAt", c."registeredAt") < ${ts(cutoff)}::timestamp
+                 OR w.oldest < ${ts(cutoff)}::timestamp))
+               OR (c.status <> 'connected' AND c."jobChannel"->>'status' IN ('True', 'False'))))
+         -- Push and GitOps clusters get their jobs from the worker, not from polls: nothing to
+         -- judge here (GitOps has GitRepositoryHealthy); a verdict from their pull days goes.
+         OR (c."connectivityMode" <> 'pull' AND c."jobChannel" IS NOT NULL)`;
     let changed = 0;
     for (const row of rows) {
+      if (row.connectivityMode !== "pull") {
+        await db.$executeRaw`UPDATE "Cluster" SET "jobChannel" = NULL WHERE id = ${row.id}::uuid`;
+        changed += 1;
+        await notifier.clusterChanged(row.id);
+        continue;
+      }
       const previous = row.jobChannel;
       const next = jobChannelCondition(row, previous, now, deps.jobChannelStaleSeconds);
       if (

@@ -25,6 +25,8 @@ export function toJobView(job: Job, statuses?: JobStatusUpdate[]): JobView {
     outcome: OUTCOMES.has(job.state) ? (job.state as JobView["outcome"]) : null,
     error: job.error,
     appliedRef: (job.appliedRef as JobView["appliedRef"]) ?? null,
+    // Only GitOps jobs have one; left out otherwise so pull-mode views stay as they were.
+    ...(job.gitCommit ? { gitCommit: job.gitCommit } : {}),
     ...(statuses
       ? {
           statuses: statuses.map((status) => ({

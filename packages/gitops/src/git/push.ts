@@ -38,11 +38,18 @@ export async function pushCommit(
   if (flag !== "!") return "pushed";
   const summary = status.split("\t")[2] ?? "";
   if (summary.startsWith("[rejected]")) return "conflict";
+  // The branch moved between the server's advertisement and its ref update (another writer's
+  // push landed in between): the server's own compare-and-swap failed. A lost race like the
+  // one above, not a refusal — the caller re-applies onto the new head.
+  if (summary.startsWith("[remote rejected]") && REF_RACE.test(summary)) return "conflict";
   if (summary.startsWith("[remote rejected]")) {
     throw new GitOpsError("PushDenied", `push to ${target.url} refused by the server: ${summary}`);
   }
   throw new GitOpsError("GitFailed", `push to ${target.url} failed: ${summary}`);
 }
+
+/** receive-pack's words for "the ref is no longer at the old value you sent" (git 2.x). */
+const REF_RACE = /failed to update ref|failed to lock|cannot lock ref|incorrect old value|but expected/;
 
 const asError = (output: { stdout: string; stderr: string }, args: string[]) =>
   output instanceof GitCommandError ? output : new GitCommandError(args, 1, output.stderr, output.stdout);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Condition, DnsLabel, PageQuery, Rfc3339 } from "../common.ts";
+import { GitOpsBinding } from "./gitops.ts";
 
 export const DEFAULT_ALLOWED_NAMESPACES = ["org-*", "default"];
 export const DEFAULT_ALLOWED_CATALOG_ENTRIES = ["*"];
@@ -121,6 +122,11 @@ export const Cluster = z
     kubernetesVersion: z.string().nullable(),
     clusterResource: ClusterResourceRef.nullable(),
     ...ClusterHealthFields,
+    gitops: GitOpsBinding.nullable()
+      .optional()
+      .describe(
+        "GitOps mode: the repository binding (never its credential) and its health; only in the single-cluster view",
+      ),
   })
   .meta({ id: "Cluster" });
 export type Cluster = z.infer<typeof Cluster>;
@@ -151,7 +157,17 @@ export const IssueTokenBody = z
   .meta({ id: "IssueTokenBody" });
 
 export const IssuedToken = z
-  .object({ token: z.string(), tokenId: z.string(), expiresAt: Rfc3339 })
+  .object({
+    token: z.string(),
+    tokenId: z.string(),
+    expiresAt: Rfc3339,
+    secretCommand: z
+      .string()
+      .optional()
+      .describe(
+        "GitOps clusters: the `kubectl create secret generic …` line that puts the token where the Cluster CR in Git points (the token never goes into Git)",
+      ),
+  })
   .meta({ id: "IssuedToken" });
 
 export const RegistrationTokenInfo = z

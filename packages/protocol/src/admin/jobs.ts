@@ -122,6 +122,11 @@ export const JobView = z
     outcome: JobOutcome.nullable(),
     error: z.string().nullable(),
     appliedRef: ObjectRef.nullable(),
+    gitCommit: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("GitOps mode: the commit on the cluster's branch carrying this job's change"),
     statuses: z.array(JobStatusView).optional(),
   })
   .meta({ id: "JobView" });
