@@ -10,6 +10,7 @@ import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { catalogRoutes } from "./catalog/catalog.routes.ts";
 import { sharedCatalogRoutes } from "./catalog/shared-catalog.routes.ts";
 import { clusterRoutes } from "./clusters/clusters.routes.ts";
+import { pushCredentialRoutes } from "./clusters/push-credential.routes.ts";
 import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.ts";
 import type { ApiDeps } from "./deps.ts";
 import { observabilityRoutes } from "./events/observability.routes.ts";
@@ -95,6 +96,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   await app.register(healthRoutes, { deps });
   await app.register(apiKeyRoutes, { deps });
   await app.register(clusterRoutes, { deps });
+  await app.register(pushCredentialRoutes, { deps });
   await app.register(registrationTokenRoutes, { deps });
   await app.register(registrationRoutes, { deps });
   const longPoll = createLongPoll(deps, app.log, { recheckMs: options.longPollRecheckMs });

@@ -20,7 +20,9 @@ import {
   createJobsService,
   createOdooOwnership,
   createOrganizationsService,
+  createPushCredentialsService,
   createRegistrationTokensService,
+  credentialSealerFor,
   type Db,
   parseFieldMap,
   signingKeysFor,
@@ -125,6 +127,14 @@ export function createApiDeps(
         }
       : {}),
   });
+  const pushCredentials = createPushCredentialsService({
+    db,
+    clock,
+    audit,
+    notifier,
+    sealer: credentialSealerFor(config),
+    validationTimeoutMs: config.PUSH_VALIDATION_TIMEOUT_MS,
+  });
   const registrationTokens = createRegistrationTokensService({
     db,
     clock,
@@ -222,6 +232,7 @@ export function createApiDeps(
     apiKeyLifecycle,
     credentials,
     clusters,
+    pushCredentials,
     registrationTokens,
     signals,
     applications,

@@ -57,7 +57,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     },
     async (request) => {
       const page = await deps.clusters.list(principalOf(request).organizationId, request.query);
-      return { items: page.items.map(toClusterDto), nextCursor: page.nextCursor };
+      return { items: page.items.map((row) => toClusterDto(row)), nextCursor: page.nextCursor };
     },
   );
 
@@ -74,8 +74,10 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
       onRequest: read,
     },
-    async (request) =>
-      toClusterDto(await deps.clusters.get(principalOf(request).organizationId, request.params.id)),
+    async (request) => {
+      const view = await deps.pushCredentials.clusterView(principalOf(request).organizationId, request.params.id);
+      return toClusterDto(view.cluster, view.push);
+    },
   );
 
   app.patch(
