@@ -75,7 +75,10 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       onRequest: read,
     },
     async (request) => {
-      const view = await deps.pushCredentials.clusterView(principalOf(request).organizationId, request.params.id);
+      const view = await deps.pushCredentials.clusterView(
+        principalOf(request).organizationId,
+        request.params.id,
+      );
       return toClusterDto(view.cluster, view.push);
     },
   );

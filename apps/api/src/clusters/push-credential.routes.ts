@@ -21,11 +21,16 @@ export const pushCredentialRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = as
   const tags = ["clusters"];
   const security = [{ apiKey: [] }];
 
-  app.addContentTypeParser(YAML_TYPES, { parseAs: "string", bodyLimit: MAX_KUBECONFIG_BYTES }, (_r, raw, done) => {
-    const text = typeof raw === "string" ? raw : raw.toString("utf8");
-    if (text.includes("\u0000")) return done(badRequest("invalid_request", "the body contains a NUL character"));
-    done(null, text);
-  });
+  app.addContentTypeParser(
+    YAML_TYPES,
+    { parseAs: "string", bodyLimit: MAX_KUBECONFIG_BYTES },
+    (_r, raw, done) => {
+      const text = typeof raw === "string" ? raw : raw.toString("utf8");
+      if (text.includes("\u0000"))
+        return done(badRequest("invalid_request", "the body contains a NUL character"));
+      done(null, text);
+    },
+  );
 
   app.put(
     "/api/v1/clusters/:id/kubeconfig",
@@ -63,7 +68,10 @@ export const pushCredentialRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = as
         security,
         summary: "Remove a push cluster's kubeconfig: the cluster is disconnected until another is stored",
         params: ClusterIdParams,
-        response: { 204: NoContent, ...errorResponses({ 404: "the cluster does not exist, or has no kubeconfig" }) },
+        response: {
+          204: NoContent,
+          ...errorResponses({ 404: "the cluster does not exist, or has no kubeconfig" }),
+        },
       },
       onRequest: write,
     },

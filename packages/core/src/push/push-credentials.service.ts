@@ -126,7 +126,10 @@ export function createPushCredentialsService({
       updatedAt: now,
     };
     await db.$transaction(async (tx) => {
-      const before = await tx.pushCredential.findUnique({ where: { clusterId }, select: { clusterId: true } });
+      const before = await tx.pushCredential.findUnique({
+        where: { clusterId },
+        select: { clusterId: true },
+      });
       await tx.pushCredential.upsert({
         where: { clusterId },
         create: { clusterId, ...fields, createdAt: now },
@@ -181,7 +184,9 @@ export function createPushCredentialsService({
       select: { sealedKubeconfig: true },
     });
     if (!row) return undefined;
-    return JSON.parse(requireSealer().open(row.sealedKubeconfig, kubeconfigContext(clusterId))) as PushKubeconfig;
+    return JSON.parse(
+      requireSealer().open(row.sealedKubeconfig, kubeconfigContext(clusterId)),
+    ) as PushKubeconfig;
   }
 
   /**

@@ -120,7 +120,10 @@ export const PushCredentialView = z
     warnings: z.array(z.string()).describe("accepted, but worth knowing"),
     validation: z.object({
       state: PushValidationState,
-      message: z.string().nullable().describe("what failed, naming verb, resource and namespace where it applies"),
+      message: z
+        .string()
+        .nullable()
+        .describe("what failed, naming verb, resource and namespace where it applies"),
       kubernetesVersion: z.string().nullable(),
       validatedAt: Rfc3339.nullable(),
     }),
@@ -164,7 +167,9 @@ export const Cluster = z
     ...ClusterHealthFields,
     push: PushCredentialView.nullable()
       .optional()
-      .describe("push clusters, in the single-cluster view: the stored kubeconfig's summary and its validation; null: none uploaded"),
+      .describe(
+        "push clusters, in the single-cluster view: the stored kubeconfig's summary and its validation; null: none uploaded",
+      ),
   })
   .meta({ id: "Cluster" });
 export type Cluster = z.infer<typeof Cluster>;
