@@ -10,6 +10,9 @@ import {
   createDispatchService,
   createExecutorChannel,
   createHealthService,
+  createPushCredentialsService,
+  createPushJobExecutor,
+  credentialSealerFor,
   type Db,
   type ExecutorMode,
   type JobExecutor,
@@ -30,7 +33,10 @@ import { createWorkerMetrics } from "./metrics/worker-metrics.ts";
 interface WorkerOverrides {
   clock?: Clock;
   db?: Db;
-  /** Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready). */
+  /**
+   * Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready). With
+   * SECRET_KEY the push executor is there unless replaced here.
+   */
   executors?: Partial<Record<ExecutorMode, JobExecutor>>;
 }
 
@@ -65,19 +71,38 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
     maxDeliveries: config.JOB_MAX_DELIVERIES,
   });
-  const executorChannel = createExecutorChannel({
-    db,
-    clock,
-    delivery,
-    applications,
-    executors: overrides.executors ?? {},
-  });
   const notifier = createChangeNotifier({
     pubsub,
     queues,
     odooEnabled: config.ODOO_URL !== undefined,
     onError: (error, context) => logger.warn({ err: error }, context),
   });
+  const sealer = credentialSealerFor(config);
+  // Without SECRET_KEY no kubeconfig is stored, so there is no push mode to serve.
+  const pushCredentials = sealer
+    ? createPushCredentialsService({
+        db,
+        clock,
+        audit,
+        notifier,
+        sealer,
+        validationTimeoutMs: config.PUSH_VALIDATION_TIMEOUT_MS,
+      })
+    : undefined;
+  const executors: Partial<Record<ExecutorMode, JobExecutor>> = {
+    ...(pushCredentials
+      ? {
+          push: createPushJobExecutor({
+            clock,
+            credentials: pushCredentials,
+            requestTimeoutMs: config.PUSH_REQUEST_TIMEOUT_MS,
+            onError: (error, context) => logger.warn({ err: error }, context),
+          }),
+        }
+      : {}),
+    ...overrides.executors,
+  };
+  const executorChannel = createExecutorChannel({ db, clock, delivery, applications, executors });
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });
   const health = createHealthService({
@@ -110,6 +135,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     applications,
     dispatch,
     executorChannel,
+    pushCredentials,
     notifier,
     health,
     metrics,

@@ -35,6 +35,7 @@ async function main() {
     logger,
     processors,
     settings: workerSettingsFor(),
+    concurrency: { execute: config.EXECUTE_CONCURRENCY },
     onJobDone: deps.metrics.jobDone,
   });
   await schedulesFor(deps, processors);
@@ -66,7 +67,9 @@ async function main() {
       .then((sealed) => sealed > 0 && logger.info({ sealed }, "sealed signing keys under SECRET_KEY"))
       .catch((error: unknown) => logger.error({ err: error }, "sealing signing keys failed"));
   } else {
-    logger.warn("SECRET_KEY is not set: clusters' signing private keys are stored unencrypted");
+    logger.warn(
+      "SECRET_KEY is not set: clusters' signing private keys are stored unencrypted, and push clusters' jobs wait (no kubeconfig can be stored)",
+    );
   }
 
   let closing = false;

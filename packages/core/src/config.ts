@@ -125,6 +125,8 @@ export const ConfigSchema = z.object({
   PUSH_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Push mode: every push cluster's kubeconfig is validated again this often. */
   PUSH_VALIDATE_INTERVAL_SECONDS: seconds(300),
+  /** Jobs of push and GitOps clusters one worker performs at once (one per cluster at a time). */
+  EXECUTE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** Push mode: a worker's lease on the watches of a push cluster lasts this long unrenewed. */
   PUSH_WATCH_LEASE_SECONDS: z.coerce.number().int().min(3).max(300).default(30),
   /** Agent events older than this are pruned; audit entries are kept. */
