@@ -8,21 +8,26 @@ import {
   createDb,
   createDeliveryService,
   createDispatchService,
+  createEventsService,
   createExecutorChannel,
   createHealthService,
+  createHeartbeatCoalescer,
   createPushCredentialsService,
   createPushJobExecutor,
+  createPushWatchSupervisor,
   credentialSealerFor,
   type Db,
   type ExecutorMode,
   type JobExecutor,
   type Logger,
+  type PushWatchOptions,
   signingKeysFor,
   systemClock,
 } from "@vwksp/core";
 import {
   createChangeNotifier,
   createJobSignals,
+  createLeases,
   createPubSub,
   createQueues,
   createRedis,
@@ -38,6 +43,8 @@ interface WorkerOverrides {
    * SECRET_KEY the push executor is there unless replaced here.
    */
   executors?: Partial<Record<ExecutorMode, JobExecutor>>;
+  /** Shorter backoffs for the push watches (tests). */
+  pushWatchOptions?: PushWatchOptions;
 }
 
 /** What the processors need, built once per worker process (tests build their own). */
@@ -103,6 +110,41 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     ...overrides.executors,
   };
   const executorChannel = createExecutorChannel({ db, clock, delivery, applications, executors });
+  // Push mode's status path: the watches of the push clusters this worker holds the lease of,
+  // feeding the events service as an agent's events do (started by main.ts, or a test).
+  const heartbeats = createHeartbeatCoalescer({
+    db,
+    clock,
+    audit,
+    notifier,
+    onError: (error) => logger.warn({ err: error }, "writing push clusters' heartbeats failed"),
+  });
+  const events = createEventsService({ db, clock, audit, heartbeats, notifier, applications });
+  const pushWatches = pushCredentials
+    ? createPushWatchSupervisor({
+        db,
+        clock,
+        credentials: pushCredentials,
+        events,
+        leases: createLeases({
+          redis,
+          prefix: config.REDIS_PREFIX,
+          name: "push-watch",
+          ttlMs: config.PUSH_WATCH_LEASE_SECONDS * 1000,
+        }),
+        heartbeatFreshSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+        requestTimeoutMs: config.PUSH_REQUEST_TIMEOUT_MS,
+        ...(overrides.pushWatchOptions ? { watchOptions: overrides.pushWatchOptions } : {}),
+        onError: (error, context, clusterId) => logger.warn({ err: error, clusterId }, context),
+        onInfo: (message, clusterId) => logger.info({ clusterId }, message),
+      })
+    : undefined;
+  /** Starts the push watches (a round every third of the lease) and the heartbeat writes. */
+  function startPushWatches() {
+    if (!pushWatches) return;
+    heartbeats.start();
+    pushWatches.start(Math.max(1_000, (config.PUSH_WATCH_LEASE_SECONDS * 1000) / 3));
+  }
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });
   const health = createHealthService({
@@ -115,6 +157,8 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
   });
 
   async function close() {
+    await pushWatches?.stop();
+    await heartbeats.stop();
     pubsub.close();
     await queues.close();
     redis.disconnect();
@@ -136,6 +180,10 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     dispatch,
     executorChannel,
     pushCredentials,
+    pushWatches,
+    startPushWatches,
+    heartbeats,
+    events,
     notifier,
     health,
     metrics,

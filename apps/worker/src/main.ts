@@ -39,6 +39,7 @@ async function main() {
     onJobDone: deps.metrics.jobDone,
   });
   await schedulesFor(deps, processors);
+  deps.startPushWatches();
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
   // Jobs requested while Redis was away are rows without a dispatch job: hand them to BullMQ as
   // soon as Redis is back (every "ready" from now on is a reconnect), not at the next reconcile.

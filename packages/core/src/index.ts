@@ -53,6 +53,7 @@ export * from "./organizations/organizations.service.ts";
 export * from "./pagination.ts";
 export * from "./push/push-credentials.service.ts";
 export * from "./push/push-executor.ts";
+export * from "./push/push-watches.ts";
 export * from "./reachability.ts";
 export * from "./redact.ts";
 export * from "./secrets/sealer.ts";
