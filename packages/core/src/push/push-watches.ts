@@ -82,7 +82,7 @@ export function createPushWatchSupervisor({
       : undefined;
   }
 
-  function onChangeFor(clusterId: string, principal: AgentPrincipal) {
+  function onChangeFor(principal: AgentPrincipal) {
     return async (change: PushChange) => {
       if (change.type === "ClusterHeartbeat") {
         // The coalescer stamps receive time: only a heartbeat the operator wrote recently is contact.
@@ -117,7 +117,7 @@ export function createPushWatchSupervisor({
       client,
       clusterId,
       namespaces: wanted.namespaces,
-      onChange: onChangeFor(clusterId, principal),
+      onChange: onChangeFor(principal),
       onError: (error, stream) =>
         onError?.(
           error,
