@@ -7,7 +7,13 @@ import {
 } from "../../../packages/push/test/support/cluster.ts";
 import { adminHeaders } from "../../../test/support/agent.ts";
 import { createLogCapture, createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
-import { adminKey, createCluster, eventually } from "../../../test/support/fixtures.ts";
+import {
+  adminKey,
+  createCluster,
+  eventually,
+  poll,
+  registeredCluster,
+} from "../../../test/support/fixtures.ts";
 import { createTestWorker } from "../../../test/support/worker.ts";
 
 // Push mode's executor in the real worker (no executors override: with SECRET_KEY the worker
@@ -156,6 +162,89 @@ describe("the push executor", () => {
     expect((await harness.deps.db.cluster.findUniqueOrThrow({ where: { id: clusterId } })).status).toBe(
       "connected",
     );
+  });
+
+  it.each([
+    [403, "Forbidden"],
+    [422, "Invalid"],
+  ])("a %i fails the job with the API server's message", async (code, reason) => {
+    const name = `refused-${code}`;
+    const message = `applicationinstances.apps.vworkspace.io "${name}" is ${reason.toLowerCase()}: test refusal ${code}`;
+    const remove = kube.fail({
+      method: "PATCH",
+      path: new RegExp(`/${name}$`),
+      respond: { code, reason, message },
+    });
+    try {
+      const { jobId } = await deploy(name);
+      const done = await settled(jobId);
+      expect(done.state).toBe("failed");
+      expect(done.error).toContain(`test refusal ${code}`);
+      expect(done.deliveries).toBe(1);
+    } finally {
+      remove();
+    }
+  });
+
+  it("pull → push → pull with open jobs: a polled job stays the agent's, the waiting ones go to the new channel", async () => {
+    const { cluster, credential: agent } = await registeredCluster(harness, key, {
+      allowedNamespaces: ["org-b"],
+    });
+    const deployB = (name: string) =>
+      call("POST", `/api/v1/clusters/${cluster.id}/applications`, {
+        catalogId: "vaultwarden",
+        namespace: "org-b",
+        name,
+      });
+    const state = async (id: string) => (await job(id)).state;
+    const held = (await deployB("held-by-poll")).jobId;
+    await eventually(async () => (await state(held)) === "ready");
+    expect((await poll(harness, cluster.id, agent, 0)).map((delivered) => delivered.id)).toEqual([held]);
+    const waiting = (await deployB("waiting-at-switch")).jobId;
+    await eventually(async () => (await state(waiting)) === "ready");
+
+    const patch = (connectivityMode: string) =>
+      harness.app.inject({
+        method: "PATCH",
+        url: `/api/v1/clusters/${cluster.id}`,
+        headers: adminHeaders(key),
+        payload: { connectivityMode },
+      });
+    expect((await patch("push")).statusCode).toBe(200);
+    const put = await harness.app.inject({
+      method: "PUT",
+      url: `/api/v1/clusters/${cluster.id}/kubeconfig`,
+      headers: adminHeaders(key),
+      payload: credential.kubeconfig as unknown as Record<string, unknown>,
+    });
+    expect(put.json().validation.state, put.body).toBe("Connected");
+    // The polled job holds the line until the agent's result; the executor performs nothing meanwhile.
+    await sweep();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await state(waiting)).toBe("ready");
+    const result = await harness.app.inject({
+      method: "POST",
+      url: `/api/agent/jobs/${held}/result`,
+      headers: { authorization: `Bearer ${agent}`, "content-type": "application/json" },
+      payload: { outcome: "succeeded" },
+    });
+    expect(result.statusCode, result.body).toBe(204);
+    await eventually(async () => {
+      await sweep();
+      return (await state(waiting)) === "succeeded";
+    }, 15_000);
+    const inB = (name: string) =>
+      kube.get({ apiVersion: APPS, kind: "ApplicationInstance", namespace: "org-b", name });
+    expect(inB("waiting-at-switch")).toBeDefined();
+    expect(inB("held-by-poll")).toBeUndefined();
+
+    // Back to pull: the next job goes to the agent's poll, not to the cluster's API.
+    expect((await patch("pull")).statusCode).toBe(200);
+    const back = (await deployB("after-switch-back")).jobId;
+    await eventually(async () => (await state(back)) === "ready");
+    await sweep();
+    expect((await poll(harness, cluster.id, agent, 0)).map((delivered) => delivered.id)).toEqual([back]);
+    expect(inB("after-switch-back")).toBeUndefined();
   });
 
   it("never writes the kubeconfig's token to the worker's log", () => {

@@ -80,8 +80,7 @@ describe("a worker SIGKILLed while it owns push clusters", () => {
 
     // Each cluster is watched by exactly one worker.
     await eventually(
-      async () =>
-        clusters.every(({ id }) => workers.filter((worker) => watching(worker, id)).length === 1),
+      async () => clusters.every(({ id }) => workers.filter((worker) => watching(worker, id)).length === 1),
       30_000,
     );
     const [target] = clusters as [(typeof clusters)[number]];
@@ -92,11 +91,15 @@ describe("a worker SIGKILLed while it owns push clusters", () => {
     const jobIds: string[] = [];
     for (let i = 0; i < PER_CLUSTER; i += 1) {
       for (const { id, namespace } of clusters) {
-        const accepted = await service.admin<{ jobId: string }>("POST", `/api/v1/clusters/${id}/applications`, {
-          catalogId: "vaultwarden",
-          namespace,
-          name: `app-${i}`,
-        });
+        const accepted = await service.admin<{ jobId: string }>(
+          "POST",
+          `/api/v1/clusters/${id}/applications`,
+          {
+            catalogId: "vaultwarden",
+            namespace,
+            name: `app-${i}`,
+          },
+        );
         expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
         jobIds.push(accepted.body.jobId);
       }
@@ -123,7 +126,12 @@ describe("a worker SIGKILLed while it owns push clusters", () => {
     // Nothing applied twice: each ApplicationInstance is at its first generation.
     for (const { namespace } of clusters) {
       for (let i = 0; i < PER_CLUSTER; i += 1) {
-        const stored = kube.get({ apiVersion: APPS, kind: "ApplicationInstance", namespace, name: `app-${i}` });
+        const stored = kube.get({
+          apiVersion: APPS,
+          kind: "ApplicationInstance",
+          namespace,
+          name: `app-${i}`,
+        });
         expect(stored?.metadata.generation, `${namespace}/app-${i}`).toBe(1);
       }
     }
