@@ -132,6 +132,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
           name: "push-watch",
           ttlMs: config.PUSH_WATCH_LEASE_SECONDS * 1000,
         }),
+        leaseMs: config.PUSH_WATCH_LEASE_SECONDS * 1000,
         heartbeatFreshSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
         requestTimeoutMs: config.PUSH_REQUEST_TIMEOUT_MS,
         ...(overrides.pushWatchOptions ? { watchOptions: overrides.pushWatchOptions } : {}),

@@ -31,6 +31,11 @@ interface Deps {
   credentials: Pick<PushCredentialsService, "kubeconfigOf" | "pushClusterIds">;
   events: Pick<EventsService, "ingest">;
   leases: ClusterLeases;
+  /**
+   * How long a lease lasts unrenewed: watches whose lease this worker could not renew for most
+   * of it stop (Redis unreachable), before another worker can take the cluster.
+   */
+  leaseMs: number;
   /** A Cluster CR heartbeat older than this is history (a re-list after an outage), not contact. */
   heartbeatFreshSeconds: number;
   requestTimeoutMs?: number;
@@ -45,6 +50,8 @@ interface Owned {
   client: ClusterClient;
   /** What the watches were started with: a change (new kubeconfig, namespaces) restarts them. */
   version: string;
+  /** When the lease was last taken or renewed (ms). */
+  heldAt: number;
 }
 
 /**
@@ -61,6 +68,7 @@ export function createPushWatchSupervisor({
   credentials,
   events,
   leases,
+  leaseMs,
   heartbeatFreshSeconds,
   requestTimeoutMs,
   watchOptions = {},
@@ -128,7 +136,7 @@ export function createPushWatchSupervisor({
       ...watchOptions,
     });
     manager.start();
-    owned.set(clusterId, { manager, client, version: wanted.version });
+    owned.set(clusterId, { manager, client, version: wanted.version, heldAt: Date.now() });
     onInfo?.("watching push cluster", clusterId);
     return true;
   }
@@ -145,20 +153,43 @@ export function createPushWatchSupervisor({
     if (release) await leases.release(clusterId).catch(() => {});
   }
 
+  /**
+   * Watches whose lease could not be renewed for 80 % of its length stop, whatever Redis says
+   * later: by the time it runs out another worker may hold it, and two never watch one cluster.
+   */
+  async function expireUnconfirmed() {
+    const limit = Date.now() - leaseMs * 0.8;
+    for (const [clusterId, entry] of [...owned.entries()]) {
+      if (entry.heldAt < limit) {
+        onInfo?.("could not renew the lease on a push cluster's watches: stopping them", clusterId);
+        await stopWatching(clusterId, false);
+      }
+    }
+  }
+
   /** One round: renew what is held, let go of what is gone or over the share, take what is free. */
   async function tick() {
     const workers = await leases.announce();
+    // Leases first: a database hiccup below must not keep them from being renewed.
+    for (const clusterId of [...owned.keys()]) {
+      const renewed = await leases.renew(clusterId).catch((error: unknown) => {
+        onError?.(error, "renewing a push watch lease failed", clusterId);
+        return undefined; // expireUnconfirmed stops the watches if this goes on
+      });
+      if (renewed === false) {
+        onInfo?.("lost the lease on a push cluster's watches", clusterId);
+        await stopWatching(clusterId, false);
+      } else if (renewed) {
+        const entry = owned.get(clusterId);
+        if (entry) entry.heldAt = Date.now();
+      }
+    }
     const clusters = await credentials.pushClusterIds();
     const wanted = new Set(clusters);
     const share = Math.ceil(clusters.length / workers);
     for (const clusterId of [...owned.keys()]) {
       if (!wanted.has(clusterId)) {
         await stopWatching(clusterId, true);
-        continue;
-      }
-      if (!(await leases.renew(clusterId))) {
-        onInfo?.("lost the lease on a push cluster's watches", clusterId);
-        await stopWatching(clusterId, false);
         continue;
       }
       const current = await versionOf(clusterId);
@@ -203,7 +234,10 @@ export function createPushWatchSupervisor({
     start(everyMs: number) {
       stopped = false;
       void runOnce();
-      timer ??= setInterval(() => void runOnce(), everyMs);
+      timer ??= setInterval(() => {
+        void expireUnconfirmed().catch((error: unknown) => onError?.(error, "push watch lease check"));
+        void runOnce();
+      }, everyMs);
       timer.unref();
     },
     runOnce,
