@@ -41,8 +41,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await kube?.close();
+  // The workers' watches first: kube-fake's close waits for TLS handshakes in progress.
   await service?.stop();
+  await kube?.close();
 }, 60_000);
 
 const watching = (worker: ServiceProcess, clusterId: string) =>

@@ -38,9 +38,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kube?.close();
+  // Workers first: kube-fake's close waits for a TLS handshake in progress, and watches
+  // reconnecting with short backoffs to a closing server could start one at any moment.
   await workerA?.close();
   await workerB?.close();
+  await kube?.close();
   await harness?.close();
   await env?.close();
 });
