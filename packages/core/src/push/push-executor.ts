@@ -10,6 +10,9 @@ const CLUSTER_TROUBLE = new Set(["Unreachable", "TLSError", "Unauthorized"]);
 /** How long a job of a push cluster without a kubeconfig waits before it is tried again. */
 const NO_KUBECONFIG_RETRY_MS = 60_000;
 
+/** Between attempts while the cluster is in trouble (attempts that use up no delivery). */
+const CLUSTER_TROUBLE_RETRY_MS = 5_000;
+
 interface Deps {
   clock: Clock;
   credentials: Pick<PushCredentialsService, "kubeconfigOf" | "validateStored">;
@@ -33,6 +36,7 @@ export function createPushJobExecutor({ clock, credentials, requestTimeoutMs, on
         throw new RetryLater(
           `cluster ${cluster.id} has no kubeconfig: PUT /api/v1/clusters/${cluster.id}/kubeconfig`,
           NO_KUBECONFIG_RETRY_MS,
+          { countsAsDelivery: false },
         );
       }
       const client = createClusterClient(kubeconfig, requestTimeoutMs ? { requestTimeoutMs } : {});
@@ -46,6 +50,10 @@ export function createPushJobExecutor({ clock, credentials, requestTimeoutMs, on
           credentials
             .validateStored(cluster.id)
             .catch((failure: unknown) => onError?.(failure, "re-validating a push cluster failed"));
+          // The cluster's trouble, not the job's: wait for the cluster within the job's expiry.
+          throw new RetryLater(`${error.reason}: ${error.message}`, CLUSTER_TROUBLE_RETRY_MS, {
+            countsAsDelivery: false,
+          });
         }
         throw new RetryLater(`${error.reason}: ${error.message}`, error.retryAfterMs);
       } finally {
