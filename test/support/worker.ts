@@ -6,6 +6,7 @@ import {
   createLogger,
   type ExecutorMode,
   type JobExecutor,
+  type PushWatchOptions,
 } from "../../packages/core/src/index.ts";
 import { redisTarget } from "../../packages/queue/src/connection.ts";
 import type { createLogCapture, TestEnv } from "./app.ts";
@@ -21,6 +22,8 @@ export interface TestWorkerOptions {
   executors?:
     | Partial<Record<ExecutorMode, JobExecutor>>
     | ((services: ExecutorServices) => Partial<Record<ExecutorMode, JobExecutor>>);
+  /** Shorter backoffs for the push watches. */
+  pushWatchOptions?: PushWatchOptions;
 }
 
 /** The real worker processors on the test file's database and Redis prefix. */
@@ -31,6 +34,7 @@ export function createTestWorker({
   captureLogs,
   odooBackoffBaseMs,
   executors,
+  pushWatchOptions,
 }: TestWorkerOptions) {
   const config = env.config(configOverrides);
   const logger = captureLogs
@@ -39,6 +43,7 @@ export function createTestWorker({
   const deps = createWorkerDeps(config, logger, {
     ...(clock ? { clock } : {}),
     ...(executors ? { executors } : {}),
+    ...(pushWatchOptions ? { pushWatchOptions } : {}),
   });
   const processors = processorsFor(deps);
   const runtime = startWorkerRuntime({

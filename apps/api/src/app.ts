@@ -11,6 +11,7 @@ import { catalogRoutes } from "./catalog/catalog.routes.ts";
 import { sharedCatalogRoutes } from "./catalog/shared-catalog.routes.ts";
 import { clusterRoutes } from "./clusters/clusters.routes.ts";
 import { gitopsRoutes } from "./clusters/gitops.routes.ts";
+import { pushCredentialRoutes } from "./clusters/push-credential.routes.ts";
 import { registrationTokenRoutes } from "./clusters/registration-tokens.routes.ts";
 import type { ApiDeps } from "./deps.ts";
 import { observabilityRoutes } from "./events/observability.routes.ts";
@@ -96,6 +97,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   await app.register(healthRoutes, { deps });
   await app.register(apiKeyRoutes, { deps });
   await app.register(clusterRoutes, { deps });
+  await app.register(pushCredentialRoutes, { deps });
   await app.register(registrationTokenRoutes, { deps });
   await app.register(gitopsRoutes, { deps });
   await app.register(registrationRoutes, { deps });

@@ -21,6 +21,7 @@ import {
   createJobsService,
   createOdooOwnership,
   createOrganizationsService,
+  createPushCredentialsService,
   createRegistrationTokensService,
   credentialSealerFor,
   type Db,
@@ -136,6 +137,14 @@ export function createApiDeps(
     sealer: credentialSealerFor(config),
     engine: gitopsEngine.port,
   });
+  const pushCredentials = createPushCredentialsService({
+    db,
+    clock,
+    audit,
+    notifier,
+    sealer: credentialSealerFor(config),
+    validationTimeoutMs: config.PUSH_VALIDATION_TIMEOUT_MS,
+  });
   const registrationTokens = createRegistrationTokensService({
     db,
     clock,
@@ -235,6 +244,7 @@ export function createApiDeps(
     apiKeyLifecycle,
     credentials,
     clusters,
+    pushCredentials,
     registrationTokens,
     gitops,
     signals,

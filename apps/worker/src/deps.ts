@@ -10,19 +10,27 @@ import {
   createDb,
   createDeliveryService,
   createDispatchService,
+  createEventsService,
   createExecutorChannel,
   createHealthService,
+  createHeartbeatCoalescer,
   createJobsService,
+  createPushCredentialsService,
+  createPushJobExecutor,
+  createPushWatchSupervisor,
+  credentialSealerFor,
   type Db,
   type ExecutorMode,
   type JobExecutor,
   type Logger,
+  type PushWatchOptions,
   signingKeysFor,
   systemClock,
 } from "@vwksp/core";
 import {
   createChangeNotifier,
   createJobSignals,
+  createLeases,
   createPubSub,
   createQueues,
   createRedis,
@@ -43,9 +51,12 @@ interface WorkerOverrides {
   db?: Db;
   /**
    * Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready); a function
-   * builds them from the worker's own services.
+   * builds them from the worker's own services. With SECRET_KEY the push executor is there unless
+   * replaced here.
    */
   executors?: Executors | ((services: ExecutorServices) => Executors);
+  /** Shorter backoffs for the push watches (tests). */
+  pushWatchOptions?: PushWatchOptions;
 }
 
 /** What the processors need, built once per worker process (tests build their own). */
@@ -95,16 +106,70 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
     maxDeliveries: config.JOB_MAX_DELIVERIES,
   });
-  const executorChannel = createExecutorChannel({
+  const sealer = credentialSealerFor(config);
+  // Without SECRET_KEY no kubeconfig is stored, so there is no push mode to serve.
+  const pushCredentials = sealer
+    ? createPushCredentialsService({
+        db,
+        clock,
+        audit,
+        notifier,
+        sealer,
+        validationTimeoutMs: config.PUSH_VALIDATION_TIMEOUT_MS,
+      })
+    : undefined;
+  const executors: Partial<Record<ExecutorMode, JobExecutor>> = {
+    ...(pushCredentials
+      ? {
+          push: createPushJobExecutor({
+            clock,
+            credentials: pushCredentials,
+            requestTimeoutMs: config.PUSH_REQUEST_TIMEOUT_MS,
+            onError: (error, context) => logger.warn({ err: error }, context),
+          }),
+        }
+      : {}),
+    ...(typeof overrides.executors === "function"
+      ? overrides.executors({ db, clock, audit, notifier })
+      : overrides.executors),
+  };
+  const executorChannel = createExecutorChannel({ db, clock, delivery, applications, executors });
+  // Push mode's status path: the watches of the push clusters this worker holds the lease of,
+  // feeding the events service as an agent's events do (started by main.ts, or a test).
+  const heartbeats = createHeartbeatCoalescer({
     db,
     clock,
-    delivery,
-    applications,
-    executors:
-      typeof overrides.executors === "function"
-        ? overrides.executors({ db, clock, audit, notifier })
-        : (overrides.executors ?? {}),
+    audit,
+    notifier,
+    onError: (error) => logger.warn({ err: error }, "writing push clusters' heartbeats failed"),
   });
+  const events = createEventsService({ db, clock, audit, heartbeats, notifier, applications });
+  const pushWatches = pushCredentials
+    ? createPushWatchSupervisor({
+        db,
+        clock,
+        credentials: pushCredentials,
+        events,
+        leases: createLeases({
+          redis,
+          prefix: config.REDIS_PREFIX,
+          name: "push-watch",
+          ttlMs: config.PUSH_WATCH_LEASE_SECONDS * 1000,
+        }),
+        leaseMs: config.PUSH_WATCH_LEASE_SECONDS * 1000,
+        heartbeatFreshSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+        requestTimeoutMs: config.PUSH_REQUEST_TIMEOUT_MS,
+        ...(overrides.pushWatchOptions ? { watchOptions: overrides.pushWatchOptions } : {}),
+        onError: (error, context, clusterId) => logger.warn({ err: error, clusterId }, context),
+        onInfo: (message, clusterId) => logger.info({ clusterId }, message),
+      })
+    : undefined;
+  /** Starts the push watches (a round every third of the lease) and the heartbeat writes. */
+  function startPushWatches() {
+    if (!pushWatches) return;
+    heartbeats.start();
+    pushWatches.start(Math.max(1_000, (config.PUSH_WATCH_LEASE_SECONDS * 1000) / 3));
+  }
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });
   const health = createHealthService({
@@ -117,6 +182,8 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
   });
 
   async function close() {
+    await pushWatches?.stop();
+    await heartbeats.stop();
     pubsub.close();
     await queues.close();
     redis.disconnect();
@@ -138,6 +205,11 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     dispatch,
     executorChannel,
     jobs,
+    pushCredentials,
+    pushWatches,
+    startPushWatches,
+    heartbeats,
+    events,
     notifier,
     health,
     metrics,

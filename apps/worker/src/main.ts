@@ -51,9 +51,11 @@ async function main() {
     logger,
     processors,
     settings: workerSettingsFor(),
+    concurrency: { execute: config.EXECUTE_CONCURRENCY },
     onJobDone: deps.metrics.jobDone,
   });
   await schedulesFor(deps, processors);
+  deps.startPushWatches();
   logger.info({ queues: runtime.workers.map((w) => w.name) }, "worker started");
   // Jobs requested while Redis was away are rows without a dispatch job: hand them to BullMQ as
   // soon as Redis is back (every "ready" from now on is a reconnect), not at the next reconcile.
@@ -87,7 +89,9 @@ async function main() {
         .then((count) => count > 0 && logger.info({ count }, "resealed Git credentials under SECRET_KEY"))
         .catch((error: unknown) => logger.error({ err: error }, "resealing Git credentials failed"));
   } else {
-    logger.warn("SECRET_KEY is not set: clusters' signing private keys are stored unencrypted");
+    logger.warn(
+      "SECRET_KEY is not set: clusters' signing private keys are stored unencrypted, and push clusters' jobs wait (no kubeconfig can be stored)",
+    );
   }
 
   let closing = false;

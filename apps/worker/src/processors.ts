@@ -21,6 +21,8 @@ export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
   "prune-events": 3_600_000,
   // The backstop of the executors' channel: lost drain signals, retries after their backoff.
   "drain-executor-clusters": 5_000,
+  // Push mode's periodic validation; PUSH_VALIDATE_INTERVAL_SECONDS replaces this default.
+  "validate-push-clusters": 300_000,
 };
 
 /**
@@ -84,6 +86,14 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
         await deps.signals.jobsToExecute(clusters);
         return { clusters: clusters.length };
       },
+      ...(deps.pushCredentials
+        ? {
+            "validate-push-clusters": async () =>
+              deps.pushCredentials?.revalidateAll((error, clusterId) =>
+                deps.logger.warn({ err: error, clusterId }, "validating a push cluster failed"),
+              ),
+          }
+        : {}),
     },
   };
 }
@@ -106,7 +116,12 @@ export async function schedulesFor(deps: WorkerDeps, processors: ProcessorMap): 
   for (const name of Object.keys(processors.maintenance ?? {}) as JobName<"maintenance">[]) {
     await queue.upsertJobScheduler(
       name,
-      { every: MAINTENANCE_EVERY_MS[name] },
+      {
+        every:
+          name === "validate-push-clusters"
+            ? deps.config.PUSH_VALIDATE_INTERVAL_SECONDS * 1000
+            : MAINTENANCE_EVERY_MS[name],
+      },
       { name, data: {}, opts: { removeOnComplete: 100, removeOnFail: 500 } },
     );
   }

@@ -1,4 +1,5 @@
 import { type CliIo, println, UsageError } from "./commands/common.ts";
+import { PUSH_CREDENTIALS_USAGE, pushCredentialsCommand } from "./commands/push-credentials.ts";
 import { REGISTER_USAGE, registerCommand } from "./commands/register.ts";
 import { ROTATE_USAGE, rotateCommand } from "./commands/rotate.ts";
 import { RUN_USAGE, runCommand } from "./commands/run.ts";
@@ -12,6 +13,8 @@ const USAGE = `usage:
 
   ${ROTATE_USAGE}
 
+  ${PUSH_CREDENTIALS_USAGE}
+
   vwksp-agent version
 
 Every flag can also be given as an environment variable (VWKSP_…);
@@ -21,6 +24,7 @@ const commands: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   register: registerCommand,
   run: runCommand,
   rotate: rotateCommand,
+  "push-credentials": pushCredentialsCommand,
 };
 
 /** The whole CLI as a function of its arguments and I/O; answers the exit code. */

@@ -120,6 +120,16 @@ export const ConfigSchema = z.object({
    * long) has JobChannelHealthy=False. Default: twice the longest poll hold (290 s) plus 60 s.
    */
   JOB_CHANNEL_STALE_SECONDS: seconds(640),
+  /** Push mode: a validation request to a cluster's API server that takes longer is `Unreachable`. */
+  PUSH_VALIDATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  /** Push mode: a job's request to a cluster's API server that takes longer is retried later. */
+  PUSH_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  /** Push mode: every push cluster's kubeconfig is validated again this often. */
+  PUSH_VALIDATE_INTERVAL_SECONDS: seconds(300),
+  /** Jobs of push and GitOps clusters one worker performs at once (one per cluster at a time). */
+  EXECUTE_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Push mode: a worker's lease on the watches of a push cluster lasts this long unrenewed. */
+  PUSH_WATCH_LEASE_SECONDS: z.coerce.number().int().min(3).max(300).default(30),
   /** Agent events older than this are pruned; audit entries are kept. */
   EVENT_RETENTION_DAYS: seconds(30),
   /**

@@ -40,6 +40,8 @@ export const JOB_CATALOG = {
     "check-job-channels": z.object({}),
     "prune-events": z.object({}),
     "drain-executor-clusters": z.object({}),
+    /** Push mode: every push cluster's kubeconfig against its API (PUSH_VALIDATE_INTERVAL_SECONDS). */
+    "validate-push-clusters": z.object({}),
   },
 } as const;
 

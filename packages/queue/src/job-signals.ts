@@ -1,4 +1,4 @@
-import { ENQUEUE_TIMEOUT_MS, type Queues, withTimeout } from "./producers.ts";
+import type { Queues } from "./producers.ts";
 import type { PubSub } from "./pubsub.ts";
 
 /** BullMQ retries for a dispatch job: the processor is idempotent, failures are transient. */

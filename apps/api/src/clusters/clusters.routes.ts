@@ -57,7 +57,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
     },
     async (request) => {
       const page = await deps.clusters.list(principalOf(request).organizationId, request.query);
-      return { items: page.items.map(toClusterDto), nextCursor: page.nextCursor };
+      return { items: page.items.map((row) => toClusterDto(row)), nextCursor: page.nextCursor };
     },
   );
 
@@ -75,11 +75,15 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       onRequest: read,
     },
     async (request) => {
-      const cluster = await deps.clusters.get(principalOf(request).organizationId, request.params.id);
+      const view = await deps.pushCredentials.clusterView(
+        principalOf(request).organizationId,
+        request.params.id,
+      );
+      const { cluster } = view;
       // GitOps mode: the binding and its health belong to the cluster's view.
       const gitops =
         cluster.connectivityMode === "gitops" ? await deps.gitops.find(cluster.id, cluster.slug) : undefined;
-      return { ...toClusterDto(cluster), ...(gitops !== undefined ? { gitops } : {}) };
+      return { ...toClusterDto(cluster, view.push), ...(gitops !== undefined ? { gitops } : {}) };
     },
   );
 

@@ -253,6 +253,18 @@ export const EXAMPLE_HINTS: Record<string, Json> = {
   generation: 1,
   state: "succeeded",
   "ApplicationView.state": "deployed",
+  "PushCredential.validation": {
+    state: "Connected",
+    message: null,
+    kubernetesVersion: "v1.31.2",
+    validatedAt: "2026-05-04T09:41:13Z",
+  },
+  "PushCredential.server": "https://203.0.113.10:6443",
+  "PushCredential.context": "vworkspace-control-plane",
+  "PushCredential.cluster": "acme-production",
+  "PushCredential.user": "vworkspace-control-plane",
+  "PushCredential.warnings": [],
+  "Cluster.push": undefined,
   "JobAccepted.state": "queued",
   stateReason: null,
   template: "backup.velero",
@@ -426,6 +438,26 @@ export const OPERATION_EXAMPLES: Record<
   createCluster: { request: { displayName: "Acme production" }, response: NEW_CLUSTER },
   updateCluster: { request: { allowedNamespaces: ["org-acme", "org-acme-*"] } },
   issueRegistrationToken: { request: { ttlSeconds: 86_400 } },
+  putClusterKubeconfig: {
+    request: {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        {
+          name: "acme-production",
+          cluster: { server: "https://203.0.113.10:6443", "certificate-authority-data": "LS0tLS1CRUdJTi..." },
+        },
+      ],
+      users: [{ name: "vworkspace-control-plane", user: { token: "eyJhbGciOiJSUzI1NiIs..." } }],
+      contexts: [
+        {
+          name: "vworkspace-control-plane",
+          context: { cluster: "acme-production", user: "vworkspace-control-plane" },
+        },
+      ],
+      "current-context": "vworkspace-control-plane",
+    },
+  },
   deployApplication: {
     request: {
       catalogId: "vaultwarden",

@@ -1,10 +1,10 @@
-import type { Cluster as ClusterDto } from "@vwksp/protocol";
+import type { Cluster as ClusterDto, PushCredentialView } from "@vwksp/protocol";
 import { isoOrNull } from "../clock.ts";
 import type { Cluster } from "../db.ts";
 import { clusterHealthOf } from "../health/cluster-health.ts";
 
 /** The admin API's view of a cluster (never the private signing key). */
-export function toClusterDto(row: Cluster): ClusterDto {
+export function toClusterDto(row: Cluster, push?: PushCredentialView | null): ClusterDto {
   return {
     id: row.id,
     slug: row.slug,
@@ -28,5 +28,6 @@ export function toClusterDto(row: Cluster): ClusterDto {
     veleroVersion: row.veleroVersion,
     kubernetesVersion: row.kubernetesVersion,
     ...clusterHealthOf(row),
+    ...(push === undefined ? {} : { push }),
   };
 }

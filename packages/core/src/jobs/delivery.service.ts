@@ -266,13 +266,24 @@ export function createDeliveryService({
   }
 
   /** An executor's job that failed for a passing reason becomes claimable again at `at`. */
-  async function retryLater(clusterId: string, jobId: string, at: Date, reason: string): Promise<void> {
+  /**
+   * The job is tried again after `at`. `keepDelivery`: this attempt does not count towards
+   * JOB_MAX_DELIVERIES (the cluster, not the job, is in trouble; the job's expiry bounds the wait).
+   */
+  async function retryLater(
+    clusterId: string,
+    jobId: string,
+    at: Date,
+    reason: string,
+    keepDelivery = false,
+  ): Promise<void> {
     await prepared(db, "job_retry_later", RETRY_LATER_SQL, [
       jobId,
       clusterId,
       ts(clock.now()),
       ts(at),
       redactString(reason).slice(0, 2_000),
+      keepDelivery,
     ]);
   }
 

@@ -185,5 +185,6 @@ export const IN_FLIGHT_SQL = `
  * $1 job, $2 cluster, $3 now, $5 why (kept as the job's error until it settles).
  */
 export const RETRY_LATER_SQL = `
-  UPDATE "Job" SET "leaseExpiresAt" = $4::timestamp, error = $5, "updatedAt" = $3::timestamp
+  UPDATE "Job" SET "leaseExpiresAt" = $4::timestamp, error = $5, "updatedAt" = $3::timestamp,
+    deliveries = CASE WHEN $6::boolean THEN GREATEST(deliveries - 1, 0) ELSE deliveries END
   WHERE id = $1 AND "clusterId" = $2::uuid AND state IN ('leased', 'acked')`;

@@ -26,6 +26,13 @@ export class RetryLater extends Error {
     message: string,
     /** At least this long before the next attempt (the backoff grows from it). */
     readonly afterMs?: number,
+    /**
+     * `countsAsDelivery: false` for the cluster's trouble rather than the job's (its API server
+     * unreachable, its credential refused or missing): the attempt does not use up one of
+     * JOB_MAX_DELIVERIES, so an outage longer than the backoffs does not make jobs
+     * undeliverable; the job's expiry bounds the wait, and `afterMs` spaces the attempts.
+     */
+    readonly options: { countsAsDelivery?: boolean } = {},
   ) {
     super(message);
   }
@@ -90,9 +97,10 @@ export function createExecutorChannel({
         body = await executor.execute(job, cluster);
       } catch (error) {
         if (error instanceof RetryLater) {
-          const deliveries = await deliveriesOf(job.id);
+          const counts = error.options.countsAsDelivery !== false;
+          const deliveries = counts ? await deliveriesOf(job.id) : 1;
           const at = new Date(clock.now().getTime() + backoffMs(deliveries, error.afterMs));
-          await delivery.retryLater(clusterId, job.id, at, `retrying: ${error.message}`);
+          await delivery.retryLater(clusterId, job.id, at, `retrying: ${error.message}`, !counts);
           return { finished, again: at };
         }
         body = { outcome: "failed", error: (error as Error).message || String(error) };

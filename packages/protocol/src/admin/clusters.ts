@@ -97,6 +97,50 @@ export const ClusterHealthFields = {
     .describe("the worst current condition (what Odoo's health_message shows); null when nothing is wrong"),
 };
 
+/** What a push cluster's last validation against its API server found (issue 14). */
+export const PushValidationState = z
+  .enum(["Pending", "Connected", "Unreachable", "TLSError", "Unauthorized", "Forbidden", "CRDMissing"])
+  .describe(
+    "Pending: not validated yet; Connected: /version, the CRDs, the access reviews and a list of applicationinstances succeeded; otherwise why not",
+  );
+export type PushValidationState = z.infer<typeof PushValidationState>;
+
+/** A push cluster's stored kubeconfig, as it may be shown: never the token or a key. */
+export const PushCredentialView = z
+  .object({
+    server: z.string().describe("the API server's URL"),
+    context: z.string(),
+    cluster: z.string(),
+    user: z.string(),
+    namespace: z.string().optional(),
+    authentication: z.enum(["token", "client-certificate", "token+client-certificate"]),
+    certificateAuthority: z
+      .enum(["inline", "system"])
+      .describe("inline: certificate-authority-data; system: the control plane's trusted CAs"),
+    tlsServerName: z.string().optional(),
+    warnings: z.array(z.string()).describe("accepted, but worth knowing"),
+    validation: z.object({
+      state: PushValidationState,
+      message: z
+        .string()
+        .nullable()
+        .describe("what failed, naming verb, resource and namespace where it applies"),
+      kubernetesVersion: z.string().nullable(),
+      validatedAt: Rfc3339.nullable(),
+    }),
+    updatedAt: Rfc3339.describe("when the kubeconfig was last uploaded"),
+  })
+  .meta({ id: "PushCredential" });
+export type PushCredentialView = z.infer<typeof PushCredentialView>;
+
+/**
+ * PUT /api/v1/clusters/{id}/kubeconfig: a kubeconfig as YAML text (application/yaml) or its JSON
+ * object. Its own checks (@vwksp/push intake) refuse what cannot work or is unsafe.
+ */
+export const KubeconfigBody = z
+  .union([z.string().max(262_144), z.record(z.string(), z.unknown())])
+  .describe("a kubeconfig (kind Config) with one usable context and inline credentials");
+
 export const Cluster = z
   .object({
     id: z.string().uuid(),
@@ -126,6 +170,11 @@ export const Cluster = z
       .optional()
       .describe(
         "GitOps mode: the repository binding (never its credential) and its health; only in the single-cluster view",
+      ),
+    push: PushCredentialView.nullable()
+      .optional()
+      .describe(
+        "push clusters, in the single-cluster view: the stored kubeconfig's summary and its validation; null: none uploaded",
       ),
   })
   .meta({ id: "Cluster" });
