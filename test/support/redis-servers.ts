@@ -29,6 +29,9 @@ async function answering(port: number, timeoutMs = 10_000): Promise<Redis> {
     try {
       await client.connect();
       await client.ping();
+      // Up now: from here on a command waits through a reconnect (a failover drops connections)
+      // instead of failing at once, as the probe above had to.
+      client.options.maxRetriesPerRequest = 20;
       return client;
     } catch {
       client.disconnect();

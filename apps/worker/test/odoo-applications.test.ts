@@ -103,6 +103,12 @@ describe.each([
     expect(heartbeat.statusCode).toBe(204);
     await harness.deps.heartbeats.flush();
     const record = await eventually(async () => clusterRecord(registered.cluster.id));
+    // The push records the Odoo id a moment after Odoo has the record: wait for both sides.
+    await eventually(
+      async () =>
+        (await harness.deps.db.cluster.findUniqueOrThrow({ where: { id: registered.cluster.id } }))
+          .odooRecordId === record.id,
+    );
     return { ...registered, odooId: record.id as number };
   }
 
