@@ -19,6 +19,8 @@ export interface TestWorkerOptions {
   odooBackoffBaseMs?: number;
   /** Who performs the jobs of push and GitOps clusters. */
   executors?: Partial<Record<ExecutorMode, JobExecutor>>;
+  /** Delays between webhook attempts (production: about a day in all). */
+  webhookRetryDelaysMs?: number[];
 }
 
 /** The real worker processors on the test file's database and Redis prefix. */
@@ -29,6 +31,7 @@ export function createTestWorker({
   captureLogs,
   odooBackoffBaseMs,
   executors,
+  webhookRetryDelaysMs,
 }: TestWorkerOptions) {
   const config = env.config(configOverrides);
   const logger = captureLogs
@@ -37,6 +40,7 @@ export function createTestWorker({
   const deps = createWorkerDeps(config, logger, {
     ...(clock ? { clock } : {}),
     ...(executors ? { executors } : {}),
+    ...(webhookRetryDelaysMs ? { webhookRetryDelaysMs } : {}),
   });
   const processors = processorsFor(deps);
   const runtime = startWorkerRuntime({

@@ -11,6 +11,8 @@ import {
   createExecutorChannel,
   createHealthService,
   createJobsService,
+  createWebhooksService,
+  credentialSealerFor,
   type Db,
   type ExecutorMode,
   type JobExecutor,
@@ -33,6 +35,8 @@ interface WorkerOverrides {
   db?: Db;
   /** Who performs the jobs of push and GitOps clusters (none: their jobs wait, ready). */
   executors?: Partial<Record<ExecutorMode, JobExecutor>>;
+  /** Delays between webhook attempts (production: WEBHOOK_RETRY_DELAYS_MS, about a day). */
+  webhookRetryDelaysMs?: number[];
 }
 
 /** What the processors need, built once per worker process (tests build their own). */
@@ -100,6 +104,14 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
   });
 
+  const webhooks = createWebhooksService({
+    db,
+    clock,
+    sealer: credentialSealerFor(config),
+    allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE,
+    ...(overrides.webhookRetryDelaysMs ? { retryDelaysMs: overrides.webhookRetryDelaysMs } : {}),
+  });
+
   async function close() {
     pubsub.close();
     await queues.close();
@@ -125,6 +137,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     notifier,
     health,
     metrics,
+    webhooks,
     close,
   };
 }

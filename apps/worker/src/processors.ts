@@ -4,6 +4,7 @@ import type { WorkerOptions } from "bullmq";
 import type { WorkerDeps } from "./deps.ts";
 import { createOdooSync, odooBackoff, odooSyncProcessors } from "./odoo-sync.ts";
 import type { ProcessorMap } from "./runtime.ts";
+import { deliverWebhook, fanOutWebhooks, sweepWebhooks } from "./webhooks.ts";
 
 /** How often the outbox is drained when no hint came (a lost enqueue, a drain that died). */
 const OUTBOX_BACKSTOP_MS = 30_000;
@@ -21,6 +22,8 @@ export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
   "prune-events": 3_600_000,
   // The backstop of the executors' channel: lost drain signals, retries after their backoff.
   "drain-executor-clusters": 5_000,
+  // Webhooks' backstop: lost fan-out hints (job results send none), lost delivery jobs.
+  "sweep-webhooks": 5_000,
 };
 
 /**
@@ -58,6 +61,10 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
     dispatch: {
       "dispatch-job": async (payload) => deps.dispatch.prepare((payload as { jobId: string }).jobId),
     },
+    webhooks: {
+      "fan-out": async () => fanOutWebhooks(deps),
+      deliver: async (payload) => deliverWebhook(deps, (payload as { deliveryId: string }).deliveryId),
+    },
     execute: {
       "drain-cluster": async (payload) =>
         deps.executorChannel.drain((payload as { clusterId: string }).clusterId),
@@ -85,6 +92,7 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
         await deps.signals.jobsToExecute(clusters);
         return { clusters: clusters.length };
       },
+      "sweep-webhooks": async () => sweepWebhooks(deps),
     },
   };
 }

@@ -207,12 +207,13 @@ export function createWebhooksService(options: WebhooksOptions) {
   /**
    * Gives each outbox event not fanned out yet one delivery per enabled endpoint of its
    * organization that subscribes to its type, in one transaction with the event's marker (the
-   * Odoo bridge's columns are not touched). Returns the new deliveries' ids.
+   * Odoo bridge's columns are not touched). Returns how many events it took and the new
+   * deliveries' ids.
    */
-  async function fanOut(limit = 200): Promise<string[]> {
+  async function fanOut(limit = 200): Promise<{ events: number; ids: string[] }> {
     return db.$transaction(async (tx) => {
       const events = await tx.$queryRawUnsafe<OutboxEventRow[]>(UNFANNED_EVENTS_SQL, limit);
-      if (events.length === 0) return [];
+      if (events.length === 0) return { events: 0, ids: [] };
       const orgs = [...new Set(events.map((e) => e.organizationId).filter((o): o is string => !!o))];
       const endpoints = orgs.length
         ? await tx.webhookEndpoint.findMany({
@@ -246,7 +247,7 @@ export function createWebhooksService(options: WebhooksOptions) {
         where: { id: { in: events.map((e) => e.id) } },
         data: { webhooksFannedAt: clock.now() },
       });
-      return created.map((c) => c.id);
+      return { events: events.length, ids: created.map((c) => c.id) };
     });
   }
 
