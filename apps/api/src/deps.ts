@@ -21,6 +21,8 @@ import {
   createOdooOwnership,
   createOrganizationsService,
   createRegistrationTokensService,
+  createWebhooksService,
+  credentialSealerFor,
   type Db,
   parseFieldMap,
   signingKeysFor,
@@ -90,6 +92,13 @@ export function createApiDeps(
         .publish("api-key-invalidate", keyId)
         .catch((error: unknown) => reportError(error, "API key invalidation"));
     },
+  });
+
+  const webhooks = createWebhooksService({
+    db,
+    clock,
+    sealer: credentialSealerFor(config),
+    allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE,
   });
 
   const notifier = createChangeNotifier({
@@ -221,6 +230,7 @@ export function createApiDeps(
     audit,
     apiKeys,
     apiKeyLifecycle,
+    webhooks,
     credentials,
     clusters,
     registrationTokens,

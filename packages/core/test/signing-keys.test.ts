@@ -67,9 +67,9 @@ describe("signing key vault", () => {
     const config = loadConfig({ SECRET_KEY: current, SECRET_KEY_PREVIOUS: `${a}, ${b}` });
     expect(config.SECRET_KEY_PREVIOUS).toEqual([a, b]);
     expect(loadConfig({}).SECRET_KEY_PREVIOUS).toEqual([]);
-    expect(() =>
-      loadConfig({ SECRET_KEY: current, SECRET_KEY_PREVIOUS: `${a},short` }),
-    ).toThrow(/SECRET_KEY_PREVIOUS.*must be 32 bytes/);
+    expect(() => loadConfig({ SECRET_KEY: current, SECRET_KEY_PREVIOUS: `${a},short` })).toThrow(
+      /SECRET_KEY_PREVIOUS.*must be 32 bytes/,
+    );
     expect(() => loadConfig({ SECRET_KEY_PREVIOUS: a })).toThrow(
       /SECRET_KEY: required when SECRET_KEY_PREVIOUS is set/,
     );

@@ -57,7 +57,12 @@ export function createChangeNotifier(options: {
           "webhooks",
           "fan-out",
           {},
-          { deduplication: { id: "webhooks-fan-out", ttl: 200 }, delay: 100, removeOnComplete: true, removeOnFail: true },
+          {
+            deduplication: { id: "webhooks-fan-out", ttl: 200 },
+            delay: 100,
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
         )
         .catch((error: unknown) => report(error, "webhooks fan-out enqueue"));
       if (!options.odooEnabled) return;

@@ -104,9 +104,9 @@ export function createHealthService(deps: {
         continue;
       const update = db.$executeRaw`UPDATE "Cluster" SET "jobChannel" = ${JSON.stringify(next)}::jsonb WHERE id = ${row.id}::uuid`;
       if (previous?.status === next.status) await update;
+      // The condition's status flipped: the domain event (cluster.health_changed webhooks) in
+      // the same transaction.
       else
-        // The condition's status flipped: the domain event (cluster.health_changed webhooks) in
-        // the same transaction.
         await db.$transaction([
           update,
           db.outboxEvent.create({

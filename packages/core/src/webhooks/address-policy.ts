@@ -41,8 +41,13 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 export class PrivateAddressError extends Error {
-  constructor(readonly host: string, readonly address: string) {
-    super(`${host} resolves to ${address}, a loopback or private address (set WEBHOOKS_ALLOW_PRIVATE=true to allow)`);
+  constructor(
+    readonly host: string,
+    readonly address: string,
+  ) {
+    super(
+      `${host} resolves to ${address}, a loopback or private address (set WEBHOOKS_ALLOW_PRIVATE=true to allow)`,
+    );
   }
 }
 

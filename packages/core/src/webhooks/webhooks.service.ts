@@ -167,7 +167,7 @@ export function createWebhooksService(options: WebhooksOptions) {
     messageId: row.messageId,
     eventId: row.outboxEventId.toString(),
     type: row.type,
-    status: row.status,
+    status: row.status as "pending" | "delivered" | "failed",
     attempts: row.attempts,
     nextAttemptAt: row.status === "pending" ? row.nextAttemptAt.toISOString() : null,
     lastStatusCode: row.lastStatusCode,
@@ -241,7 +241,11 @@ export function createWebhooksService(options: WebhooksOptions) {
         }
       }
       const created = rows.length
-        ? await tx.webhookDelivery.createManyAndReturn({ data: rows, skipDuplicates: true, select: { id: true } })
+        ? await tx.webhookDelivery.createManyAndReturn({
+            data: rows,
+            skipDuplicates: true,
+            select: { id: true },
+          })
         : [];
       await tx.outboxEvent.updateMany({
         where: { id: { in: events.map((e) => e.id) } },
@@ -267,7 +271,9 @@ export function createWebhooksService(options: WebhooksOptions) {
    * 2xx: delivered. Otherwise the next attempt is scheduled; after the last one the delivery has
    * failed and its endpoint is disabled with the reason. Returns when to try again, if at all.
    */
-  async function attempt(deliveryId: string): Promise<{ outcome: string; retryAt?: Date; attempts?: number }> {
+  async function attempt(
+    deliveryId: string,
+  ): Promise<{ outcome: string; retryAt?: Date; attempts?: number }> {
     const now = clock.now();
     const claimed = await db.$queryRawUnsafe<{ id: string; attempts: number }[]>(
       CLAIM_DELIVERY_SQL,
@@ -285,7 +291,11 @@ export function createWebhooksService(options: WebhooksOptions) {
     if (endpoint.disabledAt || endpoint.deletedAt) {
       await db.webhookDelivery.update({
         where: { id: deliveryId },
-        data: { status: "failed", claimedAt: null, lastError: `endpoint disabled: ${endpoint.disabledReason ?? ""}` },
+        data: {
+          status: "failed",
+          claimedAt: null,
+          lastError: `endpoint disabled: ${endpoint.disabledReason ?? ""}`,
+        },
       });
       return { outcome: "endpoint-disabled" };
     }
@@ -322,7 +332,12 @@ export function createWebhooksService(options: WebhooksOptions) {
       await db.$transaction([
         db.webhookDelivery.update({
           where: { id: deliveryId },
-          data: { status: "failed", claimedAt: null, lastStatusCode: result.statusCode ?? null, lastError: error },
+          data: {
+            status: "failed",
+            claimedAt: null,
+            lastStatusCode: result.statusCode ?? null,
+            lastError: error,
+          },
         }),
         db.webhookEndpoint.updateMany({
           where: { id: endpoint.id, disabledAt: null },
@@ -334,7 +349,12 @@ export function createWebhooksService(options: WebhooksOptions) {
     const retryAt = new Date(after.getTime() + delay);
     await db.webhookDelivery.update({
       where: { id: deliveryId },
-      data: { nextAttemptAt: retryAt, claimedAt: null, lastStatusCode: result.statusCode ?? null, lastError: error },
+      data: {
+        nextAttemptAt: retryAt,
+        claimedAt: null,
+        lastStatusCode: result.statusCode ?? null,
+        lastError: error,
+      },
     });
     return { outcome: "retry", retryAt, attempts: claim.attempts };
   }
