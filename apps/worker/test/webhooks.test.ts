@@ -1,11 +1,22 @@
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWebhooksService, credentialSealerFor, sendWebhook } from "../../../packages/core/src/index.ts";
 import { adminHeaders } from "../../../test/support/agent.ts";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
-import { adminKey, issueToken, register, registeredCluster } from "../../../test/support/fixtures.ts";
+import {
+  adminKey,
+  issueToken,
+  poll,
+  postResult,
+  rawJob,
+  register,
+  registeredCluster,
+} from "../../../test/support/fixtures.ts";
 import { createTestWorker } from "../../../test/support/worker.ts";
+import { sweepWebhooks } from "../src/webhooks.ts";
 
 interface Received {
   id: string;
@@ -138,7 +149,7 @@ describe("outbound webhooks", () => {
       expect((await register(api, token, cluster.id)).statusCode).toBe(200);
 
       await until(async () => {
-        await worker.processors.maintenance?.["sweep-webhooks"]?.({});
+        await sweepWebhooks(worker.deps);
         expect(receiver.state.received.length).toBeGreaterThanOrEqual(4);
       });
       const types = receiver.state.received.map((r) => r.type).sort();
@@ -147,14 +158,21 @@ describe("outbound webhooks", () => {
       expect(new Set(receiver.state.received.map((r) => r.id)).size).toBe(4);
       expect(receiver.state.invalid).toBe(0);
 
-      const log = await api.app.inject({
-        url: `/api/v1/webhooks/${hook.id}/deliveries`,
-        headers: adminHeaders(key),
+      // The receiver answers before the worker records the answer: wait for the log.
+      let items: { id: string; status: string; messageId: string }[] = [];
+      await until(async () => {
+        const log = await api.app.inject({
+          url: `/api/v1/webhooks/${hook.id}/deliveries`,
+          headers: adminHeaders(key),
+        });
+        expect(log.statusCode).toBe(200);
+        items = (log.json() as { items: typeof items }).items;
+        expect(items).toHaveLength(4);
+        expect(items.every((i) => i.status === "delivered")).toBe(true);
       });
-      expect(log.statusCode).toBe(200);
-      const items = (log.json() as { items: { id: string; status: string; messageId: string }[] }).items;
-      expect(items).toHaveLength(4);
-      expect(items.every((i) => i.status === "delivered")).toBe(true);
+      expect(new Set(items.map((i) => i.messageId))).toEqual(
+        new Set(receiver.state.received.map((r) => r.id)),
+      );
 
       // A manual redelivery keeps the webhook-id, so receivers dedupe it.
       const first = items[0] as { id: string; messageId: string };
@@ -197,7 +215,7 @@ describe("outbound webhooks", () => {
 
       const { cluster } = await registeredCluster(api, key);
       await until(async () => {
-        await worker.processors.maintenance?.["sweep-webhooks"]?.({});
+        await sweepWebhooks(worker.deps);
         expect(receiver.state.received).toHaveLength(1);
       }, 15_000);
       expect(receiver.state.received[0]).toMatchObject({
@@ -207,7 +225,7 @@ describe("outbound webhooks", () => {
       expect(receiver.state.requests).toBe(3);
 
       await until(async () => {
-        await worker.processors.maintenance?.["sweep-webhooks"]?.({});
+        await sweepWebhooks(worker.deps);
         const view = await api.app.inject({ url: `/api/v1/webhooks/${dead.id}`, headers: adminHeaders(key) });
         expect(view.json()).toMatchObject({ disabledReason: expect.stringContaining("HTTP 503") });
       }, 15_000);
@@ -280,5 +298,94 @@ describe("outbound webhooks", () => {
       headers: adminHeaders(otherKey),
     });
     expect(gone.statusCode).toBe(404);
+  });
+
+  it("sends job.finished when an agent's result is accepted", async () => {
+    const receiver = await startReceiver();
+    try {
+      const hook = (await createWebhook({ url: receiver.url, events: ["job.finished"] })).json() as {
+        id: string;
+        secret: string;
+      };
+      receiver.state.secret = hook.secret;
+      const { cluster, credential } = await registeredCluster(api, key);
+      const { jobId } = (await rawJob(api, key, cluster.id, "hooked")) as { jobId: string };
+      let polled: { id: string }[] = [];
+      await until(async () => {
+        polled = await poll(api, cluster.id, credential);
+        expect(polled.map((j) => j.id)).toContain(jobId);
+      });
+      const result = await postResult(api, jobId, credential, { outcome: "succeeded" });
+      expect(result.statusCode, result.body).toBeLessThan(300);
+      await until(async () => {
+        await sweepWebhooks(worker.deps);
+        expect(receiver.state.received).toHaveLength(1);
+      });
+      expect(receiver.state.received[0]).toMatchObject({
+        type: "job.finished",
+        data: { jobId, outcome: "succeeded", clusterId: cluster.id },
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("seals the secret under SECRET_KEY and still signs with it", async () => {
+    const receiver = await startReceiver();
+    try {
+      const sealer = credentialSealerFor({
+        SECRET_KEY: randomBytes(32).toString("hex"),
+        SECRET_KEY_PREVIOUS: [],
+      });
+      const service = createWebhooksService({
+        db: api.deps.db,
+        clock: api.deps.clock,
+        sealer,
+        allowPrivate: true,
+      });
+      // An organization of its own, and an event written without a fan-out hint: this service
+      // instance (the only one holding the SECRET_KEY) fans it out and delivers it.
+      const org = await api.deps.db.organization.create({ data: { slug: "sealed-org", name: "Sealed" } });
+      const created = await service.create(org.id, { url: receiver.url, events: ["token.consumed"] });
+      receiver.state.secret = created.secret;
+      const stored = await api.deps.db.webhookEndpoint.findUniqueOrThrow({ where: { id: created.id } });
+      expect(stored.secret).toMatch(/^vwksp-sealed:/);
+      expect(stored.secret).not.toContain(created.secret.slice(6));
+      await api.deps.db.outboxEvent.create({
+        data: { kind: "TokenConsumed", organizationId: org.id, data: { tokenId: "t" } },
+      });
+      const { ids } = await service.fanOut();
+      const mine = await api.deps.db.webhookDelivery.findMany({
+        where: { id: { in: ids }, endpointId: created.id },
+      });
+      expect(mine).toHaveLength(1);
+      await service.attempt((mine[0] as { id: string }).id);
+      expect(receiver.state.received).toMatchObject([{ type: "token.consumed" }]);
+      expect(receiver.state.invalid).toBe(0);
+      await api.deps.db.webhookEndpoint.delete({ where: { id: created.id } });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("refuses, at delivery, a name that resolves to a private address (DNS rebinding)", async () => {
+    const receiver = await startReceiver();
+    try {
+      const port = new URL(receiver.url).port;
+      const result = await sendWebhook({
+        url: `http://localhost:${port}/hook`,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        messageId: "msg_1",
+        timestamp: new Date(),
+        body: "{}",
+        timeoutMs: 2_000,
+        allowPrivate: false,
+      });
+      expect(result.ok).toBe(false);
+      expect(result.error).toMatch(/loopback or private address/);
+      expect(receiver.state.requests).toBe(0);
+    } finally {
+      await receiver.close();
+    }
   });
 });

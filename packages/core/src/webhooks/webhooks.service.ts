@@ -299,10 +299,18 @@ export function createWebhooksService(options: WebhooksOptions) {
       });
       return { outcome: "endpoint-disabled" };
     }
-    const secret = endpoint.secret.startsWith("whsec_")
-      ? endpoint.secret
-      : (sealer?.open(endpoint.secret, secretContext(endpoint.id)) ?? endpoint.secret);
-    const result = await sendWebhook({
+    let secret = endpoint.secret;
+    let result: Awaited<ReturnType<typeof sendWebhook>> | undefined;
+    if (!secret.startsWith("whsec_")) {
+      try {
+        if (!sealer) throw new Error("the signing secret is sealed under SECRET_KEY, which is not set here");
+        secret = sealer.open(secret, secretContext(endpoint.id));
+      } catch (error) {
+        secret = "";
+        result = { ok: false, error: (error as Error).message };
+      }
+    }
+    result ??= await sendWebhook({
       url: endpoint.url,
       secret,
       messageId: row.messageId,
