@@ -24,6 +24,8 @@ export interface TestWorkerOptions {
     | ((services: ExecutorServices) => Partial<Record<ExecutorMode, JobExecutor>>);
   /** Shorter backoffs for the push watches. */
   pushWatchOptions?: PushWatchOptions;
+  /** Delays between webhook attempts (production: about a day in all). */
+  webhookRetryDelaysMs?: number[];
 }
 
 /** The real worker processors on the test file's database and Redis prefix. */
@@ -35,6 +37,7 @@ export function createTestWorker({
   odooBackoffBaseMs,
   executors,
   pushWatchOptions,
+  webhookRetryDelaysMs,
 }: TestWorkerOptions) {
   const config = env.config(configOverrides);
   const logger = captureLogs
@@ -44,6 +47,7 @@ export function createTestWorker({
     ...(clock ? { clock } : {}),
     ...(executors ? { executors } : {}),
     ...(pushWatchOptions ? { pushWatchOptions } : {}),
+    ...(webhookRetryDelaysMs ? { webhookRetryDelaysMs } : {}),
   });
   const processors = processorsFor(deps);
   const runtime = startWorkerRuntime({

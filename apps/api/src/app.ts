@@ -26,6 +26,7 @@ import { jobRoutes } from "./jobs/jobs.routes.ts";
 import { registerRequestMetrics } from "./metrics/request-metrics.ts";
 import { odooRoutes } from "./odoo/odoo.routes.ts";
 import { organizationRoutes } from "./organizations/organizations.routes.ts";
+import { webhookRoutes } from "./webhooks/webhooks.routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 5_000;
@@ -96,6 +97,7 @@ export async function buildApp(deps: ApiDeps, options: BuildAppOptions = {}) {
   registerRequestMetrics(app, deps.metrics);
   await app.register(healthRoutes, { deps });
   await app.register(apiKeyRoutes, { deps });
+  await app.register(webhookRoutes, { deps });
   await app.register(clusterRoutes, { deps });
   await app.register(pushCredentialRoutes, { deps });
   await app.register(registrationTokenRoutes, { deps });

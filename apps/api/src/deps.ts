@@ -23,6 +23,7 @@ import {
   createOrganizationsService,
   createPushCredentialsService,
   createRegistrationTokensService,
+  createWebhooksService,
   credentialSealerFor,
   type Db,
   parseFieldMap,
@@ -94,6 +95,13 @@ export function createApiDeps(
         .publish("api-key-invalidate", keyId)
         .catch((error: unknown) => reportError(error, "API key invalidation"));
     },
+  });
+
+  const webhooks = createWebhooksService({
+    db,
+    clock,
+    sealer: credentialSealerFor(config),
+    allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE,
   });
 
   const notifier = createChangeNotifier({
@@ -242,6 +250,7 @@ export function createApiDeps(
     audit,
     apiKeys,
     apiKeyLifecycle,
+    webhooks,
     credentials,
     clusters,
     pushCredentials,

@@ -67,7 +67,13 @@ describe("queue dashboard", () => {
     const { queues } = api.json() as {
       queues: { name: string; readOnlyMode: boolean; jobs: { id: string }[] }[];
     };
-    expect(queues.map((queue) => queue.name).sort()).toEqual(["dispatch", "maintenance", "odoo-sync"]);
+    expect(queues.map((queue) => queue.name).sort()).toEqual([
+      "dispatch",
+      "execute",
+      "maintenance",
+      "odoo-sync",
+      "webhooks",
+    ]);
     expect(queues.every((queue) => queue.readOnlyMode)).toBe(true);
     expect(queues.find((queue) => queue.name === "dispatch")?.jobs.map((job) => job.id)).toContain(jobId);
   });

@@ -18,6 +18,7 @@ import {
   createPushCredentialsService,
   createPushJobExecutor,
   createPushWatchSupervisor,
+  createWebhooksService,
   credentialSealerFor,
   type Db,
   type ExecutorMode,
@@ -57,6 +58,8 @@ interface WorkerOverrides {
   executors?: Executors | ((services: ExecutorServices) => Executors);
   /** Shorter backoffs for the push watches (tests). */
   pushWatchOptions?: PushWatchOptions;
+  /** Delays between webhook attempts (production: about a day in all). */
+  webhookRetryDelaysMs?: number[];
 }
 
 /** What the processors need, built once per worker process (tests build their own). */
@@ -181,6 +184,14 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
   });
 
+  const webhooks = createWebhooksService({
+    db,
+    clock,
+    sealer: credentialSealerFor(config),
+    allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE,
+    ...(overrides.webhookRetryDelaysMs ? { retryDelaysMs: overrides.webhookRetryDelaysMs } : {}),
+  });
+
   async function close() {
     await pushWatches?.stop();
     await heartbeats.stop();
@@ -213,6 +224,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     notifier,
     health,
     metrics,
+    webhooks,
     close,
   };
 }

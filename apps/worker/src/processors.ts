@@ -4,6 +4,7 @@ import type { WorkerOptions } from "bullmq";
 import type { WorkerDeps } from "./deps.ts";
 import { createOdooSync, odooBackoff, odooSyncProcessors } from "./odoo-sync.ts";
 import type { ProcessorMap } from "./runtime.ts";
+import { deliverWebhook, fanOutWebhooks, sweepWebhooks } from "./webhooks.ts";
 
 /** How often the outbox is drained when no hint came (a lost enqueue, a drain that died). */
 const OUTBOX_BACKSTOP_MS = 30_000;
@@ -23,6 +24,8 @@ export const MAINTENANCE_EVERY_MS: Record<JobName<"maintenance">, number> = {
   "drain-executor-clusters": 5_000,
   // Push mode's periodic validation; PUSH_VALIDATE_INTERVAL_SECONDS replaces this default.
   "validate-push-clusters": 300_000,
+  // Webhooks' backstop: lost fan-out hints (job results send none), lost delivery jobs.
+  "sweep-webhooks": 5_000,
 };
 
 /**
@@ -60,6 +63,10 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
     dispatch: {
       "dispatch-job": async ({ jobId }) => deps.dispatch.prepare(jobId),
     },
+    webhooks: {
+      "fan-out": async () => fanOutWebhooks(deps),
+      deliver: async ({ deliveryId }) => deliverWebhook(deps, deliveryId),
+    },
     execute: {
       "drain-cluster": async ({ clusterId }) => deps.executorChannel.drain(clusterId),
     },
@@ -94,6 +101,7 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
               ),
           }
         : {}),
+      "sweep-webhooks": async () => sweepWebhooks(deps),
     },
   };
 }

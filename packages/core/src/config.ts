@@ -146,6 +146,13 @@ export const ConfigSchema = z.object({
    * the agents' port, so the agent-facing ingress cannot reach either.
    */
   METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
+  /**
+   * Outbound webhooks may target loopback, private, link-local and unique-local addresses
+   * (refused by default: SSRF). For tests and receivers on the same private network only.
+   */
+  WEBHOOKS_ALLOW_PRIVATE: z
+    .preprocess((value) => (value === "" ? undefined : value), z.enum(["true", "false"]).default("false"))
+    .transform((value) => value === "true"),
   /** Odoo bridge; off when ODOO_URL is unset. */
   ODOO_URL: optionalString.pipe(z.string().url().optional()),
   /** Odoo database name. */

@@ -66,3 +66,6 @@ export * from "./secrets/secret-key.ts";
 export * from "./tokens/argon2.ts";
 export * from "./tokens/registration-tokens.service.ts";
 export * from "./trust-proxy.ts";
+export * from "./webhooks/address-policy.ts";
+export * from "./webhooks/send.ts";
+export * from "./webhooks/webhooks.service.ts";

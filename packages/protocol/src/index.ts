@@ -5,6 +5,7 @@ export * from "./admin/gitops.ts";
 export * from "./admin/jobs.ts";
 export * from "./admin/observability.ts";
 export * from "./admin/organizations.ts";
+export * from "./admin/webhooks.ts";
 export * from "./agent.ts";
 export * from "./canonical-json.ts";
 export * from "./common.ts";

@@ -31,6 +31,13 @@ export const JOB_CATALOG = {
     /** One application's record at once (Odoo's webhook on ODOO_APPLICATION_MODEL). */
     "pull-application-record": z.object({ odooId: z.number().int().positive() }),
   },
+  /** Outbound webhooks (docs/webhooks.md): the outbox's fan-out, one attempt per job. */
+  webhooks: {
+    /** Gives new outbox events their deliveries and enqueues them (a hint after commits). */
+    "fan-out": z.object({}),
+    /** One attempt of one delivery (jobId: `<delivery id>-<attempts made>`). */
+    deliver: z.object({ deliveryId: z.string().uuid() }),
+  },
   /** Repeatable housekeeping: the backstops behind the hot paths. */
   maintenance: {
     "sweep-jobs": z.object({}),
@@ -42,6 +49,8 @@ export const JOB_CATALOG = {
     "drain-executor-clusters": z.object({}),
     /** Push mode: every push cluster's kubeconfig against its API (PUSH_VALIDATE_INTERVAL_SECONDS). */
     "validate-push-clusters": z.object({}),
+    /** Webhooks' backstop: fan-out, and due deliveries whose job Redis lost. */
+    "sweep-webhooks": z.object({}),
   },
 } as const;
 

@@ -51,6 +51,20 @@ export function createChangeNotifier(options: {
         .catch((error: unknown) => report(error, "odoo catalog push enqueue"));
     },
     async outboxWritten() {
+      // Webhooks' fan-out (a hint: the worker's sweep is the backstop).
+      await options.queues
+        .enqueue(
+          "webhooks",
+          "fan-out",
+          {},
+          {
+            deduplication: { id: "webhooks-fan-out", ttl: 200 },
+            delay: 100,
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
+        )
+        .catch((error: unknown) => report(error, "webhooks fan-out enqueue"));
       if (!options.odooEnabled) return;
       await options.queues
         .enqueue(

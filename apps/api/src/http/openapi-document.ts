@@ -82,6 +82,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   agent:
     "The pull-mode agent protocol (the in-cluster operator); media type application/vnd.vworkspace.agent.v1+json",
   "api-keys": "Admin API keys (vwksp-key-…) and their scopes",
+  webhooks: "Outbound webhooks (Standard Webhooks signatures): endpoints, their delivery logs, redelivery",
   catalog: "Deployable applications: the shared catalog and the organization's own entries",
   clusters: "Cluster identities, their settings, registration tokens and agent credentials",
   health: "Liveness and readiness probes",

@@ -17,6 +17,10 @@ export const API_KEY_SCOPES = [
   "keys:read",
   /** Create, revoke and rotate API keys, up to the scopes the caller holds itself. */
   "keys:write",
+  /** List outbound webhooks and their delivery logs. */
+  "webhooks:read",
+  /** Create and delete outbound webhooks, redeliver. */
+  "webhooks:write",
   "platform:admin",
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

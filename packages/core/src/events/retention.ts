@@ -4,7 +4,7 @@ import type { Db } from "../db.ts";
 /** Timestamps are `timestamp(3)` in UTC; an ISO string cast to timestamp keeps that exact value. */
 const ts = (date: Date) => date.toISOString();
 
-/** Deletes agent events and outbox events older than the retention period, in bounded batches. */
+/** Deletes agent events, outbox events and finished webhook deliveries older than the retention period, in bounded batches. */
 export async function pruneEvents({
   db,
   clock,
@@ -31,6 +31,16 @@ export async function pruneEvents({
       DELETE FROM "OutboxEvent" WHERE id IN (
         SELECT id FROM "OutboxEvent" WHERE "createdAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
     outboxDeleted += batch;
-    if (batch < 5000) return { deleted, outboxDeleted };
+    if (batch < 5000) break;
+  }
+  // Webhook delivery logs: finished deliveries older than the retention (pending ones are kept).
+  let webhookDeliveriesDeleted = 0;
+  for (;;) {
+    const batch = await db.$executeRaw`
+      DELETE FROM "WebhookDelivery" WHERE id IN (
+        SELECT id FROM "WebhookDelivery"
+        WHERE status <> 'pending' AND "createdAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
+    webhookDeliveriesDeleted += batch;
+    if (batch < 5000) return { deleted, outboxDeleted, webhookDeliveriesDeleted };
   }
 }

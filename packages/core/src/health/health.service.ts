@@ -114,7 +114,29 @@ export function createHealthService(deps: {
           previous.message === next.message)
       )
         continue;
-      await db.$executeRaw`UPDATE "Cluster" SET "jobChannel" = ${JSON.stringify(next)}::jsonb WHERE id = ${row.id}::uuid`;
+      const update = db.$executeRaw`UPDATE "Cluster" SET "jobChannel" = ${JSON.stringify(next)}::jsonb WHERE id = ${row.id}::uuid`;
+      if (previous?.status === next.status) await update;
+      // The condition's status flipped: the domain event (cluster.health_changed webhooks) in
+      // the same transaction.
+      else
+        await db.$transaction([
+          update,
+          db.outboxEvent.create({
+            data: {
+              kind: "ClusterHealthChanged",
+              organizationId: row.organizationId,
+              clusterId: row.id,
+              data: {
+                condition: "JobChannelHealthy",
+                from: previous?.status ?? null,
+                to: next.status,
+                reason: next.reason,
+                message: next.message,
+              },
+              createdAt: now,
+            },
+          }),
+        ]);
       changed += 1;
       if (previous?.status === next.status && previous.reason === next.reason) continue;
       if (next.status === "False" || previous?.status === "False") {

@@ -133,6 +133,13 @@ export const RESULT_SQL = `
     SELECT ${ORGANIZATION_OF("u")}, u."clusterId", 'agent', 'JobFinished', u."clusterId"::text,
            jsonb_build_object('jobId', u.id, 'outcome', u.outcome, 'error', left(u.error, 500)), $3::timestamp
     FROM updated u
+  ), outboxed AS (
+    -- The domain event (job.finished webhooks), in the same statement as the result.
+    INSERT INTO "OutboxEvent" (kind, "organizationId", "clusterId", data, "createdAt")
+    SELECT 'JobFinished', ${ORGANIZATION_OF("u")}, u."clusterId",
+           jsonb_build_object('jobId', u.id, 'outcome', u.outcome, 'intent', u.intent,
+             'error', left(u.error, 500)), $3::timestamp
+    FROM updated u
   )
   SELECT job.state, u.id IS NOT NULL AS updated, u.intent
   FROM input i LEFT JOIN job ON job.id = i.job_id LEFT JOIN updated u ON u.id = i.job_id

@@ -6,7 +6,7 @@ import type { Db, Prisma } from "../db.ts";
  * in the transaction of the change it describes, so it exists exactly when the change does: a
  * crash after the commit loses nothing (the event waits for its consumers), a rollback sends
  * nothing. Consumers keep their own progress columns on the row (`odooDoneAt` for the Odoo
- * bridge; outbound webhooks get theirs).
+ * bridge; `webhooksFannedAt` for outbound webhooks, packages/core/src/webhooks).
  */
 export type OutboxKind =
   /** An application's state (or its latest request) changed; data: from, to, reason, jobId. */
@@ -16,7 +16,13 @@ export type OutboxKind =
   /** A disconnected cluster's agent was heard from again. */
   | "ClusterReconnected"
   /** A connected cluster went silent for HEARTBEAT_TIMEOUT_SECONDS. */
-  | "ClusterDisconnected";
+  | "ClusterDisconnected"
+  /** A registration token was exchanged for a credential (data: tokenId, credentialId). */
+  | "TokenConsumed"
+  /** A job reached its result (data: jobId, outcome, intent, error); written by RESULT_SQL. */
+  | "JobFinished"
+  /** A cluster's health condition (JobChannelHealthy) changed status (data: condition, from, to, reason). */
+  | "ClusterHealthChanged";
 
 export interface OutboxInput {
   kind: OutboxKind;

@@ -128,6 +128,16 @@ export function createTokenExchange({ db, clock, audit, credentials, notifier, s
         },
         now,
       );
+      await writeOutbox(
+        tx,
+        {
+          kind: "TokenConsumed",
+          organizationId: cluster.organizationId,
+          clusterId: live.clusterId,
+          data: { tokenId: live.id, credentialId: credential.id },
+        },
+        now,
+      );
       // Registered before: its credentials (if any still work) are superseded, and the trail says so.
       if (cluster.registeredAt) {
         await audit.record(
