@@ -573,13 +573,22 @@ describe("an Odoo without Workspace Hub's application and catalog models", () =>
     const record = await eventually(async () =>
       fake.records(CLUSTERS).find((row) => row.cluster_id === cluster.id),
     );
+    // The push records the Odoo id a moment after Odoo has the record: the chatter needs it.
+    await eventually(
+      async () =>
+        (await harness.deps.db.cluster.findUniqueOrThrow({ where: { id: cluster.id } })).odooRecordId ===
+        record.id,
+    );
     await expect(
       worker.processors["odoo-sync"]?.["pull-applications"]?.({}, undefined as never),
     ).rejects.toThrow();
     await harness.deps.db.outboxEvent.updateMany({ data: { createdAt: new Date(Date.now() - 3_600_000) } });
     await worker.processors["odoo-sync"]?.["drain-outbox"]?.({}, undefined as never);
     // A drain the commit queued may hold the events (SKIP LOCKED) while this one finds none.
-    await eventually(async () => fake.records("mail.message").some((row) => row.res_id === record.id));
+    await eventually(
+      async () => fake.records("mail.message").some((row) => row.res_id === record.id),
+      15_000,
+    );
     expect(fake.records("mail.message").filter((row) => row.res_id === record.id)).toHaveLength(1);
     const status = (
       await harness.app.inject({ url: "/api/v1/odoo/status", headers: adminHeaders(key) })
