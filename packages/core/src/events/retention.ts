@@ -1,10 +1,29 @@
 import type { Clock } from "../clock.ts";
 import type { Db } from "../db.ts";
 
-/** Timestamps are `timestamp(3)` in UTC; an ISO string cast to timestamp keeps that exact value. */
-const ts = (date: Date) => date.toISOString();
+const BATCH = 5_000;
 
-/** Deletes agent events, outbox events and finished webhook deliveries older than the retention period, in bounded batches. */
+/**
+ * Deletes the rows of `table` matching `olderThan` ($1 is the cutoff), a batch at a time, so no
+ * statement holds locks long. `table` and `olderThan` are constants of this file, never input.
+ */
+async function deleteInBatches(db: Db, table: string, olderThan: string, cutoff: Date): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const batch = await db.$executeRawUnsafe(
+      `DELETE FROM "${table}" WHERE id IN (SELECT id FROM "${table}" WHERE ${olderThan} LIMIT ${BATCH})`,
+      cutoff.toISOString(),
+    );
+    deleted += batch;
+    if (batch < BATCH) return deleted;
+  }
+}
+
+/**
+ * Deletes agent events, outbox events and finished webhook deliveries older than the retention
+ * period. An outbox event that old was consumed long ago, or never will be (the bridge off); what
+ * it would have pushed, the Odoo reconciliation compares anyway. Pending deliveries are kept.
+ */
 export async function pruneEvents({
   db,
   clock,
@@ -15,32 +34,14 @@ export async function pruneEvents({
   retentionDays: number;
 }) {
   const cutoff = new Date(clock.now().getTime() - retentionDays * 86_400_000);
-  let deleted = 0;
-  for (;;) {
-    const batch = await db.$executeRaw`
-      DELETE FROM "AgentEvent" WHERE id IN (
-        SELECT id FROM "AgentEvent" WHERE "receivedAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
-    deleted += batch;
-    if (batch < 5000) break;
-  }
-  // The outbox too: an event older than the retention was consumed long ago, or never will be
-  // (the bridge off); what it would have pushed, the Odoo reconciliation compares anyway.
-  let outboxDeleted = 0;
-  for (;;) {
-    const batch = await db.$executeRaw`
-      DELETE FROM "OutboxEvent" WHERE id IN (
-        SELECT id FROM "OutboxEvent" WHERE "createdAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
-    outboxDeleted += batch;
-    if (batch < 5000) break;
-  }
-  // Webhook delivery logs: finished deliveries older than the retention (pending ones are kept).
-  let webhookDeliveriesDeleted = 0;
-  for (;;) {
-    const batch = await db.$executeRaw`
-      DELETE FROM "WebhookDelivery" WHERE id IN (
-        SELECT id FROM "WebhookDelivery"
-        WHERE status <> 'pending' AND "createdAt" < ${ts(cutoff)}::timestamp LIMIT 5000)`;
-    webhookDeliveriesDeleted += batch;
-    if (batch < 5000) return { deleted, outboxDeleted, webhookDeliveriesDeleted };
-  }
+  return {
+    deleted: await deleteInBatches(db, "AgentEvent", `"receivedAt" < $1::timestamp`, cutoff),
+    outboxDeleted: await deleteInBatches(db, "OutboxEvent", `"createdAt" < $1::timestamp`, cutoff),
+    webhookDeliveriesDeleted: await deleteInBatches(
+      db,
+      "WebhookDelivery",
+      `status <> 'pending' AND "createdAt" < $1::timestamp`,
+      cutoff,
+    ),
+  };
 }
