@@ -63,9 +63,11 @@ describe("the executors' delivery channel", () => {
       ids.push((await rawJob(harness, key, cluster.id, name)).jobId);
     // The operator of a GitOps cluster may still poll: it gets nothing.
     expect(await poll(harness, cluster.id, credential, 0)).toEqual([]);
-    await eventually(async () =>
-      (await Promise.all(ids.map(jobState))).every((state) => state === "succeeded"),
-    );
+    // A job made ready while its cluster's drain was finishing waits for the backstop sweep.
+    await eventually(async () => {
+      await sweep();
+      return (await Promise.all(ids.map(jobState))).every((state) => state === "succeeded");
+    }, 15_000);
     expect(gitops.performed.filter((name) => ["first", "second", "third"].includes(name))).toEqual([
       "first",
       "second",
@@ -107,7 +109,10 @@ describe("the executors' delivery channel", () => {
     });
     const refused = (await rawJob(harness, key, cluster.id, "refused")).jobId;
     const next = (await rawJob(harness, key, cluster.id, "after-refused")).jobId;
-    await eventually(async () => (await jobState(next)) === "succeeded");
+    await eventually(async () => {
+      await sweep();
+      return (await jobState(next)) === "succeeded";
+    }, 15_000);
     const job = await harness.deps.db.job.findUniqueOrThrow({ where: { id: refused } });
     expect(job.state).toBe("failed");
     expect(job.error).toContain("422 Unprocessable Entity");
