@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { RUN_FLAGS } from "../../../packages/agent/src/commands/run.ts";
 import { ConfigSchema } from "../../../packages/core/src/config.ts";
 import {
   copyFromStage,
@@ -222,8 +223,17 @@ describe("docker-compose.yml", () => {
     expect(script).toContain("vwksp-agent.mjs run --credentials-file /var/lib/vwksp-agent/credentials.json");
     expect(script).toContain("--backend local");
     expect(existsSync(join(root, "packages/agent/bin/vwksp-agent.mjs"))).toBe(true);
-    expect(Object.keys(environmentOf(agent))).toEqual(["VWKSP_REGISTRATION_TOKEN"]);
+    expect(Object.keys(environmentOf(agent))).toEqual(["VWKSP_REGISTRATION_TOKEN", RUN_FLAGS["health-addr"].env]);
     expect(dependsOn(agent)).toEqual({ api: "service_healthy" });
+  });
+
+  it("health-checks the agent on its own /readyz, and publishes its health port on loopback only", () => {
+    const agent = service("agent");
+    const address = environmentOf(agent)[RUN_FLAGS["health-addr"].env] ?? "";
+    const port = Number(address.split(":").at(-1));
+    expect(address).toBe(`0.0.0.0:${port}`);
+    expect(portsOf(agent)).toEqual([{ host: "127.0.0.1", published: port, target: port }]);
+    expect(words(agent.healthcheck?.test).join(" ")).toContain(`http://127.0.0.1:${port}/readyz`);
     expect(readFileSync(join(root, "Dockerfile"), "utf8")).toMatch(/chown node:node \/var\/lib\/vwksp-agent/);
   });
 
