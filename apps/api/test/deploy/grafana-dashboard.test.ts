@@ -3,19 +3,23 @@ import { fileURLToPath } from "node:url";
 import type { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorkerDeps } from "../../../../apps/worker/src/deps.ts";
+import { createTelemetry } from "../../../../packages/agent/src/runtime/telemetry.ts";
 import { createLogger } from "../../../../packages/core/src/index.ts";
 import { createTestEnv, type TestEnv } from "../../../../test/support/app.ts";
 import { createApiDeps } from "../../src/deps.ts";
 
-// deploy/grafana/control-plane.json: every metric a panel queries is one the API or the worker
-// registers, and every vwksp_ metric they register is on a panel.
+// deploy/grafana/*.json: every metric a panel queries is one the processes it watches register,
+// and every vwksp_ metric they register is on a panel — control-plane.json for the API and the
+// worker, agents.json for the reference agent.
 
-const dashboard = JSON.parse(
-  readFileSync(
-    fileURLToPath(new URL("../../../../deploy/grafana/control-plane.json", import.meta.url)),
-    "utf8",
-  ),
-) as { panels: { title: string; targets: { expr: string }[] }[] };
+interface Dashboard {
+  panels: { title: string; targets: { expr: string }[] }[];
+}
+
+const readDashboard = (name: string) =>
+  JSON.parse(
+    readFileSync(fileURLToPath(new URL(`../../../../deploy/grafana/${name}`, import.meta.url)), "utf8"),
+  ) as Dashboard;
 
 const KEYWORDS = new Set([
   "by",
@@ -56,7 +60,8 @@ async function exposed(registry: Registry): Promise<Set<string>> {
 }
 
 let env: TestEnv;
-let registered: Set<string>;
+let controlPlane: Set<string>;
+let agent: Set<string>;
 
 beforeAll(async () => {
   env = await createTestEnv();
@@ -65,19 +70,21 @@ beforeAll(async () => {
   const worker = createWorkerDeps(env.config(odoo), createLogger("silent", "worker"));
   api.metrics.collectProcessMetrics();
   worker.metrics.collectProcessMetrics();
-  registered = new Set([
+  controlPlane = new Set([
     ...(await exposed(api.metrics.registry)),
     ...(await exposed(worker.metrics.registry)),
   ]);
   await api.close();
   await worker.close();
+  // As `run --health-addr` builds it: with Node's process metrics under the agent's prefix.
+  agent = await exposed(createTelemetry({ staleAfterMs: 60_000, processMetrics: true }).registry);
 });
 
 afterAll(async () => {
   await env?.close();
 });
 
-describe("Grafana dashboard", () => {
+describe("Grafana dashboards", () => {
   it("reads metric names out of PromQL", () => {
     expect(
       metricNames(
@@ -85,27 +92,56 @@ describe("Grafana dashboard", () => {
       ),
     ).toEqual(["a_bucket", "b"]);
     expect(metricNames("time() - max(c_seconds) > 1e3")).toEqual(["c_seconds"]);
+    expect(metricNames("count(d_ready == 0)")).toEqual(["d_ready"]);
   });
 
-  it("queries only metrics the API or the worker exports", () => {
-    const queried = dashboard.panels.flatMap((panel) =>
-      panel.targets.flatMap((target) =>
-        metricNames(target.expr).map((name) => ({ panel: panel.title, name })),
-      ),
-    );
-    expect(queried.length).toBeGreaterThan(20);
-    for (const { panel, name } of queried) expect(registered.has(name), `${panel}: ${name}`).toBe(true);
-  });
+  const cases = [
+    { file: "control-plane.json", exporters: "the API or the worker", registered: () => controlPlane },
+    { file: "agents.json", exporters: "the reference agent", registered: () => agent },
+  ];
 
-  it("shows every vwksp_ metric on some panel", () => {
-    const queried = new Set(
-      dashboard.panels.flatMap((panel) => panel.targets.flatMap((t) => metricNames(t.expr))),
-    );
-    const families = [...registered].filter(
-      (name) => name.startsWith("vwksp_") && !/_(sum|count)$/.test(name),
-    );
-    const shown = (name: string) =>
-      queried.has(name) || queried.has(`${name}_bucket`) || queried.has(name.replace(/_bucket$/, ""));
-    expect(families.filter((name) => !shown(name))).toEqual([]);
+  describe.each(cases)("$file", ({ file, exporters, registered }) => {
+    const dashboard = readDashboard(file);
+
+    it(`queries only metrics ${exporters} exports`, () => {
+      const queried = dashboard.panels.flatMap((panel) =>
+        panel.targets.flatMap((target) =>
+          metricNames(target.expr).map((name) => ({ panel: panel.title, name })),
+        ),
+      );
+      expect(queried.length).toBeGreaterThan(dashboard.panels.length);
+      for (const { panel, name } of queried) expect(registered().has(name), `${panel}: ${name}`).toBe(true);
+    });
+
+    it("shows every vwksp_ metric on some panel", () => {
+      const queried = new Set(
+        dashboard.panels.flatMap((panel) => panel.targets.flatMap((t) => metricNames(t.expr))),
+      );
+      const families = [...registered()].filter(
+        (name) =>
+          name.startsWith("vwksp_") &&
+          !/_(sum|count)$/.test(name) &&
+          // Node's own process metrics (the agent's carry its prefix): a few are enough.
+          !/^vwksp_agent_(process|nodejs)_/.test(name),
+      );
+      const shown = (name: string) =>
+        queried.has(name) || queried.has(`${name}_bucket`) || queried.has(name.replace(/_bucket$/, ""));
+      expect(families.filter((name) => !shown(name))).toEqual([]);
+    });
+
+    it("lays panels out without overlaps and gives each a unique id", () => {
+      const ids = dashboard.panels.map((panel) => (panel as { id?: number }).id);
+      expect(new Set(ids).size).toBe(ids.length);
+      const cells = new Set<string>();
+      for (const panel of dashboard.panels) {
+        const { x, y, w, h } = (panel as { gridPos: { x: number; y: number; w: number; h: number } }).gridPos;
+        expect(x + w, panel.title).toBeLessThanOrEqual(24);
+        for (let row = y; row < y + h; row += 1)
+          for (let col = x; col < x + w; col += 1) {
+            expect(cells.has(`${row}:${col}`), `${panel.title} overlaps at ${row}:${col}`).toBe(false);
+            cells.add(`${row}:${col}`);
+          }
+      }
+    });
   });
 });
