@@ -100,8 +100,11 @@ export async function createRedisFleet() {
       ]);
     },
 
-    /** A sentinel monitoring `masterPort` as `name`, quick to declare the master down (1 s). */
-    async sentinel(name: string, masterPort: number, quorum: number) {
+    /**
+     * A sentinel monitoring `masterPort` as `name`, quick to declare the master down (1 s);
+     * `extra` lines go into its sentinel.conf (e.g. its TLS settings).
+     */
+    async sentinel(name: string, masterPort: number, quorum: number, extra: string[] = []) {
       const file = join(dir, `sentinel-${Math.random().toString(36).slice(2)}.conf`);
       await writeFile(
         file,
@@ -110,6 +113,7 @@ export async function createRedisFleet() {
           `sentinel down-after-milliseconds ${name} 1000`,
           `sentinel failover-timeout ${name} 4000`,
           `sentinel parallel-syncs ${name} 1`,
+          ...extra,
           "",
         ].join("\n"),
       );

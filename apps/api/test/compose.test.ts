@@ -223,7 +223,10 @@ describe("docker-compose.yml", () => {
     expect(script).toContain("vwksp-agent.mjs run --credentials-file /var/lib/vwksp-agent/credentials.json");
     expect(script).toContain("--backend local");
     expect(existsSync(join(root, "packages/agent/bin/vwksp-agent.mjs"))).toBe(true);
-    expect(Object.keys(environmentOf(agent))).toEqual(["VWKSP_REGISTRATION_TOKEN", RUN_FLAGS["health-addr"].env]);
+    expect(Object.keys(environmentOf(agent))).toEqual([
+      "VWKSP_REGISTRATION_TOKEN",
+      RUN_FLAGS["health-addr"].env,
+    ]);
     expect(dependsOn(agent)).toEqual({ api: "service_healthy" });
   });
 

@@ -84,6 +84,14 @@ export const ConfigSchema = z.object({
   /** The sentinels' own password (`requirepass` in sentinel.conf), when they have one. */
   REDIS_SENTINEL_PASSWORD: optionalString,
   /**
+   * Ask the sentinels over TLS (their `tls-port`), with the same TLS settings as the data
+   * connections; a private CA comes in through NODE_EXTRA_CA_CERTS. The master's TLS is
+   * REDIS_URL's `rediss://`.
+   */
+  REDIS_SENTINEL_TLS: z
+    .preprocess((value) => (value === "" ? undefined : value), z.enum(["true", "false"]).default("false"))
+    .transform((value) => value === "true"),
+  /**
    * Redis Cluster instead of one server: some of its nodes (`host:port,…`), from which the
    * client learns the rest. REDIS_URL gives only the user, password and TLS.
    */

@@ -22,6 +22,8 @@ export interface RedisTarget {
   /** The master's name as the sentinels know it (`sentinel monitor <name> …`). */
   sentinelName?: string | undefined;
   sentinelPassword?: string | undefined;
+  /** TLS to the sentinels themselves, with the data connections' TLS options. */
+  sentinelTls?: boolean | undefined;
   clusterNodes?: HostPort[] | undefined;
 }
 
@@ -31,6 +33,7 @@ export interface RedisSettings {
   REDIS_SENTINELS?: string | undefined;
   REDIS_SENTINEL_NAME?: string | undefined;
   REDIS_SENTINEL_PASSWORD?: string | undefined;
+  REDIS_SENTINEL_TLS?: boolean | undefined;
   REDIS_CLUSTER_NODES?: string | undefined;
 }
 
@@ -58,6 +61,7 @@ export function redisTarget(settings: RedisSettings): RedisTarget {
           sentinels,
           sentinelName: settings.REDIS_SENTINEL_NAME,
           sentinelPassword: settings.REDIS_SENTINEL_PASSWORD,
+          ...(settings.REDIS_SENTINEL_TLS ? { sentinelTls: true } : {}),
         }
       : {}),
     ...(clusterNodes.length > 0 ? { clusterNodes } : {}),
@@ -69,9 +73,10 @@ const hostList = (nodes: HostPort[]) =>
 
 /** For logs and messages: where the service looks for Redis, without any password. */
 export function describeRedisTarget(target: RedisTarget | string): string {
-  const { url, sentinels, sentinelName, clusterNodes } =
+  const { url, sentinels, sentinelName, sentinelTls, clusterNodes } =
     typeof target === "string" ? { url: target } : target;
-  if (sentinels?.length) return `master "${sentinelName}" via sentinels ${hostList(sentinels)}`;
+  if (sentinels?.length)
+    return `master "${sentinelName}" via sentinels ${hostList(sentinels)}${sentinelTls ? " (TLS)" : ""}`;
   if (clusterNodes?.length) return `cluster ${hostList(clusterNodes)}`;
   try {
     const parsed = new URL(url);
@@ -143,9 +148,9 @@ export function createRedis(target: RedisTarget | string, role: RedisRole, extra
     };
     redis = new Cluster(resolved.clusterNodes, clusterOptions) as unknown as Redis;
   } else if (resolved.sentinels?.length) {
+    const dataOptions = { ...urlOptions(resolved.url), ...options };
     redis = new Redis({
-      ...urlOptions(resolved.url),
-      ...options,
+      ...dataOptions,
       sentinels: resolved.sentinels,
       name: resolved.sentinelName ?? "mymaster",
       ...(resolved.sentinelPassword ? { sentinelPassword: resolved.sentinelPassword } : {}),
@@ -153,8 +158,9 @@ export function createRedis(target: RedisTarget | string, role: RedisRole, extra
       // instead of when the old one stops answering.
       failoverDetector: true,
       sentinelRetryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-      // rediss:// — TLS to the master (the sentinels themselves are asked in plain TCP).
+      // rediss:// — TLS to the master; REDIS_SENTINEL_TLS — to the sentinels too.
       ...(resolved.url.startsWith("rediss:") ? { enableTLSForSentinelMode: true } : {}),
+      ...(resolved.sentinelTls ? { sentinelTLS: dataOptions.tls ?? {} } : {}),
       reconnectOnError: reconnectOnReadOnly,
     });
   } else {
