@@ -14,10 +14,9 @@ import { type ServiceProcesses, startServiceProcesses } from "../../../test/supp
 // one leased), a waiting poll must be woken whichever API process holds it, and when one API
 // process is SIGKILLed its pollers must reconnect through the balancer and still get their jobs.
 //
-// 300 agents by default, one registration (argon2) cloned in SQL as bench/ does. 500 pass too
-// (SCALE_OUT_AGENTS=500) but took 56 s alone on the 2-core development machine against 35 s for
-// 300, too close to a minute once other test files run beside it.
-const AGENTS = Number(process.env.SCALE_OUT_AGENTS ?? "300");
+// 500 agents, as the issue asks, one registration (argon2) cloned in SQL as bench/ does;
+// SCALE_OUT_AGENTS sets another number.
+const AGENTS = Number(process.env.SCALE_OUT_AGENTS ?? "500");
 const WAIT_SECONDS = 20;
 let service: ServiceProcesses;
 let proxy: Awaited<ReturnType<typeof startRoundRobinProxy>>;
@@ -243,5 +242,5 @@ describe("scale-out: 3 API processes, 2 workers, one database and Redis prefix, 
     expect(figures.wave1Ms.p95).toBeLessThan(WAIT_SECONDS * 1000);
     expect(figures.wave2Ms.p95).toBeLessThan(WAIT_SECONDS * 1000);
     expect(heldByKilled).toBeGreaterThan(AGENTS / 3 - 10);
-  }, 120_000);
+  }, 240_000);
 });
