@@ -29,6 +29,7 @@ COPY packages/core/package.json packages/core/
 COPY packages/gitops/package.json packages/gitops/
 COPY packages/kube-fake/package.json packages/kube-fake/
 COPY packages/odoo/package.json packages/odoo/
+COPY packages/odoo-fake/package.json packages/odoo-fake/
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/push/package.json packages/push/
 COPY packages/queue/package.json packages/queue/

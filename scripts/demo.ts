@@ -7,7 +7,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOdooClient } from "@vwksp/odoo";
-import { DEFAULT_FAKE_API_KEY } from "@vwksp/odoo/fake-server";
+import { DEFAULT_FAKE_API_KEY } from "@vwksp/odoo-fake";
 import { migrateDeploy } from "@vwksp/prisma-tool";
 import pg from "pg";
 import { loadConfigOrExit } from "../packages/core/src/config.ts";
@@ -56,7 +56,7 @@ async function main() {
   const databaseUrl = await freshDatabase();
 
   step("Starting a fake Odoo 17 (the UI and Cluster Registry would be a real Odoo in production)");
-  const odoo = startProcess("odoo", "packages/odoo/src/fake-server-cli.ts", ["--version", "17"], {});
+  const odoo = startProcess("odoo", "packages/odoo-fake/src/cli.ts", ["--version", "17"], {});
   processes.push(odoo);
   const [, odooUrl = "", odooDb = ""] = await odoo.waitFor(/^fake-odoo (\S+) db=(\S+)/);
   info(`Odoo at ${odooUrl}, database ${odooDb}`);

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { DEFAULT_FAKE_API_KEY, type FakeOdooOptions, startFakeOdoo } from "@vwksp/odoo/fake-server";
+import { DEFAULT_FAKE_API_KEY, type FakeOdooOptions, startFakeOdoo } from "@vwksp/odoo-fake";
 import type { Processor } from "../../apps/worker/src/runtime.ts";
 import { adminHeaders } from "./agent.ts";
 import { createLogCapture, createTestApp, createTestEnv } from "./app.ts";

@@ -1,4 +1,4 @@
-import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "@vwksp/odoo/fake-server";
+import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "@vwksp/odoo-fake";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";
 import {

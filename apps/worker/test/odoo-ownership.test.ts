@@ -1,4 +1,4 @@
-import { clusterModel } from "@vwksp/odoo/fake-server";
+import { clusterModel } from "@vwksp/odoo-fake";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHeaders } from "../../../test/support/agent.ts";
 import { eventually, registeredCluster } from "../../../test/support/fixtures.ts";

@@ -1,5 +1,5 @@
 import { createOdooClient } from "@vwksp/odoo";
-import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeField } from "@vwksp/odoo/fake-server";
+import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeField } from "@vwksp/odoo-fake";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHeaders } from "../../../test/support/agent.ts";
 import { createCluster, eventually } from "../../../test/support/fixtures.ts";

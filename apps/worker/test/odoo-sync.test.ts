@@ -1,5 +1,5 @@
 import { createOdooClient } from "@vwksp/odoo";
-import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "@vwksp/odoo/fake-server";
+import { clusterModel, DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "@vwksp/odoo-fake";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHeaders, agentHeaders } from "../../../test/support/agent.ts";
 import { createLogCapture, createTestApp, createTestEnv, type TestEnv } from "../../../test/support/app.ts";

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOdooClient } from "@vwksp/odoo";
-import { DEFAULT_FAKE_API_KEY } from "@vwksp/odoo/fake-server";
+import { DEFAULT_FAKE_API_KEY } from "@vwksp/odoo-fake";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../../test/support/fixtures.ts";
 import { type ServiceProcess, startProcess, waitForHttp } from "../../../test/support/processes.ts";
@@ -73,7 +73,7 @@ async function odooRecord(clusterId: string) {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "vwksp-e2e-"));
-  odoo = track(startProcess("odoo", "packages/odoo/src/fake-server-cli.ts", ["--version", "17"], {}));
+  odoo = track(startProcess("odoo", "packages/odoo-fake/src/cli.ts", ["--version", "17"], {}));
   const match = await odoo.waitFor(/^fake-odoo (\S+) db=(\S+)/);
   odooUrl = match[1] as string;
   odooDb = match[2] as string;

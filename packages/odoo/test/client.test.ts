@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type FakeOdoo, startFakeOdoo } from "../src/fake-server.ts";
+import { type FakeOdoo, startFakeOdoo } from "../../odoo-fake/src/index.ts";
 import {
   createOdooClient,
   type OdooCallEvent,
@@ -12,6 +12,8 @@ import {
   parseMany2one,
 } from "../src/index.ts";
 
+// The client against the fake Odoo (@vwksp/odoo-fake), imported by path: the fake depends on this
+// package, so a dependency back would make a cycle.
 const ADMIN_KEY = "a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0";
 const BOT_KEY = "0f9e8d7c6b5a0f9e8d7c6b5a0f9e8d7c6b5a0f9e";
 const BOT_UID = 6;

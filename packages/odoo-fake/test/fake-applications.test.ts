@@ -1,6 +1,6 @@
+import { createOdooClient, isOdooError } from "@vwksp/odoo";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "../src/fake-server.ts";
-import { createOdooClient, isOdooError } from "../src/index.ts";
+import { DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "../src/index.ts";
 
 let fake: FakeOdoo;
 afterEach(async () => {

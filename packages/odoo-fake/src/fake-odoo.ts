@@ -1,25 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { callTarget } from "./fake/call-target.ts";
-import { type FakeFailure, failureResponse } from "./fake/failures.ts";
-import { OdooFault, reasonPhrase } from "./fake/faults.ts";
-import type { FakeUser } from "./fake/methods.ts";
-import { builtinModels, type FakeModel, type FakeRow } from "./fake/models.ts";
-import type { FakeOdooOptions, FakeUserInit } from "./fake/options.ts";
-import { routeRequest } from "./fake/routes.ts";
-import type { FakeResponse, FakeState } from "./fake/state.ts";
-import { FakeStore } from "./fake/store.ts";
-import { FakeTransaction, type TransactionHost } from "./fake/transaction.ts";
-import type { FakeAutomation, WebhookDelivery } from "./fake/webhooks.ts";
-
-export type { OdooMajor } from "./fake/dialect.ts";
-export type { FakeFailure } from "./fake/failures.ts";
-export type { FakeUser } from "./fake/methods.ts";
-export type { AclOperation, FakeField, FakeFieldType, FakeModel, FakeRow } from "./fake/models.ts";
-export { applicationModel, catalogEntryModel, clusterModel } from "./fake/models.ts";
-export type { FakeOdooOptions, FakeUserInit } from "./fake/options.ts";
-export type { FakeTransaction } from "./fake/transaction.ts";
-export type { FakeAutomation, WebhookDelivery } from "./fake/webhooks.ts";
+import { callTarget } from "./call-target.ts";
+import { type FakeFailure, failureResponse } from "./failures.ts";
+import { OdooFault, reasonPhrase } from "./faults.ts";
+import type { FakeUser } from "./methods.ts";
+import { builtinModels, type FakeModel, type FakeRow } from "./models.ts";
+import type { FakeOdooOptions, FakeUserInit } from "./options.ts";
+import { routeRequest } from "./routes.ts";
+import type { FakeResponse, FakeState } from "./state.ts";
+import { FakeStore } from "./store.ts";
+import { FakeTransaction, type TransactionHost } from "./transaction.ts";
+import type { FakeAutomation, WebhookDelivery } from "./webhooks.ts";
 
 export interface FakeRequestRecord {
   method: string;

@@ -1,4 +1,4 @@
-import { formatOdooDatetime } from "../values.ts";
+import { formatOdooDatetime } from "@vwksp/odoo/values";
 import type { FakeRow } from "./models.ts";
 
 /**

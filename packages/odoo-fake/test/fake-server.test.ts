@@ -1,6 +1,6 @@
+import { createOdooClient } from "@vwksp/odoo";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeOdoo, startFakeOdoo } from "../src/fake-server.ts";
-import { createOdooClient } from "../src/index.ts";
+import { type FakeOdoo, startFakeOdoo } from "../src/index.ts";
 
 let fake: FakeOdoo;
 afterEach(async () => {

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeOdoo, startFakeOdoo } from "../src/fake-server.ts";
+import {
+  loadTranscripts,
+  repairTruncatedJson,
+  type Transcript,
+} from "../../odoo/test/support/transcripts.ts";
+import { type FakeOdoo, startFakeOdoo } from "../src/index.ts";
 import { diffJson, maskLooseValues } from "./support/compare.ts";
-import { loadTranscripts, repairTruncatedJson, type Transcript } from "./support/transcripts.ts";
 
 /**
  * Contract test: every recorded exchange in packages/odoo/test/fixtures/odoo is replayed against a fresh fake

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createOdooClient } from "@vwksp/odoo";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "../src/fake-server.ts";
-import { createOdooClient } from "../src/index.ts";
+import { DEFAULT_FAKE_API_KEY, type FakeOdoo, startFakeOdoo } from "../src/index.ts";
 
 // What real Odoo 17.0 and 19.0 did that the recorded transcripts did not show
 // (shared/notes/real-peers.md), taught to the fake.

@@ -1,4 +1,4 @@
-import { lastLine, recordedLastLine } from "./transcripts.ts";
+import { lastLine, recordedLastLine } from "../../../odoo/test/support/transcripts.ts";
 
 const DATETIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 

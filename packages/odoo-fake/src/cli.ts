@@ -1,10 +1,10 @@
 // Runs the fake Odoo as a process of its own (end-to-end tests, `pnpm demo`):
-//   tsx packages/odoo/src/fake-server-cli.ts [--version 17] [--port 0]
+//   tsx packages/odoo-fake/src/cli.ts [--version 17] [--port 0]
 // Prints one line `fake-odoo <url> db=<db> login=admin` once it listens (the API key is the
 // fake's well-known test key, DEFAULT_FAKE_API_KEY); stops on SIGTERM/SIGINT.
 import { parseArgs } from "node:util";
-import type { OdooMajor } from "./fake/dialect.ts";
-import { startFakeOdoo } from "./fake-server.ts";
+import type { OdooMajor } from "./dialect.ts";
+import { startFakeOdoo } from "./fake-odoo.ts";
 
 const { values } = parseArgs({
   options: { version: { type: "string", default: "17" }, port: { type: "string", default: "0" } },
