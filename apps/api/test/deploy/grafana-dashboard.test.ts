@@ -13,7 +13,12 @@ import { createApiDeps } from "../../src/deps.ts";
 // worker, agents.json for the reference agent.
 
 interface Dashboard {
-  panels: { title: string; targets: { expr: string }[] }[];
+  panels: {
+    id: number;
+    title: string;
+    gridPos: { x: number; y: number; w: number; h: number };
+    targets: { expr: string }[];
+  }[];
 }
 
 const readDashboard = (name: string) =>
@@ -130,11 +135,11 @@ describe("Grafana dashboards", () => {
     });
 
     it("lays panels out without overlaps and gives each a unique id", () => {
-      const ids = dashboard.panels.map((panel) => (panel as { id?: number }).id);
+      const ids = dashboard.panels.map((panel) => panel.id);
       expect(new Set(ids).size).toBe(ids.length);
       const cells = new Set<string>();
       for (const panel of dashboard.panels) {
-        const { x, y, w, h } = (panel as { gridPos: { x: number; y: number; w: number; h: number } }).gridPos;
+        const { x, y, w, h } = panel.gridPos;
         expect(x + w, panel.title).toBeLessThanOrEqual(24);
         for (let row = y; row < y + h; row += 1)
           for (let col = x; col < x + w; col += 1) {
