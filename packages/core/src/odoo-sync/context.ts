@@ -25,7 +25,7 @@ export const odooActor = (organizationId: string): Actor => ({ id: "odoo", organ
 /** Records matching `domain` (archived ones too), page by page in id order. */
 export async function* recordPages(
   ctx: SyncContext,
-  fields: ModelFields,
+  fields: Pick<ModelFields, "readFields">,
   domain: unknown[],
 ): AsyncGenerator<OdooRecord[]> {
   let lastId = 0;

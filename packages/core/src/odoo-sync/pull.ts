@@ -1,5 +1,6 @@
 import { formatOdooDatetime, parseOdooDatetime } from "@vwksp/odoo";
 import { laterOf, recordPages, type SyncContext } from "./context.ts";
+import type { ModelFields } from "./model-fields.ts";
 import { WITH_ARCHIVED } from "./odoo-client.ts";
 import { pushCluster } from "./push.ts";
 import type { OdooRecord } from "./record-values.ts";
@@ -24,6 +25,18 @@ function pullFrom(cursor: string | null, overlapSeconds: number): string | undef
  */
 export async function pull(ctx: SyncContext, overlapSeconds: number) {
   const fields = await ctx.modelFields.get();
+  return pullChanged(ctx, overlapSeconds, fields, (record) =>
+    takeRecord(ctx, fields, record, { thorough: false }),
+  );
+}
+
+/** The pull of `ctx.model` (clusters' or applications'): its cursor, its overlap, each record taken. */
+export async function pullChanged<O extends TakeOutcome>(
+  ctx: SyncContext,
+  overlapSeconds: number,
+  fields: Pick<ModelFields, "readFields">,
+  take: (record: OdooRecord) => Promise<{ outcome: O }>,
+) {
   const state = await ctx.db.odooCursor.upsert({
     where: { model: ctx.model },
     create: { model: ctx.model },
@@ -34,7 +47,7 @@ export async function pull(ctx: SyncContext, overlapSeconds: number) {
   let cursor = state.cursor;
   for await (const page of recordPages(ctx, fields, from ? [["write_date", ">=", from]] : [])) {
     for (const record of page) {
-      counts[(await takeRecord(ctx, fields, record, { thorough: false })).outcome] += 1;
+      counts[(await take(record)).outcome] += 1;
       cursor = laterOf(cursor, record.write_date);
     }
   }
