@@ -12,6 +12,7 @@ import { pushCluster } from "./push.ts";
 import { type OdooRecord, OdooRecordRejected } from "./record-values.ts";
 import { sameOdooValue } from "./runtime-fields.ts";
 import { syncErrorChange, syncErrorText } from "./sync-error-field.ts";
+import { noteRecordState } from "./take-record.ts";
 
 /**
  * Workspace Hub's applications (ODOO_APPLICATION_MODEL), docs/odoo-integration.md. Odoo owns an
@@ -389,15 +390,7 @@ export async function takeAppRecord(
     else throw thrown;
     taken = { outcome: "rejected" };
   }
-  if (!(state?.contentHash === hash && state.error === error)) {
-    const errorAt = error === null ? null : error === state?.error ? state.errorAt : ctx.clock.now();
-    const values = { writeDate: String(record.write_date ?? ""), contentHash: hash, error, errorAt };
-    await ctx.db.odooRecordState.upsert({
-      where: key,
-      create: { model: ctx.appModel, odooId: record.id, ...values },
-      update: values,
-    });
-  }
+  await noteRecordState(appCtx(ctx), record, state, hash, error);
   if (error !== null) await showRefusal(ctx, fields, record, error);
   else {
     const change = syncErrorChange(fields as never, record, []);
