@@ -4,7 +4,7 @@ import { canonicalJson, DeployApplicationBody } from "@vwksp/protocol";
 import type { Application, Cluster } from "../db.ts";
 import { DomainError } from "../errors.ts";
 import type { JobsService } from "../jobs/jobs.service.ts";
-import { laterOf, odooActor, recordPages, type SyncContext } from "./context.ts";
+import { laterOf, odooActor, readRecord, recordPages, type SyncContext } from "./context.ts";
 import type { ApplicationField, MappedFields, MappedFieldsSource } from "./model-maps.ts";
 import { WITH_ARCHIVED } from "./odoo-client.ts";
 import { emptyCounts, pullChanged } from "./pull.ts";
@@ -427,10 +427,7 @@ export async function pullApplications(ctx: AppSyncContext, overlapSeconds: numb
 /** One record at once (Odoo's webhook on the application model). */
 export async function pullApplicationRecord(ctx: AppSyncContext, odooId: number) {
   const fields = await ctx.appFields.get();
-  const [record] = (await ctx.client.read(ctx.appModel, [odooId], {
-    fields: fields.readFields,
-    context: WITH_ARCHIVED,
-  })) as OdooRecord[];
+  const record = await readRecord(appCtx(ctx), fields, odooId);
   if (!record) return "gone" as const;
   return (await takeAppRecord(ctx, fields, record, { thorough: false })).outcome;
 }

@@ -42,6 +42,19 @@ export async function* recordPages(
   }
 }
 
+/** The record of `ctx.model` with this id (archived or not), or undefined when Odoo has none. */
+export async function readRecord(
+  ctx: SyncContext,
+  fields: Pick<ModelFields, "readFields">,
+  odooId: number,
+): Promise<OdooRecord | undefined> {
+  const [record] = (await ctx.client.read(ctx.model, [odooId], {
+    fields: fields.readFields,
+    context: WITH_ARCHIVED,
+  })) as OdooRecord[];
+  return record;
+}
+
 /** Later of two Odoo datetimes (`YYYY-MM-DD HH:MM:SS` sorts as text). */
 export function laterOf(a: string | null, b: unknown): string | null {
   if (typeof b !== "string" || b === "") return a;

@@ -1,7 +1,6 @@
 import { formatOdooDatetime, parseOdooDatetime } from "@vwksp/odoo";
-import { laterOf, recordPages, type SyncContext } from "./context.ts";
+import { laterOf, readRecord, recordPages, type SyncContext } from "./context.ts";
 import type { ModelFields } from "./model-fields.ts";
-import { WITH_ARCHIVED } from "./odoo-client.ts";
 import { pushCluster } from "./push.ts";
 import type { OdooRecord } from "./record-values.ts";
 import { type TakeOutcome, takeRecord } from "./take-record.ts";
@@ -64,10 +63,7 @@ export async function pullChanged<O extends TakeOutcome>(
  */
 export async function pullRecord(ctx: SyncContext, odooId: number) {
   const fields = await ctx.modelFields.get();
-  const [record] = (await ctx.client.read(ctx.model, [odooId], {
-    fields: fields.readFields,
-    context: WITH_ARCHIVED,
-  })) as OdooRecord[];
+  const record = await readRecord(ctx, fields, odooId);
   if (record) return (await takeRecord(ctx, fields, record, { thorough: false })).outcome;
   const linked = await ctx.db.cluster.findFirst({ where: { odooRecordId: odooId, odooRemovedAt: null } });
   if (linked) await pushCluster(ctx, linked.id);
