@@ -9,4 +9,5 @@ export * from "./admin/webhooks.ts";
 export * from "./agent.ts";
 export * from "./canonical-json.ts";
 export * from "./common.ts";
+export * from "./job-payloads.ts";
 export * from "./tokens.ts";

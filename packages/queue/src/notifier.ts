@@ -1,3 +1,4 @@
+import type { JobName, JobPayload } from "./catalog.ts";
 import type { Queues } from "./producers.ts";
 import type { PubSub } from "./pubsub.ts";
 
@@ -25,6 +26,22 @@ export function createChangeNotifier(options: {
   onError?: (error: unknown, context: string) => void;
 }) {
   const report = options.onError ?? (() => {});
+  /** One odoo-sync job after the debounce, changes within it folded into it by `dedupId`. */
+  const odooPush = <N extends JobName<"odoo-sync">>(
+    name: N,
+    payload: JobPayload<"odoo-sync", N>,
+    dedupId: string,
+    context: string,
+  ) =>
+    options.queues
+      .enqueue("odoo-sync", name, payload, {
+        delay: ODOO_PUSH_DEBOUNCE_MS,
+        deduplication: { id: dedupId, ttl: ODOO_PUSH_DEBOUNCE_MS },
+        attempts: ODOO_PUSH_ATTEMPTS,
+        backoff: { type: ODOO_BACKOFF_TYPE },
+        removeOnComplete: true,
+      })
+      .catch((error: unknown) => report(error, context));
   return {
     async clusterAuthChanged(clusterId: string) {
       options.onLocalAuthChange?.(clusterId);
@@ -35,20 +52,7 @@ export function createChangeNotifier(options: {
     /** The shared catalog changed: Odoo's copy of it (ODOO_CATALOG_MODEL) is pushed again. */
     async catalogChanged() {
       if (!options.odooEnabled) return;
-      await options.queues
-        .enqueue(
-          "odoo-sync",
-          "push-catalog",
-          {},
-          {
-            delay: ODOO_PUSH_DEBOUNCE_MS,
-            deduplication: { id: "push-catalog", ttl: ODOO_PUSH_DEBOUNCE_MS },
-            attempts: ODOO_PUSH_ATTEMPTS,
-            backoff: { type: ODOO_BACKOFF_TYPE },
-            removeOnComplete: true,
-          },
-        )
-        .catch((error: unknown) => report(error, "odoo catalog push enqueue"));
+      await odooPush("push-catalog", {}, "push-catalog", "odoo catalog push enqueue");
     },
     async outboxWritten() {
       // Webhooks' fan-out (a hint: the worker's sweep is the backstop).
@@ -66,37 +70,11 @@ export function createChangeNotifier(options: {
         )
         .catch((error: unknown) => report(error, "webhooks fan-out enqueue"));
       if (!options.odooEnabled) return;
-      await options.queues
-        .enqueue(
-          "odoo-sync",
-          "drain-outbox",
-          {},
-          {
-            delay: ODOO_PUSH_DEBOUNCE_MS,
-            deduplication: { id: "drain-outbox", ttl: ODOO_PUSH_DEBOUNCE_MS },
-            attempts: ODOO_PUSH_ATTEMPTS,
-            backoff: { type: ODOO_BACKOFF_TYPE },
-            removeOnComplete: true,
-          },
-        )
-        .catch((error: unknown) => report(error, "odoo outbox enqueue"));
+      await odooPush("drain-outbox", {}, "drain-outbox", "odoo outbox enqueue");
     },
     async clusterChanged(clusterId: string) {
       if (!options.odooEnabled) return;
-      await options.queues
-        .enqueue(
-          "odoo-sync",
-          "push-cluster",
-          { clusterId },
-          {
-            delay: ODOO_PUSH_DEBOUNCE_MS,
-            deduplication: { id: `push-${clusterId}`, ttl: ODOO_PUSH_DEBOUNCE_MS },
-            attempts: ODOO_PUSH_ATTEMPTS,
-            backoff: { type: ODOO_BACKOFF_TYPE },
-            removeOnComplete: true,
-          },
-        )
-        .catch((error: unknown) => report(error, "odoo push enqueue"));
+      await odooPush("push-cluster", { clusterId }, `push-${clusterId}`, "odoo push enqueue");
     },
   };
 }

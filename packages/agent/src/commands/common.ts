@@ -1,9 +1,10 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Fetch } from "../client/http.ts";
 import type { Timing } from "../clock.ts";
-import type { CredentialStore } from "../credentials/credentials.ts";
+import type { CredentialStore, Credentials } from "../credentials/credentials.ts";
 import { createFileStore } from "../credentials/file-store.ts";
 import { createSecretStore, parseSecretRef } from "../credentials/secret-store.ts";
+import { errorMessage } from "../errors.ts";
 import { createKube, type Kube, loadKubeConfig } from "../kube/kube.ts";
 import type { Output } from "../log.ts";
 import type { FlagSpecs } from "./flags.ts";
@@ -82,6 +83,16 @@ export function resolveStore(
     return createSecretStore(kube(), ref.namespace, ref.name);
   }
   throw new UsageError("--credentials-file PATH or --credentials-secret NAMESPACE/NAME is required");
+}
+
+/** The stored credential, or undefined once why it cannot be read is on stderr (the command exits 1). */
+export async function loadCredentials(store: CredentialStore, io: CliIo): Promise<Credentials | undefined> {
+  try {
+    return await store.load();
+  } catch (error) {
+    println(io.stderr, `vwksp-agent: ${errorMessage(error)}`);
+    return undefined;
+  }
 }
 
 /** `30s`, `1m`, `500ms`, `2h`, or a bare number of seconds. */

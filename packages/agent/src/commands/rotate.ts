@@ -1,6 +1,6 @@
 import { createAgentClient } from "../client/agent-client.ts";
 import { AgentApiError, errorMessage } from "../errors.ts";
-import { type CliIo, lazyKube, println, resolveStore, storeFlags } from "./common.ts";
+import { type CliIo, lazyKube, loadCredentials, println, resolveStore, storeFlags } from "./common.ts";
 import { commandHelp, parseFlags } from "./flags.ts";
 
 export const ROTATE_USAGE =
@@ -23,13 +23,8 @@ export async function rotateCommand(args: string[], io: CliIo): Promise<number> 
   }
   const warn = (message: string) => println(io.stderr, `vwksp-agent: warning: ${message}`);
   const store = resolveStore(values, lazyKube(io, values.kubeconfig), warn);
-  let credentials: Awaited<ReturnType<typeof store.load>>;
-  try {
-    credentials = await store.load();
-  } catch (error) {
-    println(io.stderr, `vwksp-agent: ${errorMessage(error)}`);
-    return 1;
-  }
+  const credentials = await loadCredentials(store, io);
+  if (!credentials) return 1;
   const client = createAgentClient({
     baseUrl: credentials.baseUrl,
     clusterId: credentials.clusterId,

@@ -11,6 +11,7 @@ import { createTelemetry } from "../runtime/telemetry.ts";
 import {
   type CliIo,
   lazyKube,
+  loadCredentials,
   parseDuration,
   parseInteger,
   println,
@@ -150,13 +151,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const kube = lazyKube(io, values.kubeconfig);
   const store = resolveStore(values, kube, (message) => log.warn(message));
 
-  let credentials: Awaited<ReturnType<typeof store.load>>;
-  try {
-    credentials = await store.load();
-  } catch (error) {
-    println(io.stderr, `vwksp-agent: ${errorMessage(error)}`);
-    return 1;
-  }
+  const credentials = await loadCredentials(store, io);
+  if (!credentials) return 1;
   const backend: ClusterBackend =
     backendName === "local"
       ? createLocalBackend({

@@ -1,4 +1,4 @@
-import type { AgentJob, ObjectRef } from "@vwksp/protocol";
+import { type AgentJob, DeleteJobPayload, JobManifest, type ObjectRef } from "@vwksp/protocol";
 import { z } from "zod";
 import type { ClusterBackend } from "../backends/backend.ts";
 import {
@@ -11,26 +11,9 @@ import {
 import { InvalidJobError } from "../errors.ts";
 import type { KubeObject, KubeRef } from "../kube/kube.ts";
 
-const Manifest = z.looseObject({
-  apiVersion: z.string().min(1),
-  kind: z.string().min(1),
-  metadata: z.looseObject({
-    name: z.string().min(1),
-    namespace: z.string().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-  }),
-});
-
-const DeletePayload = z.object({
-  apiVersion: z.string().min(1),
-  kind: z.string().min(1),
-  name: z.string().min(1),
-  namespace: z.string().optional(),
-});
-
 const Intent = z.discriminatedUnion("intent", [
-  z.object({ intent: z.literal("ensure-application-instance"), applicationInstance: Manifest }),
-  z.object({ intent: z.literal("request-operation"), operation: Manifest }),
+  z.object({ intent: z.literal("ensure-application-instance"), applicationInstance: JobManifest }),
+  z.object({ intent: z.literal("request-operation"), operation: JobManifest }),
   z.object({
     intent: z.literal("delete-application-instance"),
     name: z.string().min(1),
@@ -95,11 +78,11 @@ export async function executeJob(
 ): Promise<ObjectRef> {
   switch (job.kind) {
     case "apply": {
-      const manifest = parse(Manifest, job.payload, "apply payload") as KubeObject;
+      const manifest = parse(JobManifest, job.payload, "apply payload") as KubeObject;
       return backend.apply(withManagedLabels(manifest, clusterId));
     }
     case "delete":
-      return removeObject(backend, parse(DeletePayload, job.payload, "delete payload"));
+      return removeObject(backend, parse(DeleteJobPayload, job.payload, "delete payload"));
     case "intent": {
       const name = job.payload.intent;
       if (!INTENTS.has(String(name))) throw new InvalidJobError(`unsupported intent "${String(name)}"`);

@@ -1,16 +1,18 @@
 import { createHash } from "node:crypto";
-import { formatOdooDatetime, isOdooError, parseOdooDatetime } from "@vwksp/odoo";
+import { formatOdooDatetime, isOdooError } from "@vwksp/odoo";
 import { canonicalJson, DeployApplicationBody } from "@vwksp/protocol";
 import type { Application, Cluster } from "../db.ts";
 import { DomainError } from "../errors.ts";
 import type { JobsService } from "../jobs/jobs.service.ts";
-import { laterOf, odooActor, type SyncContext } from "./context.ts";
+import { laterOf, odooActor, readRecord, recordPages, type SyncContext } from "./context.ts";
 import type { ApplicationField, MappedFields, MappedFieldsSource } from "./model-maps.ts";
 import { WITH_ARCHIVED } from "./odoo-client.ts";
+import { emptyCounts, pullChanged } from "./pull.ts";
 import { pushCluster } from "./push.ts";
 import { type OdooRecord, OdooRecordRejected } from "./record-values.ts";
 import { sameOdooValue } from "./runtime-fields.ts";
 import { syncErrorChange, syncErrorText } from "./sync-error-field.ts";
+import { noteRecordState } from "./take-record.ts";
 
 /**
  * Workspace Hub's applications (ODOO_APPLICATION_MODEL), docs/odoo-integration.md. Odoo owns an
@@ -388,15 +390,7 @@ export async function takeAppRecord(
     else throw thrown;
     taken = { outcome: "rejected" };
   }
-  if (!(state?.contentHash === hash && state.error === error)) {
-    const errorAt = error === null ? null : error === state?.error ? state.errorAt : ctx.clock.now();
-    const values = { writeDate: String(record.write_date ?? ""), contentHash: hash, error, errorAt };
-    await ctx.db.odooRecordState.upsert({
-      where: key,
-      create: { model: ctx.appModel, odooId: record.id, ...values },
-      update: values,
-    });
-  }
+  await noteRecordState(appCtx(ctx), record, state, hash, error);
   if (error !== null) await showRefusal(ctx, fields, record, error);
   else {
     const change = syncErrorChange(fields as never, record, []);
@@ -422,63 +416,18 @@ async function showRefusal(ctx: AppSyncContext, fields: AppFields, record: OdooR
   }
 }
 
-async function* appPages(ctx: AppSyncContext, fields: AppFields, domain: unknown[]) {
-  let lastId = 0;
-  for (;;) {
-    const page = (await ctx.client.searchRead(ctx.appModel, [...domain, ["id", ">", lastId]], {
-      fields: fields.readFields,
-      order: "id asc",
-      limit: ctx.pageSize,
-      context: WITH_ARCHIVED,
-    })) as OdooRecord[];
-    if (page.length > 0) yield page;
-    if (page.length < ctx.pageSize) return;
-    lastId = page.at(-1)?.id ?? lastId;
-  }
-}
-
-const emptyAppCounts = (): Record<AppTakeOutcome, number> => ({
-  created: 0,
-  updated: 0,
-  unchanged: 0,
-  rejected: 0,
-  seen: 0,
-});
-
 /** Same cursor rules as the clusters' pull (pull.ts): from the cursor minus the overlap. */
 export async function pullApplications(ctx: AppSyncContext, overlapSeconds: number) {
   const fields = await ctx.appFields.get();
-  const state = await ctx.db.odooCursor.upsert({
-    where: { model: ctx.appModel },
-    create: { model: ctx.appModel },
-    update: {},
-  });
-  const from =
-    state.cursor === null
-      ? undefined
-      : formatOdooDatetime(new Date(parseOdooDatetime(state.cursor).getTime() - overlapSeconds * 1000));
-  const counts = emptyAppCounts();
-  let cursor = state.cursor;
-  for await (const page of appPages(ctx, fields, from ? [["write_date", ">=", from]] : [])) {
-    for (const record of page) {
-      counts[(await takeAppRecord(ctx, fields, record, { thorough: false })).outcome] += 1;
-      cursor = laterOf(cursor, record.write_date);
-    }
-  }
-  await ctx.db.odooCursor.update({
-    where: { model: ctx.appModel },
-    data: { cursor, lastPullAt: ctx.clock.now() },
-  });
-  return { ...counts, cursor };
+  return pullChanged(appCtx(ctx), overlapSeconds, fields, (record) =>
+    takeAppRecord(ctx, fields, record, { thorough: false }),
+  );
 }
 
 /** One record at once (Odoo's webhook on the application model). */
 export async function pullApplicationRecord(ctx: AppSyncContext, odooId: number) {
   const fields = await ctx.appFields.get();
-  const [record] = (await ctx.client.read(ctx.appModel, [odooId], {
-    fields: fields.readFields,
-    context: WITH_ARCHIVED,
-  })) as OdooRecord[];
+  const record = await readRecord(appCtx(ctx), fields, odooId);
   if (!record) return "gone" as const;
   return (await takeAppRecord(ctx, fields, record, { thorough: false })).outcome;
 }
@@ -489,10 +438,10 @@ export async function pullApplicationRecord(ctx: AppSyncContext, odooId: number)
  */
 export async function reconcileApplications(ctx: AppSyncContext) {
   const fields = await ctx.appFields.get();
-  const counts = { ...emptyAppCounts(), pushed: 0, pushFailed: 0 };
+  const counts = { ...emptyCounts(), pushed: 0, pushFailed: 0 };
   const recordOf = new Map<string, OdooRecord>();
   let newest: string | null = null;
-  for await (const page of appPages(ctx, fields, [])) {
+  for await (const page of recordPages(appCtx(ctx), fields, [])) {
     for (const record of page) {
       const taken = await takeAppRecord(ctx, fields, record, { thorough: true });
       counts[taken.outcome] += 1;

@@ -25,7 +25,7 @@ export const odooActor = (organizationId: string): Actor => ({ id: "odoo", organ
 /** Records matching `domain` (archived ones too), page by page in id order. */
 export async function* recordPages(
   ctx: SyncContext,
-  fields: ModelFields,
+  fields: Pick<ModelFields, "readFields">,
   domain: unknown[],
 ): AsyncGenerator<OdooRecord[]> {
   let lastId = 0;
@@ -40,6 +40,19 @@ export async function* recordPages(
     if (page.length < ctx.pageSize) return;
     lastId = page.at(-1)?.id ?? lastId;
   }
+}
+
+/** The record of `ctx.model` with this id (archived or not), or undefined when Odoo has none. */
+export async function readRecord(
+  ctx: SyncContext,
+  fields: Pick<ModelFields, "readFields">,
+  odooId: number,
+): Promise<OdooRecord | undefined> {
+  const [record] = (await ctx.client.read(ctx.model, [odooId], {
+    fields: fields.readFields,
+    context: WITH_ARCHIVED,
+  })) as OdooRecord[];
+  return record;
 }
 
 /** Later of two Odoo datetimes (`YYYY-MM-DD HH:MM:SS` sorts as text). */

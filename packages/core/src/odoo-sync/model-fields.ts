@@ -37,7 +37,6 @@ const TEXT_TYPES = new Set(["char", "text", "selection"]);
 
 export function createModelFields(deps: { db: Db; client: OdooClientLike; model: string; fields: FieldMap }) {
   const { db, client, model, fields } = deps;
-  let loaded: Promise<ModelFields> | undefined;
 
   async function load(): Promise<ModelFields> {
     const described = await client.fieldsGet(model, { attributes: ["type"] });
@@ -81,8 +80,17 @@ export function createModelFields(deps: { db: Db; client: OdooClientLike; model:
     };
   }
 
+  return loadedOnce(load);
+}
+
+/**
+ * What `load` answers, asked once and kept (for the clusters' model and the applications' and
+ * catalog's maps alike) until it fails or `forgetAfter` an error that may mean a change.
+ */
+export function loadedOnce<T>(load: () => Promise<T>) {
+  let loaded: Promise<T> | undefined;
   return {
-    get(): Promise<ModelFields> {
+    get(): Promise<T> {
       loaded ??= load().catch((error: unknown) => {
         loaded = undefined;
         throw error;

@@ -1,6 +1,5 @@
-import { isOdooError, type OdooErrorKind } from "@vwksp/odoo";
 import { badRequest } from "../errors.ts";
-import { OdooContractError } from "./model-fields.ts";
+import { loadedOnce, OdooContractError } from "./model-fields.ts";
 import type { OdooClientLike } from "./odoo-client.ts";
 
 /**
@@ -77,21 +76,12 @@ export interface MappedFields<F extends string> {
   missing: string[];
 }
 
-const RELOAD_AFTER = new Set<OdooErrorKind>([
-  "network",
-  "timeout",
-  "protocol",
-  "unknown_database",
-  "invalid_request",
-]);
-
 export function createMappedFields<F extends string>(deps: {
   client: OdooClientLike;
   model: string;
   map: Record<F, string>;
   required: readonly F[];
 }) {
-  let loaded: Promise<MappedFields<F>> | undefined;
   async function load(): Promise<MappedFields<F>> {
     const described = await deps.client.fieldsGet(deps.model, { attributes: ["type"] });
     for (const logical of deps.required) {
@@ -114,18 +104,7 @@ export function createMappedFields<F extends string>(deps: {
       missing,
     };
   }
-  return {
-    get(): Promise<MappedFields<F>> {
-      loaded ??= load().catch((error: unknown) => {
-        loaded = undefined;
-        throw error;
-      });
-      return loaded;
-    },
-    forgetAfter(error: unknown) {
-      if (isOdooError(error) && RELOAD_AFTER.has(error.kind)) loaded = undefined;
-    },
-  };
+  return loadedOnce(load);
 }
 
 export type MappedFieldsSource<F extends string> = ReturnType<typeof createMappedFields<F>>;

@@ -1,6 +1,6 @@
 import { formatOdooDatetime, parseOdooDatetime } from "@vwksp/odoo";
-import { laterOf, recordPages, type SyncContext } from "./context.ts";
-import { WITH_ARCHIVED } from "./odoo-client.ts";
+import { laterOf, readRecord, recordPages, type SyncContext } from "./context.ts";
+import type { ModelFields } from "./model-fields.ts";
 import { pushCluster } from "./push.ts";
 import type { OdooRecord } from "./record-values.ts";
 import { type TakeOutcome, takeRecord } from "./take-record.ts";
@@ -24,6 +24,18 @@ function pullFrom(cursor: string | null, overlapSeconds: number): string | undef
  */
 export async function pull(ctx: SyncContext, overlapSeconds: number) {
   const fields = await ctx.modelFields.get();
+  return pullChanged(ctx, overlapSeconds, fields, (record) =>
+    takeRecord(ctx, fields, record, { thorough: false }),
+  );
+}
+
+/** The pull of `ctx.model` (clusters' or applications'): its cursor, its overlap, each record taken. */
+export async function pullChanged<O extends TakeOutcome>(
+  ctx: SyncContext,
+  overlapSeconds: number,
+  fields: Pick<ModelFields, "readFields">,
+  take: (record: OdooRecord) => Promise<{ outcome: O }>,
+) {
   const state = await ctx.db.odooCursor.upsert({
     where: { model: ctx.model },
     create: { model: ctx.model },
@@ -34,7 +46,7 @@ export async function pull(ctx: SyncContext, overlapSeconds: number) {
   let cursor = state.cursor;
   for await (const page of recordPages(ctx, fields, from ? [["write_date", ">=", from]] : [])) {
     for (const record of page) {
-      counts[(await takeRecord(ctx, fields, record, { thorough: false })).outcome] += 1;
+      counts[(await take(record)).outcome] += 1;
       cursor = laterOf(cursor, record.write_date);
     }
   }
@@ -51,10 +63,7 @@ export async function pull(ctx: SyncContext, overlapSeconds: number) {
  */
 export async function pullRecord(ctx: SyncContext, odooId: number) {
   const fields = await ctx.modelFields.get();
-  const [record] = (await ctx.client.read(ctx.model, [odooId], {
-    fields: fields.readFields,
-    context: WITH_ARCHIVED,
-  })) as OdooRecord[];
+  const record = await readRecord(ctx, fields, odooId);
   if (record) return (await takeRecord(ctx, fields, record, { thorough: false })).outcome;
   const linked = await ctx.db.cluster.findFirst({ where: { odooRecordId: odooId, odooRemovedAt: null } });
   if (linked) await pushCluster(ctx, linked.id);

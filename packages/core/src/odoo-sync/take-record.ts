@@ -1,4 +1,5 @@
 import { isOdooError } from "@vwksp/odoo";
+import type { OdooRecordState } from "../db.ts";
 import { DomainError } from "../errors.ts";
 import { type ApplyOutcome, applyRecord } from "./apply-record.ts";
 import type { SyncContext } from "./context.ts";
@@ -50,19 +51,31 @@ export async function takeRecord(
     error = reason;
     taken = { outcome: "rejected" };
   }
-  const unchanged = state?.contentHash === hash && state.error === error;
-  if (!unchanged) {
-    const errorAt = error === null ? null : error === state?.error ? state.errorAt : ctx.clock.now();
-    const values = { writeDate: String(record.write_date ?? ""), contentHash: hash, error, errorAt };
-    await ctx.db.odooRecordState.upsert({
-      where: key,
-      create: { model: ctx.model, odooId: record.id, ...values },
-      update: values,
-    });
-  }
+  await noteRecordState(ctx, record, state, hash, error);
   const cluster = taken.clusterId
     ? await ctx.db.cluster.findUnique({ where: { id: taken.clusterId }, select: { odooSyncError: true } })
     : null;
   await showSyncError(ctx, fields, record, [error, cluster?.odooSyncError ?? null]);
   return taken;
+}
+
+/**
+ * Notes what was taken of a record of `ctx.model` and the refusal shown on it, when either changed;
+ * a refusal that stays keeps the time it was first seen.
+ */
+export async function noteRecordState(
+  ctx: SyncContext,
+  record: OdooRecord,
+  previous: OdooRecordState | null,
+  hash: string,
+  error: string | null,
+) {
+  if (previous?.contentHash === hash && previous.error === error) return;
+  const errorAt = error === null ? null : error === previous?.error ? previous.errorAt : ctx.clock.now();
+  const values = { writeDate: String(record.write_date ?? ""), contentHash: hash, error, errorAt };
+  await ctx.db.odooRecordState.upsert({
+    where: { model_odooId: { model: ctx.model, odooId: record.id } },
+    create: { model: ctx.model, odooId: record.id, ...values },
+    update: values,
+  });
 }

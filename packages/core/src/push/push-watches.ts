@@ -229,6 +229,15 @@ export function createPushWatchSupervisor({
     return ticking;
   }
 
+  /** No more rounds; once the running one is over, every watch stopped (`release`: its lease given back). */
+  async function halt(release: boolean) {
+    stopped = true;
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    await ticking;
+    for (const clusterId of [...owned.keys()]) await stopWatching(clusterId, release);
+  }
+
   return {
     /** Every `everyMs` (a third of the lease, so a lease is renewed twice before it runs out). */
     start(everyMs: number) {
@@ -243,11 +252,7 @@ export function createPushWatchSupervisor({
     runOnce,
     /** Stops every watch and gives the leases back (a clean shutdown: others take over at once). */
     async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await ticking;
-      for (const clusterId of [...owned.keys()]) await stopWatching(clusterId, true);
+      await halt(true);
       await leases.withdraw().catch(() => {});
     },
     /**
@@ -255,11 +260,7 @@ export function createPushWatchSupervisor({
      * behind (tests of the takeover use it; the leases run out after PUSH_WATCH_LEASE_SECONDS).
      */
     async abandon() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await ticking;
-      for (const clusterId of [...owned.keys()]) await stopWatching(clusterId, false);
+      await halt(false);
     },
     owned: () => [...owned.keys()],
     health: (clusterId: string) => owned.get(clusterId)?.manager.health(),

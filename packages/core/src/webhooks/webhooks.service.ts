@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { WebhookEventType as WebhookEventTypeSchema } from "@vwksp/protocol";
 import type { Clock } from "../clock.ts";
 import type { Db, Prisma } from "../db.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -8,16 +9,8 @@ import { checkHost } from "./address-policy.ts";
 import { sendWebhook } from "./send.ts";
 import { CLAIM_DELIVERY_SQL, DUE_DELIVERIES_SQL, UNFANNED_EVENTS_SQL } from "./webhooks.sql.ts";
 
-/** The event types an endpoint may subscribe to (docs/webhooks.md). */
-export const WEBHOOK_EVENT_TYPES = [
-  "cluster.registered",
-  "cluster.connected",
-  "cluster.disconnected",
-  "cluster.health_changed",
-  "application.state_changed",
-  "job.finished",
-  "token.consumed",
-] as const;
+/** The event types an endpoint may subscribe to (docs/webhooks.md), as the protocol names them. */
+export const WEBHOOK_EVENT_TYPES = WebhookEventTypeSchema.options;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /**

@@ -1,16 +1,9 @@
-import type { AgentJob, JobResultBody } from "@vwksp/protocol";
+import { type AgentJob, DeleteJobPayload, JobManifest, type JobResultBody } from "@vwksp/protocol";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { APPLICATION_INSTANCES, apiVersionOf, OPERATIONS, type VworkspaceResource } from "../resources.ts";
 import { createObjectWrites, type Done } from "./object-writes.ts";
 import { settleFailure } from "./outcome.ts";
-import {
-  DeletePayload,
-  INTENTS,
-  IntentPayload,
-  InvalidJobError,
-  Manifest,
-  parsePayload,
-} from "./payloads.ts";
+import { INTENTS, IntentPayload, InvalidJobError, parsePayload } from "./payloads.ts";
 
 /** The field manager of everything push mode writes (the pull-mode agent's is `vworkspace-agent`). */
 export const PUSH_FIELD_MANAGER = "vworkspace-control-plane";
@@ -44,7 +37,7 @@ export function createPushExecutor({
     fieldManager,
   });
 
-  function expectKind(manifest: Manifest, resource: VworkspaceResource, intent: string) {
+  function expectKind(manifest: JobManifest, resource: VworkspaceResource, intent: string) {
     if (manifest.apiVersion !== apiVersionOf(resource) || manifest.kind !== resource.kind) {
       throw new InvalidJobError(
         `${intent} needs a ${resource.kind} (${apiVersionOf(resource)}), got ${manifest.kind} (${manifest.apiVersion})`,
@@ -56,9 +49,9 @@ export function createPushExecutor({
   async function perform(job: PushJob): Promise<Done> {
     switch (job.kind) {
       case "apply":
-        return applyManifest(parsePayload(Manifest, job.payload, "apply payload"));
+        return applyManifest(parsePayload(JobManifest, job.payload, "apply payload"));
       case "delete":
-        return deleteObject(parsePayload(DeletePayload, job.payload, "delete payload"));
+        return deleteObject(parsePayload(DeleteJobPayload, job.payload, "delete payload"));
       case "intent": {
         const name = String(job.payload.intent);
         if (!(INTENTS as readonly string[]).includes(name))

@@ -1,5 +1,4 @@
-import type { ObjectRef } from "@vwksp/protocol";
-import type { Manifest } from "./payloads.ts";
+import type { JobManifest, ObjectRef } from "@vwksp/protocol";
 
 /** The operator's labels (internal/labels): who asked for the object, and for which cluster. */
 export const MANAGED_BY_LABEL = "app.vworkspace.io/managed-by";
@@ -13,7 +12,7 @@ export const MANAGED_BY_CONTROL_PLANE = "control-plane";
  * dropped: an applied resourceVersion would be a precondition, applied managedFields are refused,
  * and status belongs to the operator through the status subresource.
  */
-export function writableObject(manifest: Manifest, clusterId: string, namespaced: boolean): Manifest {
+export function writableObject(manifest: JobManifest, clusterId: string, namespaced: boolean): JobManifest {
   const {
     resourceVersion: _resourceVersion,
     uid: _uid,

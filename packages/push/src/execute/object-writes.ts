@@ -1,10 +1,10 @@
 import { type KubernetesObject, PatchStrategy } from "@kubernetes/client-node";
-import type { JobResultBody } from "@vwksp/protocol";
+import type { DeleteJobPayload, JobManifest, JobResultBody } from "@vwksp/protocol";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { KubeStatusError } from "../client/kube-errors.ts";
 import { APPLICATION_INSTANCES, apiVersionOf } from "../resources.ts";
 import { appliedRef, covers, managersOf, writableObject } from "./manifests.ts";
-import { type DeletePayload, InvalidJobError, type Manifest } from "./payloads.ts";
+import { InvalidJobError } from "./payloads.ts";
 
 /** A job's outcome before it is stamped with the time. */
 export type Done = Omit<JobResultBody, "timestamp">;
@@ -50,7 +50,7 @@ export function createObjectWrites({
     return resource;
   }
 
-  async function applyManifest(manifest: Manifest): Promise<Done> {
+  async function applyManifest(manifest: JobManifest): Promise<Done> {
     const resource = await resolve(manifest.apiVersion, manifest.kind, manifest.metadata.namespace);
     const body = writableObject(manifest, clusterId, resource.namespaced);
     const stored = await client.call(() =>
@@ -67,7 +67,7 @@ export function createObjectWrites({
   }
 
   /** Deleting what is already gone succeeds, as in the operator (its appliedRef then has no uid). */
-  async function deleteObject(ref: DeletePayload): Promise<Done> {
+  async function deleteObject(ref: DeleteJobPayload): Promise<Done> {
     await resolve(ref.apiVersion, ref.kind, ref.namespace);
     const header = {
       apiVersion: ref.apiVersion,
@@ -97,7 +97,7 @@ export function createObjectWrites({
    * (`noop`); one with another spec is someone else's (`conflict`): an Operation is a one-shot
    * request, never re-applied over one that may be running.
    */
-  async function requestOperation(operation: Manifest): Promise<Done> {
+  async function requestOperation(operation: JobManifest): Promise<Done> {
     const body = writableObject(operation, clusterId, true);
     const ref = { ...operation, ...operation.metadata };
     try {
