@@ -1,6 +1,5 @@
 export * from "./backends/backend.ts";
 export * from "./backends/kubernetes.ts";
-export * from "./backends/labels.ts";
 export * from "./backends/local.ts";
 export * from "./cli.ts";
 export * from "./client/agent-client.ts";

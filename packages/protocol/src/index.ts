@@ -10,4 +10,5 @@ export * from "./agent.ts";
 export * from "./canonical-json.ts";
 export * from "./common.ts";
 export * from "./job-payloads.ts";
+export * from "./operator-names.ts";
 export * from "./tokens.ts";

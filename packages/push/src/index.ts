@@ -14,7 +14,6 @@ export {
   type PushExecutorDeps,
   type PushJob,
 } from "./execute/executor.ts";
-export { CLUSTER_ID_LABEL, MANAGED_BY_CONTROL_PLANE, MANAGED_BY_LABEL } from "./execute/manifests.ts";
 export { isPushRetryable, PushRetryableError, type RetryReason } from "./execute/outcome.ts";
 export { intakeKubeconfig, summarize } from "./kubeconfig/intake.ts";
 export { MAX_KUBECONFIG_BYTES } from "./kubeconfig/parse.ts";

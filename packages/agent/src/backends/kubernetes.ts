@@ -1,7 +1,7 @@
+import { CLUSTER_ID_LABEL, MANAGED_BY_CONTROL_PLANE, MANAGED_BY_LABEL } from "@vwksp/protocol";
 import type { Kube, KubeObject } from "../kube/kube.ts";
 import type { ClusterBackend } from "./backend.ts";
 import { refOf } from "./backend.ts";
-import { CLUSTER_ID_LABEL, MANAGED_BY_CONTROL_PLANE, MANAGED_BY_LABEL } from "./labels.ts";
 
 /**
  * Jobs applied to a real cluster: server-side apply as `vworkspace-agent` with forced

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { type Condition, canonicalJson } from "@vwksp/protocol";
+import { APPLICATION_INSTANCE, type Condition, canonicalJson } from "@vwksp/protocol";
 import { kubeTime, systemTiming, type Timing } from "../clock.ts";
 import { InvalidJobError } from "../errors.ts";
 import type { KubeObject, KubeRef } from "../kube/kube.ts";
 import { type ClusterBackend, refOf, type TransitionListener } from "./backend.ts";
-import { APPLICATION_INSTANCE } from "./labels.ts";
 
 export interface LocalBackendOptions {
   stateDir: string;

@@ -1,7 +1,12 @@
-import type { AgentEvent, ClusterInfo, Condition, ObjectRef } from "@vwksp/protocol";
+import {
+  type AgentEvent,
+  CLUSTER_RESOURCE,
+  type ClusterInfo,
+  type Condition,
+  type ObjectRef,
+} from "@vwksp/protocol";
 import { kubeTime } from "../clock.ts";
 
-export const CLUSTER_API_VERSION = "ops.vworkspace.io/v1alpha1";
 export const CONDITION_TRANSITION = "ConditionTransition";
 export const CLUSTER_HEARTBEAT = "ClusterHeartbeat";
 
@@ -50,8 +55,7 @@ export const DEFAULT_CLUSTER_NAME = "cluster-local";
  * object, whose reports start afresh) and the generation is the first one.
  */
 export const clusterResourceRef = (name: string, runId: string): ObjectRef => ({
-  apiVersion: CLUSTER_API_VERSION,
-  kind: "Cluster",
+  ...CLUSTER_RESOURCE,
   namespace: CLUSTER_NAMESPACE,
   name,
   uid: runId,
@@ -65,7 +69,7 @@ export const clusterResourceRef = (name: string, runId: string): ObjectRef => ({
 export function heartbeatEvent(clusterId: string, cluster: ClusterInfo, now: Date): AgentEvent {
   return {
     kind: CLUSTER_HEARTBEAT,
-    resourceRef: { apiVersion: CLUSTER_API_VERSION, kind: "Cluster", namespace: "", name: clusterId },
+    resourceRef: { ...CLUSTER_RESOURCE, namespace: "", name: clusterId },
     timestamp: now.toISOString(),
     cluster,
   };

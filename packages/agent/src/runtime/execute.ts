@@ -1,27 +1,34 @@
-import { type AgentJob, DeleteJobPayload, JobManifest, type ObjectRef } from "@vwksp/protocol";
-import { z } from "zod";
-import type { ClusterBackend } from "../backends/backend.ts";
 import {
+  type AgentJob,
   APPLICATION_INSTANCE,
   CLUSTER_ID_LABEL,
+  DELETE_APPLICATION_INSTANCE,
+  DeleteJobPayload,
+  ENSURE_APPLICATION_INSTANCE,
+  JOB_INTENTS,
+  JobManifest,
   MANAGED_BY_CONTROL_PLANE,
   MANAGED_BY_LABEL,
+  type ObjectRef,
   OPERATION,
-} from "../backends/labels.ts";
+  REQUEST_OPERATION,
+} from "@vwksp/protocol";
+import { z } from "zod";
+import type { ClusterBackend } from "../backends/backend.ts";
 import { InvalidJobError } from "../errors.ts";
 import type { KubeObject, KubeRef } from "../kube/kube.ts";
 
 const Intent = z.discriminatedUnion("intent", [
-  z.object({ intent: z.literal("ensure-application-instance"), applicationInstance: JobManifest }),
-  z.object({ intent: z.literal("request-operation"), operation: JobManifest }),
+  z.object({ intent: z.literal(ENSURE_APPLICATION_INSTANCE), applicationInstance: JobManifest }),
+  z.object({ intent: z.literal(REQUEST_OPERATION), operation: JobManifest }),
   z.object({
-    intent: z.literal("delete-application-instance"),
+    intent: z.literal(DELETE_APPLICATION_INSTANCE),
     name: z.string().min(1),
     namespace: z.string().optional(),
   }),
 ]);
 
-const INTENTS = new Set(["ensure-application-instance", "request-operation", "delete-application-instance"]);
+const INTENTS = new Set<string>(JOB_INTENTS);
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
@@ -88,17 +95,17 @@ export async function executeJob(
       if (!INTENTS.has(String(name))) throw new InvalidJobError(`unsupported intent "${String(name)}"`);
       const intent = parse(Intent, job.payload, `${String(name)} payload`);
       switch (intent.intent) {
-        case "ensure-application-instance": {
+        case ENSURE_APPLICATION_INSTANCE: {
           const app = intent.applicationInstance as KubeObject;
           expectKind(app, APPLICATION_INSTANCE, intent.intent);
           return backend.apply(withManagedLabels(app, clusterId));
         }
-        case "request-operation": {
+        case REQUEST_OPERATION: {
           const operation = intent.operation as KubeObject;
           expectKind(operation, OPERATION, intent.intent);
           return backend.apply(withManagedLabels(operation, clusterId));
         }
-        case "delete-application-instance":
+        case DELETE_APPLICATION_INSTANCE:
           return removeObject(backend, {
             ...APPLICATION_INSTANCE,
             name: intent.name,

@@ -1,9 +1,15 @@
-import { type AgentEvent, type ApplicationState, CLOSED_JOB_STATES, type Condition } from "@vwksp/protocol";
+import {
+  type AgentEvent,
+  type ApplicationState,
+  CLOSED_JOB_STATES,
+  type Condition,
+  DELETE_APPLICATION_INSTANCE,
+  ENSURE_APPLICATION_INSTANCE,
+} from "@vwksp/protocol";
 import type { AuditInput, AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, Prisma } from "../db.ts";
 import type { ProjectedResource } from "../events/resource-projection.ts";
-import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "../jobs/render.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { writeOutbox } from "../outbox/outbox.ts";
 import {

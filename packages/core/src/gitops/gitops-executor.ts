@@ -1,11 +1,15 @@
 import { createHash } from "node:crypto";
-import type { AgentJob, JobResultBody } from "@vwksp/protocol";
+import {
+  type AgentJob,
+  DELETE_APPLICATION_INSTANCE,
+  ENSURE_APPLICATION_INSTANCE,
+  type JobResultBody,
+} from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Cluster, Db, GitOpsBinding } from "../db.ts";
 import { GIT_REPOSITORY_HEALTHY } from "../health/cluster-health.ts";
 import { type JobExecutor, RetryLater } from "../jobs/executor-channel.ts";
-import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "../jobs/render.ts";
 import type { Logger } from "../logger.ts";
 import type { Sealer } from "../secrets/sealer.ts";
 import {

@@ -1,4 +1,11 @@
-import { type AgentJob, CLOSED_JOB_STATES, type JobResultBody, type JobStatusBody } from "@vwksp/protocol";
+import {
+  type AgentJob,
+  CLOSED_JOB_STATES,
+  DELETE_APPLICATION_INSTANCE,
+  ENSURE_APPLICATION_INSTANCE,
+  type JobResultBody,
+  type JobStatusBody,
+} from "@vwksp/protocol";
 import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
@@ -15,7 +22,6 @@ import {
   RETRY_LATER_SQL,
   STATUS_SQL,
 } from "./delivery.sql.ts";
-import { DELETE_APPLICATION_INSTANCE, ENSURE_APPLICATION_INSTANCE } from "./render.ts";
 
 /** Jobs handed to one poll at most. */
 export const CLAIM_LIMIT = 10;

@@ -1,4 +1,9 @@
-import type { ChartRef } from "@vwksp/protocol";
+import {
+  type ChartRef,
+  DELETE_APPLICATION_INSTANCE,
+  ENSURE_APPLICATION_INSTANCE,
+  REQUEST_OPERATION,
+} from "@vwksp/protocol";
 import type { ApplicationsService } from "../applications/applications.service.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { createBatcher } from "../batching.ts";
@@ -14,11 +19,8 @@ import {
 } from "./policy.ts";
 import { catalogChartOf, rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
-  DELETE_APPLICATION_INSTANCE,
   type DeployRequest,
-  ENSURE_APPLICATION_INSTANCE,
   type IntentRequest,
-  REQUEST_OPERATION,
   renderApplicationInstance,
   renderDeleteApplication,
   renderOperation,

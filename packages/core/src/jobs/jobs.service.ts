@@ -1,8 +1,11 @@
 import {
   type CreateJobBody,
   canonicalJson,
+  DELETE_APPLICATION_INSTANCE,
   type DeployApplicationBody,
+  ENSURE_APPLICATION_INSTANCE,
   OPEN_JOB_STATES,
+  REQUEST_OPERATION,
   type RequestOperationBody,
 } from "@vwksp/protocol";
 import type { ApplicationsService } from "../applications/applications.service.ts";
@@ -26,14 +29,11 @@ import {
 } from "./policy.ts";
 import { catalogChartOf, rawJobScope, requireRawJobAllowed } from "./raw-jobs.ts";
 import {
-  DELETE_APPLICATION_INSTANCE,
   type DeleteRequest,
   type DeployRequest,
-  ENSURE_APPLICATION_INSTANCE,
   type IntentRequest,
   OPERATION_TEMPLATES,
   type OperationRequest,
-  REQUEST_OPERATION,
 } from "./render.ts";
 import type { JobSignals } from "./signals.ts";
 

@@ -1,4 +1,10 @@
-import type { ChartRef } from "@vwksp/protocol";
+import {
+  type ChartRef,
+  DELETE_APPLICATION_INSTANCE,
+  ENSURE_APPLICATION_INSTANCE,
+  type JsonObject,
+  REQUEST_OPERATION,
+} from "@vwksp/protocol";
 import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
 import type { Cluster, Db } from "../db.ts";
 import { badRequest, forbidden } from "../errors.ts";
@@ -8,12 +14,7 @@ import {
   namespaceRefusal,
   operationTemplateAllowed,
 } from "./policy.ts";
-import {
-  DELETE_APPLICATION_INSTANCE,
-  ENSURE_APPLICATION_INSTANCE,
-  OPERATION_TEMPLATES,
-  REQUEST_OPERATION,
-} from "./render.ts";
+import { OPERATION_TEMPLATES } from "./render.ts";
 
 /**
  * Raw jobs get exactly the allow-lists the application and operation routes apply: a raw payload
@@ -60,7 +61,6 @@ const isNamespacedKind = (apiVersion: string, kind: string) =>
   NAMESPACED_KINDS[groupOf(apiVersion)]?.includes(kind) ?? false;
 const isNamespaceObject = (apiVersion: string, kind: string) => apiVersion === "v1" && kind === "Namespace";
 
-type JsonObject = Record<string, unknown>;
 const str = (value: unknown) => (typeof value === "string" ? value : "");
 const obj = (value: unknown): JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : {};

@@ -1,12 +1,15 @@
-import type { ChartRef } from "@vwksp/protocol";
-
-export const MANAGED_BY_LABEL = "app.vworkspace.io/managed-by";
-export const CLUSTER_ID_LABEL = "app.vworkspace.io/cluster-id";
-export const MANAGED_BY_CONTROL_PLANE = "control-plane";
-
-export const ENSURE_APPLICATION_INSTANCE = "ensure-application-instance";
-export const DELETE_APPLICATION_INSTANCE = "delete-application-instance";
-export const REQUEST_OPERATION = "request-operation";
+import {
+  APPLICATION_INSTANCE,
+  type ChartRef,
+  CLUSTER_ID_LABEL,
+  DELETE_APPLICATION_INSTANCE,
+  ENSURE_APPLICATION_INSTANCE,
+  type JsonObject,
+  MANAGED_BY_CONTROL_PLANE,
+  MANAGED_BY_LABEL,
+  OPERATION,
+  REQUEST_OPERATION,
+} from "@vwksp/protocol";
 
 /** What the operator's Operation CRD accepts for each built-in template (type + engine). */
 export const OPERATION_TEMPLATES: Record<string, { type: string; engine: string }> = {
@@ -17,8 +20,6 @@ export const OPERATION_TEMPLATES: Record<string, { type: string; engine: string 
   "runCommand.job": { type: "RunCommand", engine: "job" },
   "runbook.workflow": { type: "Runbook", engine: "workflow" },
 };
-
-type JsonObject = Record<string, unknown>;
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -58,8 +59,7 @@ export function renderApplicationInstance(
   return {
     intent: ENSURE_APPLICATION_INSTANCE,
     applicationInstance: {
-      apiVersion: "apps.vworkspace.io/v1alpha1",
-      kind: "ApplicationInstance",
+      ...APPLICATION_INSTANCE,
       metadata: { name: request.name, namespace: request.namespace, labels: managedLabels(clusterId) },
       spec: {
         appRef: { catalogId: request.catalogId },
@@ -93,19 +93,14 @@ export function renderOperation(clusterId: string, request: OperationRequest) {
   return {
     intent: REQUEST_OPERATION,
     operation: {
-      apiVersion: "ops.vworkspace.io/v1alpha1",
-      kind: "Operation",
+      ...OPERATION,
       metadata: {
         name: request.operationName,
         namespace: request.namespace,
         labels: { ...managedLabels(clusterId), "ops.vworkspace.io/template": request.template },
       },
       spec: {
-        targetRef: {
-          apiVersion: "apps.vworkspace.io/v1alpha1",
-          kind: "ApplicationInstance",
-          name: request.name,
-        },
+        targetRef: { ...APPLICATION_INSTANCE, name: request.name },
         type: template.type,
         engine: template.engine,
         ...(request.parameters ? { parameters: request.parameters } : {}),

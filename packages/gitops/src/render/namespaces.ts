@@ -1,4 +1,4 @@
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "./resources.ts";
+import { MANAGED_BY_CONTROL_PLANE, MANAGED_BY_LABEL } from "@vwksp/protocol";
 import { toStableYaml } from "./stable-yaml.ts";
 
 const APPLICATION_FILE = /^apps\/([^/]+)\/[^/]+\.yaml$/;
@@ -20,7 +20,7 @@ export function renderNamespace(namespace: string): string {
     kind: "Namespace",
     metadata: {
       name: namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_CONTROL_PLANE },
       annotations: { "kustomize.toolkit.fluxcd.io/prune": "disabled" },
     },
   });

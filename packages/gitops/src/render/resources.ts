@@ -1,10 +1,13 @@
+import {
+  APPLICATION_INSTANCE,
+  CLUSTER_ID_LABEL,
+  CLUSTER_RESOURCE,
+  MANAGED_BY_CONTROL_PLANE,
+  MANAGED_BY_LABEL,
+} from "@vwksp/protocol";
 import { z } from "zod";
 import { DNS_LABEL, isDnsSubdomain } from "../names.ts";
 
-export const CLUSTER_API_VERSION = "ops.vworkspace.io/v1alpha1";
-export const APPLICATION_API_VERSION = "apps.vworkspace.io/v1alpha1";
-export const MANAGED_BY_LABEL = "app.vworkspace.io/managed-by";
-export const MANAGED_BY_VALUE = "control-plane";
 /** The operator's namespace: it resolves `registrationTokenSecretRef` there and nowhere else. */
 export const OPERATOR_NAMESPACE = "vworkspace-system";
 /** The Secret key the operator reads when the reference names none (DefaultRegistrationTokenKey). */
@@ -16,8 +19,8 @@ export const REGISTRATION_TOKEN_KEY = "registrationToken";
  * rest is written as given.
  */
 export const ApplicationInstance = z.looseObject({
-  apiVersion: z.literal(APPLICATION_API_VERSION),
-  kind: z.literal("ApplicationInstance"),
+  apiVersion: z.literal(APPLICATION_INSTANCE.apiVersion),
+  kind: z.literal(APPLICATION_INSTANCE.kind),
   metadata: z.looseObject({
     name: z.string().refine(isDnsSubdomain, "must be a DNS subdomain name"),
     namespace: z.string().regex(DNS_LABEL, "must be a DNS label"),
@@ -51,13 +54,12 @@ export const registrationSecretName = (
  */
 export function renderClusterResource(state: ClusterDesiredState) {
   return {
-    apiVersion: CLUSTER_API_VERSION,
-    kind: "Cluster",
+    ...CLUSTER_RESOURCE,
     metadata: {
       name: state.slug,
       labels: {
-        "app.vworkspace.io/managed-by": "control-plane",
-        "app.vworkspace.io/cluster-id": state.clusterId,
+        [MANAGED_BY_LABEL]: MANAGED_BY_CONTROL_PLANE,
+        [CLUSTER_ID_LABEL]: state.clusterId,
       },
     },
     spec: {

@@ -1,4 +1,5 @@
-import { ENSURE_APPLICATION_INSTANCE, renderApplicationInstance } from "@vwksp/core/jobs/render";
+import { renderApplicationInstance } from "@vwksp/core/jobs/render";
+import { ENSURE_APPLICATION_INSTANCE } from "@vwksp/protocol";
 import type { ApplicationInstance, ClusterDesiredState } from "../../src/index.ts";
 
 export const CLUSTER_ID = "5b0c6f7e-8d2a-4c1b-9e3f-0a1b2c3d4e5f";

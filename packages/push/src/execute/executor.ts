@@ -1,9 +1,18 @@
-import { type AgentJob, DeleteJobPayload, JobManifest, type JobResultBody } from "@vwksp/protocol";
+import {
+  type AgentJob,
+  DELETE_APPLICATION_INSTANCE,
+  DeleteJobPayload,
+  ENSURE_APPLICATION_INSTANCE,
+  JOB_INTENTS,
+  JobManifest,
+  type JobResultBody,
+  REQUEST_OPERATION,
+} from "@vwksp/protocol";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { APPLICATION_INSTANCES, apiVersionOf, OPERATIONS, type VworkspaceResource } from "../resources.ts";
 import { createObjectWrites, type Done } from "./object-writes.ts";
 import { settleFailure } from "./outcome.ts";
-import { INTENTS, IntentPayload, InvalidJobError, parsePayload } from "./payloads.ts";
+import { IntentPayload, InvalidJobError, parsePayload } from "./payloads.ts";
 
 /** The field manager of everything push mode writes (the pull-mode agent's is `vworkspace-agent`). */
 export const PUSH_FIELD_MANAGER = "vworkspace-control-plane";
@@ -54,17 +63,17 @@ export function createPushExecutor({
         return deleteObject(parsePayload(DeleteJobPayload, job.payload, "delete payload"));
       case "intent": {
         const name = String(job.payload.intent);
-        if (!(INTENTS as readonly string[]).includes(name))
+        if (!(JOB_INTENTS as readonly string[]).includes(name))
           throw new InvalidJobError(`unsupported intent "${name}"`);
         const intent = parsePayload(IntentPayload, job.payload, `${name} payload`);
         switch (intent.intent) {
-          case "ensure-application-instance":
+          case ENSURE_APPLICATION_INSTANCE:
             expectKind(intent.applicationInstance, APPLICATION_INSTANCES, intent.intent);
             return applyManifest(intent.applicationInstance);
-          case "request-operation":
+          case REQUEST_OPERATION:
             expectKind(intent.operation, OPERATIONS, intent.intent);
             return requestOperation(intent.operation);
-          case "delete-application-instance":
+          case DELETE_APPLICATION_INSTANCE:
             return deleteApplicationInstance(intent.namespace, intent.name);
         }
       }

@@ -1,10 +1,10 @@
-import type { JobManifest, ObjectRef } from "@vwksp/protocol";
-
-/** The operator's labels (internal/labels): who asked for the object, and for which cluster. */
-export const MANAGED_BY_LABEL = "app.vworkspace.io/managed-by";
-export const CLUSTER_ID_LABEL = "app.vworkspace.io/cluster-id";
-/** The operator only reconciles ApplicationInstances and Operations carrying this value. */
-export const MANAGED_BY_CONTROL_PLANE = "control-plane";
+import {
+  CLUSTER_ID_LABEL,
+  type JobManifest,
+  MANAGED_BY_CONTROL_PLANE,
+  MANAGED_BY_LABEL,
+  type ObjectRef,
+} from "@vwksp/protocol";
 
 /**
  * What the control plane sends, ready to write: the operator's two labels set (as its applier's

@@ -1,4 +1,9 @@
-import { JobManifest } from "@vwksp/protocol";
+import {
+  DELETE_APPLICATION_INSTANCE,
+  ENSURE_APPLICATION_INSTANCE,
+  JobManifest,
+  REQUEST_OPERATION,
+} from "@vwksp/protocol";
 import { z } from "zod";
 
 /** A job payload the executor cannot act on: the job fails with this message. */
@@ -6,17 +11,11 @@ export class InvalidJobError extends Error {
   override readonly name = "InvalidJobError";
 }
 
-export const INTENTS = [
-  "ensure-application-instance",
-  "request-operation",
-  "delete-application-instance",
-] as const;
-
 export const IntentPayload = z.discriminatedUnion("intent", [
-  z.object({ intent: z.literal("ensure-application-instance"), applicationInstance: JobManifest }),
-  z.object({ intent: z.literal("request-operation"), operation: JobManifest }),
+  z.object({ intent: z.literal(ENSURE_APPLICATION_INSTANCE), applicationInstance: JobManifest }),
+  z.object({ intent: z.literal(REQUEST_OPERATION), operation: JobManifest }),
   z.object({
-    intent: z.literal("delete-application-instance"),
+    intent: z.literal(DELETE_APPLICATION_INSTANCE),
     name: z.string().min(1),
     namespace: z.string().min(1),
   }),
