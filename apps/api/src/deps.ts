@@ -20,6 +20,7 @@ import {
   createJobQueries,
   createJobsService,
   createOdooOwnership,
+  createOdooStatusReader,
   createOrganizationsService,
   createPushCredentialsService,
   createRegistrationTokensService,
@@ -204,6 +205,17 @@ export function createApiDeps(
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
     jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
   });
+  const odooStatus = createOdooStatusReader({
+    db,
+    enabled: config.ODOO_URL !== undefined,
+    configuredProtocol: config.ODOO_PROTOCOL,
+    pendingSyncJobs: async () => {
+      const counts = await queues
+        .queue("odoo-sync")
+        .getJobCounts("waiting", "delayed", "active", "prioritized");
+      return Object.values(counts).reduce((sum, count) => sum + count, 0);
+    },
+  });
   // One limiter per kind of secret: guessed admin keys or webhook secrets must not change how
   // agents' failures are answered, nor the other way round.
   const failureLimiter = (kind: string) =>
@@ -267,6 +279,7 @@ export function createApiDeps(
     eventQueries,
     jobQueries,
     health,
+    odooStatus,
     metrics,
     agentFailures,
     adminFailures,

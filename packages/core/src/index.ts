@@ -56,6 +56,7 @@ export * from "./jobs/sweep.ts";
 export * from "./logger.ts";
 export * from "./notifier.ts";
 export * from "./odoo-sync/field-map.ts";
+export * from "./odoo-sync/odoo-sync.dto.ts";
 export * from "./odoo-sync/odoo-sync.service.ts";
 export * from "./odoo-sync/ownership.ts";
 export * from "./odoo-sync/status.ts";
