@@ -19,6 +19,7 @@ export * from "./clusters/clusters.service.ts";
 export * from "./clusters/signing-keys.ts";
 export * from "./clusters/slug.ts";
 export * from "./config.ts";
+export * from "./core-services.ts";
 export * from "./credentials/credentials.dto.ts";
 export * from "./credentials/credentials.service.ts";
 export * from "./db.ts";
