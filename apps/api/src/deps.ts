@@ -5,25 +5,19 @@ import {
   closeDb,
   createApiKeyLifecycle,
   createApiKeysService,
-  createApplicationsService,
-  createAuditService,
   createCatalogService,
   createClustersService,
+  createCoreServices,
   createCredentialsService,
   createDb,
-  createDeliveryService,
   createEventQueries,
-  createEventsService,
   createGitOpsService,
-  createHealthService,
-  createHeartbeatCoalescer,
   createJobQueries,
-  createJobsService,
   createOdooOwnership,
+  createOdooStatusReader,
   createOrganizationsService,
   createPushCredentialsService,
   createRegistrationTokensService,
-  createWebhooksService,
   credentialSealerFor,
   type Db,
   parseFieldMap,
@@ -80,8 +74,23 @@ export function createApiDeps(
       apiKeys.invalidateAll();
     },
   });
-  const audit = createAuditService({ db, clock });
+  const notifier = createChangeNotifier({
+    pubsub,
+    queues,
+    odooEnabled: config.ODOO_URL !== undefined,
+    onLocalAuthChange: (clusterId) => invalidateLocally(clusterId),
+    onError: (error, context) => reportError(error, context),
+  });
+  const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
   const metrics = createApiMetrics({ db, clock });
+  const core = createCoreServices(
+    { db, clock, config, notifier, signals },
+    {
+      onClaimed: metrics.jobsClaimed,
+      onHeartbeatError: (error) => reportError(error, "heartbeat flush"),
+    },
+  );
+  const { audit, applications, jobs, delivery, heartbeats, events, health, webhooks } = core;
   const apiKeys = createApiKeysService({ db, clock });
   const apiKeyLifecycle = createApiKeyLifecycle({
     db,
@@ -97,20 +106,6 @@ export function createApiDeps(
     },
   });
 
-  const webhooks = createWebhooksService({
-    db,
-    clock,
-    sealer: credentialSealerFor(config),
-    allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE,
-  });
-
-  const notifier = createChangeNotifier({
-    pubsub,
-    queues,
-    odooEnabled: config.ODOO_URL !== undefined,
-    onLocalAuthChange: (clusterId) => invalidateLocally(clusterId),
-    onError: (error, context) => reportError(error, context),
-  });
   const credentials = createCredentialsService({
     db,
     clock,
@@ -161,48 +156,24 @@ export function createApiDeps(
     notifier,
     ...(overrides.argon2 ? { argon2: overrides.argon2 } : {}),
   });
-  const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
-  const applications = createApplicationsService({ db, clock, audit, notifier });
-  const jobs = createJobsService({
-    db,
-    clock,
-    audit,
-    signals,
-    applications,
-    notifier,
-    defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
-  });
-  const delivery = createDeliveryService({
-    db,
-    clock,
-    leaseSeconds: config.AGENT_LEASE_SECONDS,
-    ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
-    maxDeliveries: config.JOB_MAX_DELIVERIES,
-    onClaimed: metrics.jobsClaimed,
-  });
   const catalog = createCatalogService({ db, clock, audit });
   const organizations = createOrganizationsService({ db, clock, audit });
-  const heartbeats = createHeartbeatCoalescer({
-    db,
-    clock,
-    audit,
-    notifier,
-    onError: (error) => reportError(error, "heartbeat flush"),
-  });
-  const events = createEventsService({ db, clock, audit, heartbeats, notifier, applications });
   metrics.trackAgentCounts(() => ({
     pollRefusals: heartbeats.pollRefusalCounts(),
     unprojectedEvents: events.skippedCounts(),
   }));
   const eventQueries = createEventQueries({ db });
   const jobQueries = createJobQueries(db);
-  const health = createHealthService({
+  const odooStatus = createOdooStatusReader({
     db,
-    clock,
-    audit,
-    notifier,
-    heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
-    jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
+    enabled: config.ODOO_URL !== undefined,
+    configuredProtocol: config.ODOO_PROTOCOL,
+    pendingSyncJobs: async () => {
+      const counts = await queues
+        .queue("odoo-sync")
+        .getJobCounts("waiting", "delayed", "active", "prioritized");
+      return Object.values(counts).reduce((sum, count) => sum + count, 0);
+    },
   });
   // One limiter per kind of secret: guessed admin keys or webhook secrets must not change how
   // agents' failures are answered, nor the other way round.
@@ -267,6 +238,7 @@ export function createApiDeps(
     eventQueries,
     jobQueries,
     health,
+    odooStatus,
     metrics,
     agentFailures,
     adminFailures,

@@ -4,21 +4,14 @@ import {
   type Clock,
   type Config,
   closeDb,
-  createApplicationsService,
-  createAuditService,
   createClustersService,
+  createCoreServices,
   createDb,
-  createDeliveryService,
   createDispatchService,
-  createEventsService,
   createExecutorChannel,
-  createHealthService,
-  createHeartbeatCoalescer,
-  createJobsService,
   createPushCredentialsService,
   createPushJobExecutor,
   createPushWatchSupervisor,
-  createWebhooksService,
   credentialSealerFor,
   type Db,
   type ExecutorMode,
@@ -77,7 +70,6 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
   const queues = createQueues({ connection: redis, prefix: config.REDIS_PREFIX });
   // The worker only publishes; its pub/sub never opens a subscriber connection.
   const pubsub = createPubSub({ url: redisTarget(config), prefix: config.REDIS_PREFIX, publisher: redis });
-  const audit = createAuditService({ db, clock });
   const signals = createJobSignals({
     queues,
     pubsub,
@@ -90,25 +82,17 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     odooEnabled: config.ODOO_URL !== undefined,
     onError: (error, context) => logger.warn({ err: error }, context),
   });
-  const applications = createApplicationsService({ db, clock, audit, notifier });
+  // Jobs: deploy and delete requests that come from Odoo (ODOO_APPLICATION_MODEL) take the API's
+  // path. Heartbeats and events: push mode's status path (the push watches below feed them).
+  const core = createCoreServices(
+    { db, clock, config, notifier, signals },
+    {
+      onHeartbeatError: (error) => logger.warn({ err: error }, "writing push clusters' heartbeats failed"),
+      webhookRetryDelaysMs: overrides.webhookRetryDelaysMs,
+    },
+  );
+  const { audit, applications, jobs, delivery, heartbeats, events, health, webhooks } = core;
   const dispatch = createDispatchService({ db, clock, audit, signals, applications, signingKeys });
-  // Deploy and delete requests that come from Odoo (ODOO_APPLICATION_MODEL) take the API's path.
-  const jobs = createJobsService({
-    db,
-    clock,
-    audit,
-    signals,
-    applications,
-    notifier,
-    defaultExpiresSeconds: config.JOB_DEFAULT_EXPIRES_SECONDS,
-  });
-  const delivery = createDeliveryService({
-    db,
-    clock,
-    leaseSeconds: config.AGENT_LEASE_SECONDS,
-    ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
-    maxDeliveries: config.JOB_MAX_DELIVERIES,
-  });
   const sealer = credentialSealerFor(config);
   // Without SECRET_KEY no kubeconfig is stored, so there is no push mode to serve.
   const pushCredentials = sealer
@@ -139,14 +123,6 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
   const executorChannel = createExecutorChannel({ db, clock, delivery, applications, executors });
   // Push mode's status path: the watches of the push clusters this worker holds the lease of,
   // feeding the events service as an agent's events do (started by main.ts, or a test).
-  const heartbeats = createHeartbeatCoalescer({
-    db,
-    clock,
-    audit,
-    notifier,
-    onError: (error) => logger.warn({ err: error }, "writing push clusters' heartbeats failed"),
-  });
-  const events = createEventsService({ db, clock, audit, heartbeats, notifier, applications });
   const pushWatches = pushCredentials
     ? createPushWatchSupervisor({
         db,
@@ -175,22 +151,6 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
   }
   const clusters = createClustersService({ db, clock, audit, notifier, signingKeys });
   const metrics = createWorkerMetrics({ db, clock, queues, odooEnabled: config.ODOO_URL !== undefined });
-  const health = createHealthService({
-    db,
-    clock,
-    audit,
-    notifier,
-    heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
-    jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
-  });
-
-  const webhooks = createWebhooksService({
-    db,
-    clock,
-    sealer: credentialSealerFor(config),
-    allowPrivate: config.WEBHOOKS_ALLOW_PRIVATE,
-    ...(overrides.webhookRetryDelaysMs ? { retryDelaysMs: overrides.webhookRetryDelaysMs } : {}),
-  });
 
   async function close() {
     await pushWatches?.stop();

@@ -4,6 +4,7 @@ export * from "./admin/clusters.ts";
 export * from "./admin/gitops.ts";
 export * from "./admin/jobs.ts";
 export * from "./admin/observability.ts";
+export * from "./admin/odoo.ts";
 export * from "./admin/organizations.ts";
 export * from "./admin/webhooks.ts";
 export * from "./agent.ts";

@@ -1,4 +1,4 @@
-import { RegistrationRefused, type VerifiedToken } from "@vwksp/core";
+import { RegistrationRefused, toRegisterResponse, toRotateResponse, type VerifiedToken } from "@vwksp/core";
 import { RegisterBody, RegisterResponse, RotateResponse } from "@vwksp/protocol";
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
@@ -64,13 +64,7 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
         { clusterId: result.clusterId, reregistered: result.reregistered },
         result.reregistered ? "cluster re-registered" : "registration token exchanged",
       );
-      return {
-        clusterId: result.clusterId,
-        token: result.token,
-        ...(result.expiresAt ? { expiresAt: result.expiresAt.toISOString() } : {}),
-        ...(result.signingPublicKey ? { signingPublicKey: result.signingPublicKey } : {}),
-        signPayloads: result.signPayloads,
-      };
+      return toRegisterResponse(result);
     },
   );
 
@@ -96,11 +90,7 @@ export const registrationRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asyn
       onRequest: authenticateAgent(deps),
     },
     async (request) => {
-      const issued = await deps.credentials.rotate(agentOf(request));
-      return {
-        token: issued.token,
-        ...(issued.expiresAt ? { expiresAt: issued.expiresAt.toISOString() } : {}),
-      };
+      return toRotateResponse(await deps.credentials.rotate(agentOf(request)));
     },
   );
 };

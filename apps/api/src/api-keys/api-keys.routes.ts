@@ -1,4 +1,4 @@
-import { apiKeyStatus } from "@vwksp/core";
+import { toApiKeyView, toCreatedApiKey, toRotatedApiKey } from "@vwksp/core";
 import {
   ApiKeyIdParams,
   ApiKeyList,
@@ -17,23 +17,11 @@ const Principal = z
   .object({ keyId: z.string(), organizationId: z.string(), scopes: z.array(z.string()) })
   .meta({ id: "Principal" });
 
-type KeyRow = Awaited<ReturnType<ApiDeps["apiKeyLifecycle"]["list"]>>[number];
-
-const iso = (date: Date | null) => (date ? date.toISOString() : null);
-
 export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const tags = ["api-keys"];
   const security = [{ apiKey: [] }];
   const read = requireScope(deps, "keys:read");
   const write = requireScope(deps, "keys:write");
-  const view = (row: KeyRow) => ({
-    ...row,
-    status: apiKeyStatus(row, deps.clock.now()),
-    createdAt: row.createdAt.toISOString(),
-    lastUsedAt: iso(row.lastUsedAt),
-    expiresAt: iso(row.expiresAt),
-    revokedAt: iso(row.revokedAt),
-  });
   const manager = (request: Parameters<typeof principalOf>[0]) => {
     const principal = principalOf(request);
     return { id: principal.keyId, scopes: principal.scopes };
@@ -67,7 +55,9 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       onRequest: read,
     },
     async (request) => ({
-      items: (await deps.apiKeyLifecycle.list(principalOf(request).organizationId)).map(view),
+      items: (await deps.apiKeyLifecycle.list(principalOf(request).organizationId)).map((row) =>
+        toApiKeyView(row, deps.clock.now()),
+      ),
     }),
   );
 
@@ -85,13 +75,13 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
       onRequest: write,
     },
     async (request, reply) => {
-      const { key, record } = await deps.apiKeyLifecycle.create(manager(request), {
+      const created = await deps.apiKeyLifecycle.create(manager(request), {
         organizationId: principalOf(request).organizationId,
         name: request.body.name,
         scopes: request.body.scopes,
         expiresAt: request.body.expiresAt ? new Date(request.body.expiresAt) : undefined,
       });
-      return reply.code(201).send({ ...view(record), key });
+      return reply.code(201).send(toCreatedApiKey(created, deps.clock.now()));
     },
   );
 
@@ -149,11 +139,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
           expiresAt: body.expiresAt ? new Date(body.expiresAt) : undefined,
         },
       );
-      return reply.code(201).send({
-        ...view(rotated.record),
-        key: rotated.key,
-        previousKeyEndsAt: rotated.previous.endsAt.toISOString(),
-      });
+      return reply.code(201).send(toRotatedApiKey(rotated, deps.clock.now()));
     },
   );
 };

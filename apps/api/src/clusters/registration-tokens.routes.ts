@@ -1,3 +1,4 @@
+import { toIssuedToken, toRegistrationTokenInfo } from "@vwksp/core";
 import {
   ClusterIdParams,
   IssuedToken,
@@ -43,15 +44,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
       );
       // GitOps clusters: the token reaches the cluster out of band, never through Git.
       const secretCommand = await deps.gitops.registrationSecretCommand(request.params.id, issued.token);
-      return reply
-        .code(201)
-        .header("cache-control", "no-store")
-        .send({
-          token: issued.token,
-          tokenId: issued.tokenId,
-          expiresAt: issued.expiresAt.toISOString(),
-          ...(secretCommand ? { secretCommand } : {}),
-        });
+      return reply.code(201).header("cache-control", "no-store").send(toIssuedToken(issued, secretCommand));
     },
   );
 
@@ -76,16 +69,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         principalOf(request).organizationId,
         request.params.id,
       );
-      return {
-        items: tokens.map((token) => ({
-          id: token.id,
-          createdAt: token.createdAt.toISOString(),
-          expiresAt: token.expiresAt.toISOString(),
-          consumedAt: token.consumedAt?.toISOString() ?? null,
-          revokedAt: token.revokedAt?.toISOString() ?? null,
-          status: token.status,
-        })),
-      };
+      return { items: tokens.map(toRegistrationTokenInfo) };
     },
   );
 

@@ -1,6 +1,5 @@
-import { clusterHealthOf, isoOrNull, type PollAuthFailures, type RefusedCredentialState } from "@vwksp/core";
+import { toApplicationView, toAuditView, toClusterHealth, toEventView, toResourceView } from "@vwksp/core";
 import {
-  type ApplicationState,
   ApplicationView,
   AuditPage,
   ClusterHealth,
@@ -42,18 +41,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         request.params.id,
         request.query,
       );
-      return {
-        nextCursor: page.nextCursor,
-        items: page.items.map((event) => ({
-          id: String(event.id),
-          eventKey: event.eventKey,
-          kind: event.kind,
-          resourceRef: event.resourceRef as z.infer<typeof EventPage>["items"][number]["resourceRef"],
-          conditions: event.conditions as z.infer<typeof EventPage>["items"][number]["conditions"],
-          timestamp: event.timestamp.toISOString(),
-          receivedAt: event.receivedAt.toISOString(),
-        })),
-      };
+      return { nextCursor: page.nextCursor, items: page.items.map(toEventView) };
     },
   );
 
@@ -75,19 +63,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         principalOf(request).organizationId,
         request.params.id,
       );
-      return {
-        items: rows.map((row) => ({
-          apiVersion: row.apiVersion,
-          kind: row.kind,
-          namespace: row.namespace,
-          name: row.name,
-          uid: row.uid,
-          generation: row.generation,
-          conditions: row.conditions,
-          ready: row.ready,
-          updatedAt: row.updatedAt.toISOString(),
-        })),
-      };
+      return { items: rows.map(toResourceView) };
     },
   );
 
@@ -115,20 +91,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
         request.params.id,
         request.query.includeDeleted,
       );
-      return {
-        items: rows.map((row) => ({
-          namespace: row.namespace,
-          name: row.name,
-          catalogId: row.catalogId,
-          generation: row.generation,
-          state: row.state as ApplicationState,
-          stateReason: row.stateReason,
-          lastJobId: row.lastJobId,
-          deployedAt: isoOrNull(row.deployedAt),
-          deletedAt: isoOrNull(row.deletedAt),
-          updatedAt: row.updatedAt.toISOString(),
-        })),
-      };
+      return { items: rows.map(toApplicationView) };
     },
   );
 
@@ -148,32 +111,8 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
     async (request) => {
       // Values still coalescing in this process are written first, so the answer is current.
       await deps.heartbeats.flush();
-      const { cluster, openJobs } = await deps.health.clusterHealth(
-        principalOf(request).organizationId,
-        request.params.id,
-      );
-      return {
-        clusterId: cluster.id,
-        status: cluster.status,
-        lastHeartbeatAt: isoOrNull(cluster.lastHeartbeatAt),
-        lastSeenAt: isoOrNull(cluster.lastSeenAt),
-        ...clusterHealthOf(cluster),
-        jobChannel: {
-          lastPollAt: isoOrNull(cluster.lastPollAt),
-          staleAfterSeconds: deps.config.JOB_CHANNEL_STALE_SECONDS,
-          pollAuthFailures: Object.entries((cluster.pollAuthFailures ?? {}) as PollAuthFailures).flatMap(
-            ([credentialState, refusal]) =>
-              refusal ? [{ credentialState: credentialState as RefusedCredentialState, ...refusal }] : [],
-          ),
-        },
-        versions: {
-          operator: cluster.operatorVersion,
-          flux: cluster.fluxVersion,
-          velero: cluster.veleroVersion,
-          kubernetes: cluster.kubernetesVersion,
-        },
-        openJobs,
-      };
+      const health = await deps.health.clusterHealth(principalOf(request).organizationId, request.params.id);
+      return toClusterHealth(health, deps.config.JOB_CHANNEL_STALE_SECONDS);
     },
   );
 
@@ -192,18 +131,7 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
     },
     async (request) => {
       const page = await deps.eventQueries.listAudit(principalOf(request).organizationId, request.query);
-      return {
-        nextCursor: page.nextCursor,
-        items: page.items.map((entry) => ({
-          id: String(entry.id),
-          source: entry.source,
-          kind: entry.kind,
-          actor: entry.actor,
-          clusterId: entry.clusterId,
-          data: entry.data as Record<string, unknown>,
-          createdAt: entry.createdAt.toISOString(),
-        })),
-      };
+      return { nextCursor: page.nextCursor, items: page.items.map(toAuditView) };
     },
   );
 };

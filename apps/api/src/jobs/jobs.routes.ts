@@ -1,4 +1,4 @@
-import { toJobView } from "@vwksp/core";
+import { toJobAccepted, toJobView } from "@vwksp/core";
 import {
   ApplicationParams,
   ClusterIdParams,
@@ -15,19 +15,6 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { actorOf, principalOf, requireScope } from "../auth/admin-auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../http/responses.ts";
-
-const accepted = (job: {
-  id: string;
-  state: JobAccepted["state"];
-  idempotencyKey: string;
-  expiresAt: Date;
-}) => ({
-  jobId: job.id,
-  id: job.id,
-  state: job.state,
-  idempotencyKey: job.idempotencyKey,
-  expiresAt: job.expiresAt.toISOString(),
-});
 
 export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, { deps }) => {
   const write = requireScope(deps, "jobs:write");
@@ -58,7 +45,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         request.params.id,
         request.body,
       );
-      return reply.code(202).send(accepted(job));
+      return reply.code(202).send(toJobAccepted(job));
     },
   );
 
@@ -78,7 +65,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
     async (request, reply) => {
       const { id, namespace, name } = request.params;
       const job = await deps.jobs.requestDelete(actorOf(principalOf(request)), id, namespace, name);
-      return reply.code(202).send(accepted(job));
+      return reply.code(202).send(toJobAccepted(job));
     },
   );
 
@@ -103,7 +90,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
         request.params.id,
         request.body,
       );
-      return reply.code(202).send(accepted(job));
+      return reply.code(202).send(toJobAccepted(job));
     },
   );
 
@@ -133,7 +120,7 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, {
     },
     async (request, reply) => {
       const job = await deps.jobs.createRaw(actorOf(principalOf(request)), request.params.id, request.body);
-      return reply.code(202).send(accepted(job));
+      return reply.code(202).send(toJobAccepted(job));
     },
   );
 

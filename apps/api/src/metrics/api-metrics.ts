@@ -1,7 +1,16 @@
-import type { ClaimedJob, Clock, Db } from "@vwksp/core";
-import { type ClosedJobState, JobOutcome } from "@vwksp/protocol";
+import {
+  type ClaimedJob,
+  type Clock,
+  counter,
+  createMetricsRegistry,
+  cumulativeCounter,
+  type Db,
+  histogram,
+  JOB_OUTCOMES,
+  jobsFinishedCounter,
+  readGauge,
+} from "@vwksp/core";
 import type { FastifyBaseLogger } from "fastify";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { registerDbGauges } from "./db-gauges.ts";
 
 /**
@@ -18,90 +27,63 @@ export const DELIVERY_LATENCY_BUCKETS = [
   0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
 ];
 
-/** Outcomes of a job's life, as its closing state says: the agent's result or the service's verdict. */
-/** How jobs end, as counted: the agent's outcomes and the service's (a cancel is an admin's act). */
-export const JOB_OUTCOMES = [
-  ...JobOutcome.options,
-  "expired",
-  "undeliverable",
-] as const satisfies readonly ClosedJobState[];
-
 /**
  * The API process's Prometheus metrics, in a registry of its own (tests build many apps in one
  * process). Counters are bumped on the request path — a few hundred nanoseconds each; gauges are
  * read when scraped.
  */
 export function createApiMetrics(deps: { db: Db; clock: Clock }) {
-  const registry = new Registry();
-  const registers = [registry];
+  const { registry, collectProcessMetrics } = createMetricsRegistry();
   const dbGauges = registerDbGauges(registry, deps);
 
-  const httpRequests = new Counter({
+  const httpRequests = counter(registry, {
     name: "vwksp_http_requests_total",
     help: "HTTP requests answered, by method, route pattern and status.",
-    labelNames: ["method", "route", "status"] as const,
-    registers,
+    labelNames: ["method", "route", "status"],
   });
-  const httpDuration = new Histogram({
+  const httpDuration = histogram(registry, {
     name: "vwksp_http_request_duration_seconds",
     help: "HTTP request duration in seconds, by method and route pattern (the long-poll waits up to 300 s).",
-    labelNames: ["method", "route"] as const,
+    labelNames: ["method", "route"],
     buckets: DURATION_BUCKETS,
-    registers,
   });
 
   let longPollStats = () => ({ waiters: 0, clusters: 0 });
-  new Gauge({
+  readGauge(registry, {
     name: "vwksp_long_poll_waiters",
     help: "Agent long-polls waiting in this process.",
-    registers,
-    collect() {
-      this.set(longPollStats().waiters);
-    },
+    read: () => longPollStats().waiters,
   });
-  new Gauge({
+  readGauge(registry, {
     name: "vwksp_long_poll_clusters",
     help: "Clusters with at least one waiting long-poll in this process.",
-    registers,
-    collect() {
-      this.set(longPollStats().clusters);
-    },
+    read: () => longPollStats().clusters,
   });
 
-  const deliveryLatency = new Histogram({
+  const deliveryLatency = histogram(registry, {
     name: "vwksp_job_delivery_latency_seconds",
     help: "Seconds from a job's enqueue to its first delivery to a poll (redeliveries are counted apart).",
     buckets: DELIVERY_LATENCY_BUCKETS,
-    registers,
   });
-  const redeliveries = new Counter({
+  const redeliveries = counter(registry, {
     name: "vwksp_job_redeliveries_total",
     help: "Jobs leased again after a lease or ack timeout ran out.",
-    registers,
   });
-  const jobsFinished = new Counter({
-    name: "vwksp_jobs_finished_total",
-    help: "Jobs closed, by outcome: the agent's result, or expired/undeliverable by the service.",
-    labelNames: ["outcome"] as const,
-    registers,
-  });
-  const authFailures = new Counter({
+  const jobsFinished = jobsFinishedCounter(registry);
+  const authFailures = counter(registry, {
     name: "vwksp_auth_failures_total",
     help: "Refused authentications, by credential (agent, registration, admin) and reason.",
-    labelNames: ["credential", "reason"] as const,
-    registers,
+    labelNames: ["credential", "reason"],
   });
-  const eventsIngested = new Counter({
+  const eventsIngested = counter(registry, {
     name: "vwksp_events_ingested_total",
     help: "Agent events accepted, by kind (heartbeat, condition_transition, other); replays included.",
-    labelNames: ["kind"] as const,
-    registers,
+    labelNames: ["kind"],
   });
-  const eventsRefused = new Counter({
+  const eventsRefused = counter(registry, {
     name: "vwksp_events_refused_total",
     help: "Event batches refused, by the error code of the answer.",
-    labelNames: ["reason"] as const,
-    registers,
+    labelNames: ["reason"],
   });
 
   // Counts kept by the services themselves (cumulative per process), turned into counters here.
@@ -138,7 +120,6 @@ export function createApiMetrics(deps: { db: Db; clock: Clock }) {
     }
   }
 
-  let processMetrics = false;
   return {
     registry,
     httpRequests,
@@ -162,40 +143,8 @@ export function createApiMetrics(deps: { db: Db; clock: Clock }) {
       return registry.metrics();
     },
     /** CPU, memory, event loop, GC: only where the process is scraped (it starts a sampler). */
-    collectProcessMetrics() {
-      if (processMetrics) return;
-      processMetrics = true;
-      collectDefaultMetrics({ register: registry });
-    },
+    collectProcessMetrics,
   };
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
-
-/** A counter that follows a cumulative count kept elsewhere: each scrape adds what it grew by. */
-function cumulativeCounter(
-  registry: Registry,
-  spec: {
-    name: string;
-    help: string;
-    label: string;
-    initial: readonly string[];
-    read: () => ReadonlyMap<string, number>;
-  },
-) {
-  const counted = new Map<string, number>();
-  const counter = new Counter({
-    name: spec.name,
-    help: spec.help,
-    labelNames: [spec.label],
-    registers: [registry],
-    collect() {
-      for (const [value, total] of spec.read()) {
-        const grown = total - (counted.get(value) ?? 0);
-        if (grown > 0) counter.inc({ [spec.label]: value }, grown);
-        counted.set(value, total);
-      }
-    },
-  });
-  for (const value of spec.initial) counter.inc({ [spec.label]: value }, 0);
-}

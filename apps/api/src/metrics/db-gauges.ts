@@ -1,7 +1,7 @@
-import { type Clock, cachedRead, type Db } from "@vwksp/core";
+import { type Clock, cachedRead, type Db, gauge, scrapeReads } from "@vwksp/core";
 import { OPEN_JOB_STATES } from "@vwksp/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 
 /** The open job states: the only ones counted (the index on Job(state, …) finds them). */
 const CLUSTER_STATUSES = ["pending", "connected", "disconnected", "disabled"] as const;
@@ -39,29 +39,25 @@ type Counts = { jobs: Map<string, number>; clusters: Map<string, number>; jobCha
  * fails the families are left empty for that scrape and the failure is counted.
  */
 export function registerDbGauges(registry: Registry, deps: { db: Db; clock: Clock }) {
-  const jobs = new Gauge({
+  const jobs = gauge(registry, {
     name: "vwksp_jobs",
     help: "Open jobs (queued, ready, leased, acked) by state; cached up to 10 s.",
-    labelNames: ["state"] as const,
-    registers: [registry],
+    labelNames: ["state"],
   });
-  const clusters = new Gauge({
+  const clusters = gauge(registry, {
     name: "vwksp_clusters",
     help: "Clusters by status; cached up to 10 s.",
-    labelNames: ["status"] as const,
-    registers: [registry],
+    labelNames: ["status"],
   });
-  const jobChannels = new Gauge({
+  const jobChannels = gauge(registry, {
     name: "vwksp_clusters_job_channel_unhealthy",
     help: "Clusters whose job channel is broken (JobChannelHealthy=False), by reason; cached up to 10 s.",
-    labelNames: ["reason"] as const,
-    registers: [registry],
+    labelNames: ["reason"],
   });
-  const scrapeErrors = new Counter({
-    name: "vwksp_metrics_scrape_errors_total",
-    help: "Scrapes whose PostgreSQL gauges (vwksp_jobs, vwksp_clusters) could not be read and were left out.",
-    registers: [registry],
-  });
+  const scrapes = scrapeReads(
+    registry,
+    "Scrapes whose PostgreSQL gauges (vwksp_jobs, vwksp_clusters) could not be read and were left out.",
+  );
 
   const read = cachedRead(
     async (): Promise<Counts> => {
@@ -91,15 +87,12 @@ export function registerDbGauges(registry: Registry, deps: { db: Db; clock: Cloc
       jobs.reset();
       clusters.reset();
       jobChannels.reset();
-      try {
+      await scrapes.attempt(log, "metrics: could not read job and cluster counts", async () => {
         const counts = await read();
         for (const [state, count] of counts.jobs) jobs.set({ state }, count);
         for (const [status, count] of counts.clusters) clusters.set({ status }, count);
         for (const [reason, count] of counts.jobChannels) jobChannels.set({ reason }, count);
-      } catch (error) {
-        scrapeErrors.inc();
-        log.warn({ err: error }, "metrics: could not read job and cluster counts");
-      }
+      });
     },
   };
 }

@@ -1,61 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { conflict, DomainError, isoOrNull, readOdooSyncDetails, SYNC_STATE_ID } from "@vwksp/core";
-import { Rfc3339 } from "@vwksp/protocol";
+import { conflict, DomainError } from "@vwksp/core";
+import { OdooStatus } from "@vwksp/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { requireScope } from "../auth/admin-auth.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../http/responses.ts";
-
-const OdooModelSync = z
-  .object({
-    model: z.string(),
-    cursor: z.string().nullable().describe("highest write_date pulled (Odoo's UTC text)"),
-    lastPullAt: Rfc3339.nullable(),
-    lastReconcileAt: Rfc3339.nullable(),
-    lastError: z
-      .string()
-      .nullable()
-      .describe("the last error that stopped a sync job of this model, until one succeeds"),
-    lastErrorAt: Rfc3339.nullable(),
-  })
-  .meta({ id: "OdooModelSync" });
-
-const OdooRecordError = z
-  .object({
-    direction: z
-      .enum(["pull", "push"])
-      .describe("pull: Odoo's record refused here; push: Odoo refused our write"),
-    model: z.string().nullable(),
-    odooId: z.number().int().nullable(),
-    clusterId: z.string().uuid().nullable(),
-    message: z.string(),
-    since: Rfc3339.nullable(),
-  })
-  .meta({ id: "OdooRecordError" });
-
-const OdooStatus = z
-  .object({
-    enabled: z.boolean(),
-    protocol: z.string().nullable(),
-    serverVersion: z.string().nullable(),
-    lastPushAt: Rfc3339.nullable(),
-    lastPullAt: Rfc3339.nullable(),
-    pending: z.number().int().describe("sync jobs waiting, delayed (backing off) or running"),
-    pendingEvents: z
-      .number()
-      .int()
-      .describe("domain events in the outbox not pushed to Odoo yet (application pushes, chatter messages)"),
-    lastError: z.string().nullable().describe("the last error that stopped a sync job, until one succeeds"),
-    lastErrorAt: Rfc3339.nullable(),
-    models: z.array(OdooModelSync),
-    missingFields: z.array(z.string()).describe("contract fields the Odoo model lacks; left out of the sync"),
-    recordErrors: z
-      .array(OdooRecordError)
-      .describe("records (newest first, up to 100) that do not sync, kept until they do"),
-    recordErrorCount: z.number().int(),
-  })
-  .meta({ id: "OdooStatus" });
 
 /**
  * Odoo 17+ "Send Webhook Notification" body; Odoo adds the record's fields, we need its id. The
@@ -88,43 +38,7 @@ export const odooRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app, 
       // One bridge for the whole service: its errors name clusters of every organization.
       onRequest: requireScope(deps, "platform:admin"),
     },
-    async () => {
-      const [state, details] = await Promise.all([
-        deps.db.odooSyncState.findUnique({ where: { id: SYNC_STATE_ID } }),
-        readOdooSyncDetails(deps.db),
-      ]);
-      const counts = enabled
-        ? await deps.queues.queue("odoo-sync").getJobCounts("waiting", "delayed", "active", "prioritized")
-        : {};
-      const pending = Object.values(counts).reduce((sum, count) => sum + count, 0);
-      const lastPull = details.cursors
-        .map((row) => row.lastPullAt?.getTime() ?? 0)
-        .reduce((a, b) => Math.max(a, b), 0);
-      return {
-        enabled,
-        protocol:
-          state?.protocol ??
-          (enabled && deps.config.ODOO_PROTOCOL !== "auto" ? deps.config.ODOO_PROTOCOL : null),
-        serverVersion: state?.serverVersion ?? null,
-        lastPushAt: isoOrNull(state?.lastPushAt),
-        lastPullAt: lastPull > 0 ? new Date(lastPull).toISOString() : null,
-        pending,
-        pendingEvents: details.pendingEvents,
-        lastError: state?.lastError ?? null,
-        lastErrorAt: isoOrNull(state?.lastErrorAt),
-        models: details.cursors.map((row) => ({
-          model: row.model,
-          cursor: row.cursor,
-          lastPullAt: isoOrNull(row.lastPullAt),
-          lastReconcileAt: isoOrNull(row.lastReconcileAt),
-          lastError: row.lastError ?? null,
-          lastErrorAt: isoOrNull(row.lastErrorAt),
-        })),
-        missingFields: state?.missingFields ?? [],
-        recordErrors: details.recordErrors.map((row) => ({ ...row, since: isoOrNull(row.since) })),
-        recordErrorCount: details.recordErrorCount,
-      };
-    },
+    async () => deps.odooStatus.readOdooStatus(),
   );
 
   app.post(

@@ -1,6 +1,18 @@
-import { type Clock, cachedRead, type Db, type Logger, SYNC_STATE_ID } from "@vwksp/core";
+import {
+  type Clock,
+  cachedRead,
+  counter,
+  createMetricsRegistry,
+  type Db,
+  gauge,
+  histogram,
+  jobsFinishedCounter,
+  type Logger,
+  SYNC_STATE_ID,
+  scrapeReads,
+} from "@vwksp/core";
 import { QUEUE_NAMES, type Queues } from "@vwksp/queue";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Registry } from "prom-client";
 
 /** BullMQ states shown per queue; completed and failed are the kept (trimmed) histories. */
 export const QUEUE_STATES = ["wait", "prioritized", "active", "delayed", "failed", "completed"] as const;
@@ -22,46 +34,35 @@ interface QueueSnapshot {
  * what the Odoo sync state records (PostgreSQL, cached).
  */
 export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues; odooEnabled: boolean }) {
-  const registry = new Registry();
-  const registers = [registry];
+  const { registry, collectProcessMetrics } = createMetricsRegistry();
   const now = () => deps.clock.now().getTime();
 
-  const queueJobs = new Gauge({
+  const queueJobs = gauge(registry, {
     name: "vwksp_queue_jobs",
     help: "BullMQ jobs per queue and state (wait, prioritized, active, delayed, failed, completed); cached up to 5 s.",
-    labelNames: ["queue", "state"] as const,
-    registers,
+    labelNames: ["queue", "state"],
   });
-  const oldestWaiting = new Gauge({
+  const oldestWaiting = gauge(registry, {
     name: "vwksp_queue_oldest_waiting_seconds",
     help: "Age of the oldest job waiting in each BullMQ queue (0 when none waits); cached up to 5 s.",
-    labelNames: ["queue"] as const,
-    registers,
+    labelNames: ["queue"],
   });
-  const jobsRun = new Counter({
+  const jobsRun = counter(registry, {
     name: "vwksp_worker_jobs_total",
     help: "BullMQ jobs this worker ran, by queue, job name and outcome (completed, failed); a retry counts again.",
-    labelNames: ["queue", "name", "outcome"] as const,
-    registers,
+    labelNames: ["queue", "name", "outcome"],
   });
-  const jobDuration = new Histogram({
+  const jobDuration = histogram(registry, {
     name: "vwksp_worker_job_duration_seconds",
     help: "Processing time of the BullMQ jobs this worker ran, by queue.",
-    labelNames: ["queue"] as const,
+    labelNames: ["queue"],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers,
   });
-  const jobsFinished = new Counter({
-    name: "vwksp_jobs_finished_total",
-    help: "Jobs closed, by outcome: the agent's result, or expired/undeliverable by the service.",
-    labelNames: ["outcome"] as const,
-    registers,
-  });
-  const scrapeErrors = new Counter({
-    name: "vwksp_metrics_scrape_errors_total",
-    help: "Scrapes whose queue or Odoo gauges could not be read and were left out.",
-    registers,
-  });
+  const jobsFinished = jobsFinishedCounter(registry);
+  const scrapes = scrapeReads(
+    registry,
+    "Scrapes whose queue or Odoo gauges could not be read and were left out.",
+  );
 
   const readQueues = cachedRead(
     () =>
@@ -101,29 +102,22 @@ export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues
   async function refreshQueues(log: Logger) {
     queueJobs.reset();
     oldestWaiting.reset();
-    try {
+    await scrapes.attempt(log, "metrics: could not read the queues", async () => {
       for (const [queue, snapshot] of await readQueues()) {
         for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, snapshot.counts[state] ?? 0);
         const age = snapshot.oldestWaitingMs === undefined ? 0 : (now() - snapshot.oldestWaitingMs) / 1000;
         oldestWaiting.set({ queue }, Math.max(0, age));
       }
-    } catch (error) {
-      scrapeErrors.inc();
-      log.warn({ err: error }, "metrics: could not read the queues");
-    }
+    });
   }
 
   async function refreshOdoo(log: Logger) {
     if (!odoo) return;
-    try {
-      odoo.show(await readOdoo());
-    } catch (error) {
-      scrapeErrors.inc();
-      log.warn({ err: error }, "metrics: could not read the Odoo sync state");
-    }
+    await scrapes.attempt(log, "metrics: could not read the Odoo sync state", async () =>
+      odoo.show(await readOdoo()),
+    );
   }
 
-  let processMetrics = false;
   return {
     registry,
     /** The runtime's hook: one finished BullMQ job. */
@@ -141,11 +135,7 @@ export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues
       return registry.metrics();
     },
     /** CPU, memory, event loop, GC: only where the process is scraped (it starts a sampler). */
-    collectProcessMetrics() {
-      if (processMetrics) return;
-      processMetrics = true;
-      collectDefaultMetrics({ register: registry });
-    },
+    collectProcessMetrics,
   };
 }
 
@@ -153,26 +143,21 @@ export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues
 const earliest = (a: Date, b: Date) => (a < b ? a : b);
 
 function registerOdooGauges(registry: Registry) {
-  const registers = [registry];
-  const lastPull = new Gauge({
+  const lastPull = gauge(registry, {
     name: "vwksp_odoo_sync_last_pull_timestamp_seconds",
     help: "When the Odoo model pulled least recently was last pulled (Unix seconds; 0: never).",
-    registers,
   });
-  const lastPush = new Gauge({
+  const lastPush = gauge(registry, {
     name: "vwksp_odoo_sync_last_push_timestamp_seconds",
     help: "When the last push to Odoo succeeded (Unix seconds; 0: never).",
-    registers,
   });
-  const lastError = new Gauge({
+  const lastError = gauge(registry, {
     name: "vwksp_odoo_sync_last_error_timestamp_seconds",
     help: "When the Odoo sync last failed (Unix seconds; 0: no error since the last success).",
-    registers,
   });
-  const failing = new Gauge({
+  const failing = gauge(registry, {
     name: "vwksp_odoo_sync_failing",
     help: "1 while the Odoo sync's last attempt failed (GET /api/v1/odoo/status says why), else 0.",
-    registers,
   });
   return {
     show(

@@ -1,28 +1,10 @@
-import type {
-  CatalogEntryBody,
-  CatalogEntry as CatalogEntryDto,
-  ChartRef,
-  CreateCatalogEntryBody,
-} from "@vwksp/protocol";
+import type { CatalogEntryBody, ChartRef, CreateCatalogEntryBody } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import type { Actor } from "../clusters/clusters.service.ts";
 import { type Db, Prisma } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
 import { type ResolvedCatalogEntry, resolveCatalogEntry, resolvedCatalog } from "./catalog-resolution.ts";
-
-export function toCatalogEntryDto({ entry, source, overridesShared }: ResolvedCatalogEntry): CatalogEntryDto {
-  return {
-    id: entry.id,
-    name: entry.name,
-    chart: entry.chart as ChartRef,
-    defaultValues: entry.defaultValues as Record<string, unknown>,
-    source,
-    overridesShared,
-    createdAt: entry.createdAt.toISOString(),
-    updatedAt: entry.updatedAt.toISOString(),
-  };
-}
 
 /** Where a write goes: the shared base catalog, or the actor's organization's own entries. */
 type CatalogScope = "shared" | "organization";

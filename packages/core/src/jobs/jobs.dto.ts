@@ -1,4 +1,4 @@
-import { JobOutcome, type JobView } from "@vwksp/protocol";
+import { type JobAccepted, JobOutcome, type JobView } from "@vwksp/protocol";
 import { isoOrNull } from "../clock.ts";
 import type { Job, JobStatusUpdate } from "../db.ts";
 
@@ -38,5 +38,21 @@ export function toJobView(job: Job, statuses?: JobStatusUpdate[]): JobView {
           })),
         }
       : {}),
+  };
+}
+
+/** The answer to a job request: the job queued (or the one the same idempotency key made). */
+export function toJobAccepted(job: {
+  id: string;
+  state: JobAccepted["state"];
+  idempotencyKey: string;
+  expiresAt: Date;
+}): JobAccepted {
+  return {
+    jobId: job.id,
+    id: job.id,
+    state: job.state,
+    idempotencyKey: job.idempotencyKey,
+    expiresAt: job.expiresAt.toISOString(),
   };
 }

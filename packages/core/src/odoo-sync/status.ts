@@ -1,4 +1,7 @@
+import type { OdooStatus } from "@vwksp/protocol";
 import type { Db } from "../db.ts";
+import { SYNC_STATE_ID } from "./model-fields.ts";
+import { toOdooStatus } from "./odoo-sync.dto.ts";
 
 const LISTED = 100;
 
@@ -72,3 +75,33 @@ export async function readOdooSyncDetails(db: Db) {
     pendingEvents,
   };
 }
+
+export type OdooSyncDetails = Awaited<ReturnType<typeof readOdooSyncDetails>>;
+
+/**
+ * The bridge's status for the admin API (GET /api/v1/odoo/status): the sync state row, the
+ * details above, and the sync jobs still to run — counted by the caller's `pendingSyncJobs`
+ * (the queue lives outside core), asked only while the bridge is on.
+ */
+export function createOdooStatusReader(deps: {
+  db: Db;
+  /** ODOO_URL is set. */
+  enabled: boolean;
+  /** ODOO_PROTOCOL. */
+  configuredProtocol: string;
+  /** Sync jobs waiting, delayed (backing off) or running. */
+  pendingSyncJobs: () => Promise<number>;
+}) {
+  const { db, enabled } = deps;
+  async function readOdooStatus(): Promise<OdooStatus> {
+    const [state, details] = await Promise.all([
+      db.odooSyncState.findUnique({ where: { id: SYNC_STATE_ID } }),
+      readOdooSyncDetails(db),
+    ]);
+    const pending = enabled ? await deps.pendingSyncJobs() : 0;
+    return toOdooStatus({ enabled, configuredProtocol: deps.configuredProtocol, state, details, pending });
+  }
+  return { readOdooStatus };
+}
+
+export type OdooStatusReader = ReturnType<typeof createOdooStatusReader>;

@@ -1,15 +1,8 @@
-import type { CreateOrganizationBody, Organization as OrganizationDto } from "@vwksp/protocol";
+import type { CreateOrganizationBody } from "@vwksp/protocol";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
-import { type Db, type Organization, Prisma } from "../db.ts";
+import { type Db, Prisma } from "../db.ts";
 import { conflict } from "../errors.ts";
-
-export const toOrganizationDto = (row: Organization): OrganizationDto => ({
-  id: row.id,
-  slug: row.slug,
-  name: row.name,
-  createdAt: row.createdAt.toISOString(),
-});
 
 /** Who created an organization: an API key (id and its organization), or a script run by an operator. */
 export interface OrganizationCreator {

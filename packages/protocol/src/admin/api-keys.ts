@@ -23,6 +23,7 @@ export const ApiKeyList = z.object({ items: z.array(ApiKeyView) }).meta({ id: "A
 export const CreatedApiKey = ApiKeyView.extend({
   key: z.string().describe("the secret, shown only in this answer; only its SHA-256 is stored"),
 }).meta({ id: "CreatedApiKey" });
+export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
 
 const Scopes = z
   .array(z.string().min(1).max(64))
@@ -56,6 +57,7 @@ export type RotateApiKeyBody = z.infer<typeof RotateApiKeyBody>;
 export const RotatedApiKey = CreatedApiKey.extend({
   previousKeyEndsAt: Rfc3339.describe("when the rotated-away key stops working"),
 }).meta({ id: "RotatedApiKey" });
+export type RotatedApiKey = z.infer<typeof RotatedApiKey>;
 
 export const ApiKeyIdParams = z.object({
   id: z

@@ -218,6 +218,7 @@ export const IssuedToken = z
       ),
   })
   .meta({ id: "IssuedToken" });
+export type IssuedToken = z.infer<typeof IssuedToken>;
 
 export const RegistrationTokenInfo = z
   .object({
@@ -229,6 +230,7 @@ export const RegistrationTokenInfo = z
     status: z.enum(["active", "consumed", "revoked", "expired"]),
   })
   .meta({ id: "RegistrationTokenInfo" });
+export type RegistrationTokenInfo = z.infer<typeof RegistrationTokenInfo>;
 
 export const TokenParams = z.object({
   id: ClusterIdParam,

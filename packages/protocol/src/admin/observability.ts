@@ -29,6 +29,7 @@ export const EventView = z
     receivedAt: Rfc3339,
   })
   .meta({ id: "EventView" });
+export type EventView = z.infer<typeof EventView>;
 
 export const EventPage = z
   .object({ items: z.array(EventView), nextCursor: z.string().nullable() })
@@ -47,6 +48,7 @@ export const ResourceView = z
     updatedAt: Rfc3339,
   })
   .meta({ id: "ResourceView" });
+export type ResourceView = z.infer<typeof ResourceView>;
 
 /** The application state machine's states (docs/application-states.md draws the arrows). */
 export const ApplicationState = z
@@ -79,6 +81,7 @@ export const ApplicationView = z
     updatedAt: Rfc3339,
   })
   .meta({ id: "ApplicationView" });
+export type ApplicationView = z.infer<typeof ApplicationView>;
 
 export const ClusterHealth = z
   .object({
@@ -119,6 +122,7 @@ export const ClusterHealth = z
     }),
   })
   .meta({ id: "ClusterHealth" });
+export type ClusterHealth = z.infer<typeof ClusterHealth>;
 
 export const ListAuditQuery = PageQuery.extend({
   clusterId: z
@@ -152,6 +156,7 @@ export const AuditView = z
     createdAt: Rfc3339,
   })
   .meta({ id: "AuditView" });
+export type AuditView = z.infer<typeof AuditView>;
 
 export const AuditPage = z
   .object({ items: z.array(AuditView), nextCursor: z.string().nullable() })
