@@ -7,6 +7,7 @@ import {
   createApiKeysService,
   createCatalogService,
   createClustersService,
+  createClusterView,
   createCoreServices,
   createCredentialsService,
   createDb,
@@ -155,7 +156,10 @@ export function createApiDeps(
     credentials,
     notifier,
     ...(overrides.argon2 ? { argon2: overrides.argon2 } : {}),
+    // GitOps clusters: the token reaches the cluster out of band, never through Git.
+    secretCommandFor: gitops.registrationSecretCommand,
   });
+  const clusterView = createClusterView({ pushCredentials, gitops });
   const catalog = createCatalogService({ db, clock, audit });
   const organizations = createOrganizationsService({ db, clock, audit });
   metrics.trackAgentCounts(() => ({
@@ -225,6 +229,7 @@ export function createApiDeps(
     credentials,
     clusters,
     pushCredentials,
+    clusterView,
     registrationTokens,
     gitops,
     signals,

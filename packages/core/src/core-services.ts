@@ -72,6 +72,7 @@ export function createCoreServices(
     notifier,
     heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
     jobChannelStaleSeconds: config.JOB_CHANNEL_STALE_SECONDS,
+    flushPending: () => heartbeats.flush(),
   });
   const webhooks = createWebhooksService({
     db,

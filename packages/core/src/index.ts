@@ -14,6 +14,7 @@ export * from "./catalog/catalog.dto.ts";
 export * from "./catalog/catalog.service.ts";
 export * from "./catalog/catalog-resolution.ts";
 export * from "./clock.ts";
+export * from "./clusters/cluster-view.ts";
 export * from "./clusters/clusters.dto.ts";
 export * from "./clusters/clusters.service.ts";
 export * from "./clusters/signing-keys.ts";

@@ -74,17 +74,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
       },
       onRequest: read,
     },
-    async (request) => {
-      const view = await deps.pushCredentials.clusterView(
-        principalOf(request).organizationId,
-        request.params.id,
-      );
-      const { cluster } = view;
-      // GitOps mode: the binding and its health belong to the cluster's view.
-      const gitops =
-        cluster.connectivityMode === "gitops" ? await deps.gitops.find(cluster.id, cluster.slug) : undefined;
-      return { ...toClusterDto(cluster, view.push), ...(gitops !== undefined ? { gitops } : {}) };
-    },
+    async (request) => deps.clusterView.view(principalOf(request).organizationId, request.params.id),
   );
 
   app.patch(

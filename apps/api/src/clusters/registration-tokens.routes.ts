@@ -42,9 +42,7 @@ export const registrationTokenRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> =
         request.params.id,
         ttlSeconds,
       );
-      // GitOps clusters: the token reaches the cluster out of band, never through Git.
-      const secretCommand = await deps.gitops.registrationSecretCommand(request.params.id, issued.token);
-      return reply.code(201).header("cache-control", "no-store").send(toIssuedToken(issued, secretCommand));
+      return reply.code(201).header("cache-control", "no-store").send(toIssuedToken(issued));
     },
   );
 

@@ -109,8 +109,6 @@ export const observabilityRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = asy
       onRequest: read,
     },
     async (request) => {
-      // Values still coalescing in this process are written first, so the answer is current.
-      await deps.heartbeats.flush();
       const health = await deps.health.clusterHealth(principalOf(request).organizationId, request.params.id);
       return toClusterHealth(health, deps.config.JOB_CHANNEL_STALE_SECONDS);
     },

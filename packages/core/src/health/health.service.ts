@@ -33,6 +33,8 @@ export function createHealthService(deps: {
   heartbeatTimeoutSeconds: number;
   /** A connected cluster without a successful poll for this long has a broken job channel. */
   jobChannelStaleSeconds: number;
+  /** Writes what this process still coalesces (last seen, heartbeats), so a read is current. */
+  flushPending?: () => Promise<void>;
 }) {
   const { db, clock, audit, notifier } = deps;
 
@@ -160,6 +162,7 @@ export function createHealthService(deps: {
   }
 
   async function clusterHealth(organizationId: string, clusterId: string) {
+    await deps.flushPending?.();
     const cluster = await clusterOfOrganization(db, organizationId, clusterId);
     const counts = await db.job.groupBy({
       by: ["state"],

@@ -4,15 +4,17 @@ import type { RegistrationToken } from "../db.ts";
 import type { TokenStatus } from "./token-exchange.ts";
 
 /** A registration token just issued (its secret shown once), with the GitOps secret command if any. */
-export function toIssuedToken(
-  issued: { token: string; tokenId: string; expiresAt: Date },
-  secretCommand?: string | null,
-): IssuedToken {
+export function toIssuedToken(issued: {
+  token: string;
+  tokenId: string;
+  expiresAt: Date;
+  secretCommand?: string;
+}): IssuedToken {
   return {
     token: issued.token,
     tokenId: issued.tokenId,
     expiresAt: issued.expiresAt.toISOString(),
-    ...(secretCommand ? { secretCommand } : {}),
+    ...(issued.secretCommand ? { secretCommand: issued.secretCommand } : {}),
   };
 }
 

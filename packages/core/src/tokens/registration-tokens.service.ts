@@ -12,6 +12,11 @@ export { RegistrationRefused, type TokenStatus, tokenStatus, type VerifiedToken 
 interface Deps extends Omit<TokenExchangeDeps, "secrets"> {
   /** argon2 with its bounds; the process-wide pool unless a test brings its own. */
   argon2?: Argon2Pool;
+  /**
+   * How a new token reaches a cluster that cannot be handed it through the control plane
+   * (GitOps mode: a `kubectl create secret` line, never the repository); undefined otherwise.
+   */
+  secretCommandFor?: (clusterId: string, token: string) => Promise<string | undefined>;
 }
 
 /** One-time registration tokens and their exchange for an agent credential. */
@@ -22,6 +27,7 @@ export function createRegistrationTokensService({
   credentials,
   notifier,
   argon2 = argon2Pool,
+  secretCommandFor,
 }: Deps) {
   const tokenExchange = createTokenExchange({
     db,
@@ -82,7 +88,9 @@ export function createRegistrationTokensService({
         tx,
       );
     });
-    return { token: formatRegistrationToken(lookupId, secret), tokenId: lookupId, expiresAt };
+    const token = formatRegistrationToken(lookupId, secret);
+    const secretCommand = await secretCommandFor?.(clusterId, token);
+    return { token, tokenId: lookupId, expiresAt, ...(secretCommand ? { secretCommand } : {}) };
   }
 
   async function list(organizationId: string, clusterId: string) {
