@@ -56,6 +56,7 @@ export * from "./jobs/signals.ts";
 export * from "./jobs/signing.ts";
 export * from "./jobs/sweep.ts";
 export * from "./logger.ts";
+export * from "./metrics/metric-reads.ts";
 export * from "./metrics/metrics.ts";
 export * from "./notifier.ts";
 export * from "./odoo-sync/field-map.ts";

@@ -1,3 +1,4 @@
+import { pingDatabase } from "@vwksp/core";
 import { pingWithin, withTimeout } from "@vwksp/queue";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -59,7 +60,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (app
     },
     async (request, reply) => {
       const [postgres, redis] = await Promise.all([
-        within(CHECK_TIMEOUT_MS, () => deps.db.$queryRawUnsafe("SELECT 1")),
+        within(CHECK_TIMEOUT_MS, () => pingDatabase(deps.db)),
         within(CHECK_TIMEOUT_MS, () => pingWithin(deps.redis, CHECK_TIMEOUT_MS)),
       ]);
       if (!postgres || !redis) {

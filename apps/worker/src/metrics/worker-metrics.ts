@@ -8,7 +8,7 @@ import {
   histogram,
   jobsFinishedCounter,
   type Logger,
-  SYNC_STATE_ID,
+  readOdooSyncProgress,
   scrapeReads,
 } from "@vwksp/core";
 import { QUEUE_NAMES, type Queues } from "@vwksp/queue";
@@ -81,23 +81,11 @@ export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues
 
   const odoo = deps.odooEnabled ? registerOdooGauges(registry) : undefined;
   // Pulls are per Odoo model: the lag that matters is the model pulled least recently.
-  const readOdoo = cachedRead(
-    async () => {
-      const [state, cursors] = await Promise.all([
-        deps.db.odooSyncState.findUnique({ where: { id: SYNC_STATE_ID } }),
-        deps.db.odooCursor.findMany({ select: { lastPullAt: true } }),
-      ]);
-      const pulls = cursors.map((cursor) => cursor.lastPullAt);
-      const lastPullAt =
-        pulls.length === 0 || pulls.includes(null) ? null : (pulls as Date[]).reduce(earliest);
-      return state && { ...state, lastPullAt };
-    },
-    {
-      ttlMs: ODOO_CACHE_MS,
-      timeoutMs: READ_TIMEOUT_MS,
-      now,
-    },
-  );
+  const readOdoo = cachedRead(() => readOdooSyncProgress(deps.db), {
+    ttlMs: ODOO_CACHE_MS,
+    timeoutMs: READ_TIMEOUT_MS,
+    now,
+  });
 
   async function refreshQueues(log: Logger) {
     queueJobs.reset();
@@ -140,7 +128,6 @@ export function createWorkerMetrics(deps: { db: Db; clock: Clock; queues: Queues
 }
 
 /** What the Odoo sync state row records; the lag is `time() - …last_pull_timestamp_seconds`. */
-const earliest = (a: Date, b: Date) => (a < b ? a : b);
 
 function registerOdooGauges(registry: Registry) {
   const lastPull = gauge(registry, {
