@@ -7,6 +7,7 @@ import type { OutboxEventRow } from "../outbox/outbox.ts";
 import type { Sealer } from "../secrets/sealer.ts";
 import { checkHost } from "./address-policy.ts";
 import { sendWebhook } from "./send.ts";
+import { toWebhookDeliveryView, toWebhookEndpointView } from "./webhooks.dto.ts";
 import { CLAIM_DELIVERY_SQL, DUE_DELIVERIES_SQL, UNFANNED_EVENTS_SQL } from "./webhooks.sql.ts";
 
 /** The event types an endpoint may subscribe to (docs/webhooks.md), as the protocol names them. */
@@ -72,8 +73,6 @@ export interface WebhooksOptions {
   claimStaleMs?: number;
 }
 
-type EndpointRow = Awaited<ReturnType<Db["webhookEndpoint"]["findFirstOrThrow"]>>;
-
 const secretContext = (id: string) => `webhook:${id}`;
 
 export function createWebhooksService(options: WebhooksOptions) {
@@ -81,16 +80,6 @@ export function createWebhooksService(options: WebhooksOptions) {
   const retryDelays = options.retryDelaysMs ?? WEBHOOK_RETRY_DELAYS_MS;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const claimStaleMs = options.claimStaleMs ?? timeoutMs + 20_000;
-
-  const view = (row: EndpointRow) => ({
-    id: row.id,
-    url: row.url,
-    events: row.events,
-    description: row.description,
-    createdAt: row.createdAt.toISOString(),
-    disabledAt: row.disabledAt?.toISOString() ?? null,
-    disabledReason: row.disabledReason,
-  });
 
   async function checkUrl(raw: string) {
     let url: URL;
@@ -128,7 +117,7 @@ export function createWebhooksService(options: WebhooksOptions) {
         createdAt: clock.now(),
       },
     });
-    return { ...view(row), secret };
+    return { ...toWebhookEndpointView(row), secret };
   }
 
   async function find(organizationId: string, id: string) {
@@ -142,11 +131,11 @@ export function createWebhooksService(options: WebhooksOptions) {
       where: { organizationId, deletedAt: null },
       orderBy: { createdAt: "desc" },
     });
-    return rows.map(view);
+    return rows.map(toWebhookEndpointView);
   }
 
   async function get(organizationId: string, id: string) {
-    return view(await find(organizationId, id));
+    return toWebhookEndpointView(await find(organizationId, id));
   }
 
   /** Deleted at once: nothing more is sent to it (its log goes with it). */
@@ -155,20 +144,6 @@ export function createWebhooksService(options: WebhooksOptions) {
     await db.webhookEndpoint.delete({ where: { id } });
   }
 
-  const deliveryView = (row: Awaited<ReturnType<Db["webhookDelivery"]["findFirstOrThrow"]>>) => ({
-    id: row.id,
-    messageId: row.messageId,
-    eventId: row.outboxEventId.toString(),
-    type: row.type,
-    status: row.status as "pending" | "delivered" | "failed",
-    attempts: row.attempts,
-    nextAttemptAt: row.status === "pending" ? row.nextAttemptAt.toISOString() : null,
-    lastStatusCode: row.lastStatusCode,
-    lastError: row.lastError,
-    createdAt: row.createdAt.toISOString(),
-    deliveredAt: row.deliveredAt?.toISOString() ?? null,
-  });
-
   async function deliveries(organizationId: string, id: string, limit = 100) {
     await find(organizationId, id);
     const rows = await db.webhookDelivery.findMany({
@@ -176,7 +151,7 @@ export function createWebhooksService(options: WebhooksOptions) {
       orderBy: [{ createdAt: "desc" }, { outboxEventId: "desc" }],
       take: limit,
     });
-    return rows.map(deliveryView);
+    return rows.map(toWebhookDeliveryView);
   }
 
   /**
@@ -194,7 +169,7 @@ export function createWebhooksService(options: WebhooksOptions) {
       where: { id: deliveryId },
       data: { status: "pending", attempts: 0, nextAttemptAt: now, claimedAt: null },
     });
-    return deliveryView(updated);
+    return toWebhookDeliveryView(updated);
   }
 
   /**
