@@ -1,5 +1,5 @@
 import { createWorkerDeps, type ExecutorServices } from "../../apps/worker/src/deps.ts";
-import { processorsFor, workerSettingsFor } from "../../apps/worker/src/processors.ts";
+import { completionHooksFor, processorsFor, workerSettingsFor } from "../../apps/worker/src/processors.ts";
 import { startWorkerRuntime } from "../../apps/worker/src/runtime.ts";
 import {
   type Clock,
@@ -56,6 +56,7 @@ export function createTestWorker({
     logger,
     processors,
     settings: workerSettingsFor(odooBackoffBaseMs ? { odooBackoffBaseMs } : {}),
+    onCompleted: completionHooksFor(deps),
     onJobDone: deps.metrics.jobDone,
   });
   return {

@@ -82,7 +82,13 @@ export function createApiDeps(
     onLocalAuthChange: (clusterId) => invalidateLocally(clusterId),
     onError: (error, context) => reportError(error, context),
   });
-  const signals = createJobSignals({ queues, pubsub, onError: (error) => reportError(error, "job signal") });
+  const signals = createJobSignals({
+    queues,
+    pubsub,
+    redis,
+    prefix: config.REDIS_PREFIX,
+    onError: (error) => reportError(error, "job signal"),
+  });
   const metrics = createApiMetrics({ db, clock });
   const core = createCoreServices(
     { db, clock, config, notifier, signals },

@@ -23,6 +23,7 @@ import {
 } from "@vwksp/core";
 import {
   createChangeNotifier,
+  createDrainGate,
   createJobSignals,
   createLeases,
   createPubSub,
@@ -73,8 +74,11 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
   const signals = createJobSignals({
     queues,
     pubsub,
+    redis,
+    prefix: config.REDIS_PREFIX,
     onError: (error) => logger.warn({ err: error }, "job signal failed"),
   });
+  const drainGate = createDrainGate({ redis, prefix: config.REDIS_PREFIX, signals });
   const signingKeys = signingKeysFor(config);
   const notifier = createChangeNotifier({
     pubsub,
@@ -165,6 +169,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
     config,
     logger,
     clock,
+    drainGate,
     db,
     redis,
     queues,

@@ -9,7 +9,13 @@ import { describeRedisTarget, redisTarget, waitForRedis } from "@vwksp/queue";
 import { createWorkerDeps } from "./deps.ts";
 import { createWorkerGitOps, type WorkerGitOps } from "./gitops-executor.ts";
 import { startMetricsServer } from "./metrics/metrics-server.ts";
-import { processorsFor, reconcileQueued, schedulesFor, workerSettingsFor } from "./processors.ts";
+import {
+  completionHooksFor,
+  processorsFor,
+  reconcileQueued,
+  schedulesFor,
+  workerSettingsFor,
+} from "./processors.ts";
 import { startWorkerRuntime } from "./runtime.ts";
 
 // The worker process: BullMQ processors for dispatch, odoo-sync and maintenance. Closes
@@ -52,6 +58,7 @@ async function main() {
     processors,
     settings: workerSettingsFor(),
     concurrency: { execute: config.EXECUTE_CONCURRENCY },
+    onCompleted: completionHooksFor(deps),
     onJobDone: deps.metrics.jobDone,
   });
   await schedulesFor(deps, processors);

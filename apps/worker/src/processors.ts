@@ -3,7 +3,7 @@ import { DISPATCH_JOB_OPTIONS, type JobName, ODOO_BACKOFF_TYPE, type QueueName }
 import type { WorkerOptions } from "bullmq";
 import type { WorkerDeps } from "./deps.ts";
 import { createOdooSync, odooBackoff, odooSyncProcessors } from "./odoo-sync.ts";
-import type { ProcessorMap } from "./runtime.ts";
+import type { ProcessorMap, RuntimeOptions } from "./runtime.ts";
 import { deliverWebhook, fanOutWebhooks, sweepWebhooks } from "./webhooks.ts";
 
 /** How often the outbox is drained when no hint came (a lost enqueue, a drain that died). */
@@ -68,7 +68,10 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
       deliver: async ({ deliveryId }) => deliverWebhook(deps, deliveryId),
     },
     execute: {
-      "drain-cluster": async ({ clusterId }) => deps.executorChannel.drain(clusterId),
+      "drain-cluster": async ({ clusterId }) => {
+        await deps.drainGate.opening(clusterId);
+        return deps.executorChannel.drain(clusterId);
+      },
     },
     maintenance: {
       "sweep-jobs": async () => {
@@ -107,6 +110,20 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
 }
 
 /** BullMQ settings per queue: odoo-sync retries back off exponentially up to an hour. */
+/** What runs once a queue's job has completed and BullMQ has freed its id. */
+export function completionHooksFor(deps: WorkerDeps): RuntimeOptions["onCompleted"] {
+  return {
+    // A drain signal refused while this drain ran asks for the next one (createDrainGate).
+    execute: (job) => {
+      deps.drainGate
+        .closed((job.data as { clusterId: string }).clusterId)
+        .catch((error: unknown) =>
+          deps.logger.warn({ err: error }, "re-signalling a drain failed; the backstop sweep will"),
+        );
+    },
+  };
+}
+
 export function workerSettingsFor(
   options: { odooBackoffBaseMs?: number } = {},
 ): Partial<Record<QueueName, WorkerOptions["settings"]>> {

@@ -25,6 +25,8 @@ export interface RuntimeOptions {
   concurrency?: Partial<Record<QueueName, number>>;
   /** Per-queue BullMQ settings, e.g. a custom backoff strategy. */
   settings?: Partial<Record<QueueName, WorkerOptions["settings"]>>;
+  /** Called with each job a queue's Worker completed (after BullMQ recorded it). */
+  onCompleted?: Partial<Record<QueueName, (job: Job) => void>>;
   /** Told of every job a Worker finished or failed, with its processing time (metrics). */
   onJobDone?: (queue: QueueName, name: string, outcome: "completed" | "failed", durationMs?: number) => void;
 }
@@ -82,6 +84,7 @@ export function startWorkerRuntime({
   processors,
   concurrency = {},
   settings = {},
+  onCompleted = {},
   onJobDone,
 }: RuntimeOptions) {
   const workers: Worker[] = [];
@@ -115,7 +118,10 @@ export function startWorkerRuntime({
         ...(settings[queueName] ? { settings: settings[queueName] } : {}),
       },
     );
-    worker.on("completed", (job) => onJobDone?.(queueName, job.name, "completed", durationOf(job)));
+    worker.on("completed", (job) => {
+      onJobDone?.(queueName, job.name, "completed", durationOf(job));
+      onCompleted[queueName]?.(job);
+    });
     worker.on("failed", (job, error) => {
       onJobDone?.(queueName, job?.name ?? "unknown", "failed", durationOf(job));
       logger.warn(

@@ -1,3 +1,4 @@
+import type { Redis } from "ioredis";
 import type { Queues } from "./producers.ts";
 import type { PubSub } from "./pubsub.ts";
 
@@ -11,6 +12,12 @@ export const DISPATCH_JOB_OPTIONS = {
 
 /** A cluster's drain: one waiting at a time per cluster (BullMQ refuses a second with its id). */
 export const drainJobId = (clusterId: string) => `drain-${clusterId}`;
+/**
+ * Set by every drain signal before its enqueue, cleared when a drain starts: "a signal came since
+ * the last drain began". See `createDrainGate`. It expires as hygiene; the sweep is the backstop.
+ */
+const drainPendingKey = (prefix: string, clusterId: string) => `${prefix}:drain-pending:${clusterId}`;
+const DRAIN_PENDING_SECONDS = 3_600;
 export const DRAIN_JOB_OPTIONS = {
   attempts: 5,
   backoff: { type: "exponential", delay: 1_000 },
@@ -33,6 +40,9 @@ export const parseJobsReady = (message: string) => message.split(",").filter(Boo
 export function createJobSignals(options: {
   queues: Queues;
   pubsub: PubSub;
+  /** The command connection and key prefix the drain-pending marks are kept with. */
+  redis: Redis;
+  prefix: string;
   onError?: (error: unknown) => void;
 }) {
   const report = options.onError ?? (() => {});
@@ -49,7 +59,21 @@ export function createJobSignals(options: {
       }
     },
     async jobsToExecute(clusterIds: string[]) {
+      if (clusterIds.length === 0) return;
       try {
+        // Marked before the enqueue: should BullMQ refuse it because this cluster's drain is
+        // still running, that drain's completion sees the mark and asks for another.
+        await options.redis
+          .pipeline(
+            clusterIds.map((clusterId) => [
+              "set",
+              drainPendingKey(options.prefix, clusterId),
+              "1",
+              "EX",
+              String(DRAIN_PENDING_SECONDS),
+            ]),
+          )
+          .exec();
         await options.queues.enqueueMany(
           "execute",
           "drain-cluster",
@@ -74,3 +98,33 @@ export function createJobSignals(options: {
     },
   };
 }
+
+/**
+ * Closes the gap between a drain finishing and its BullMQ id being free again. A signal that
+ * arrives while a cluster's drain runs is refused by BullMQ (the id is taken), and that drain may
+ * already have made its last claim; without this the job would wait for the backstop sweep.
+ * Every signal marks the cluster first; a drain clears the mark as it starts (`opening`), and when
+ * its BullMQ job has completed and the id is free (`closed`, from the Worker's completed event)
+ * a mark set meanwhile asks for one more drain. A mark set after `closed` came with an enqueue that
+ * BullMQ accepted, so no signal is lost; a crash between the two costs latency, not the job.
+ */
+export function createDrainGate(options: {
+  redis: Redis;
+  prefix: string;
+  signals: Pick<ReturnType<typeof createJobSignals>, "jobsToExecute">;
+}) {
+  return {
+    /** A drain of the cluster starts: signals from here on ask for another drain. */
+    async opening(clusterId: string): Promise<void> {
+      await options.redis.del(drainPendingKey(options.prefix, clusterId));
+    },
+    /** The cluster's drain job completed: drain again if a signal came while it ran. */
+    async closed(clusterId: string): Promise<boolean> {
+      if ((await options.redis.exists(drainPendingKey(options.prefix, clusterId))) === 0) return false;
+      await options.signals.jobsToExecute([clusterId]);
+      return true;
+    },
+  };
+}
+
+export type DrainGate = ReturnType<typeof createDrainGate>;
