@@ -36,6 +36,13 @@ afterAll(async () => {
 
 const jobState = async (id: string) => (await harness.deps.db.job.findUniqueOrThrow({ where: { id } })).state;
 const whenReady = (id: string) => eventually(async () => (await jobState(id)) === "ready");
+/** The `JobFinished` domain events (job.finished webhooks) written for a job. */
+const finishedEvents = async (jobId: string) =>
+  (
+    await harness.deps.db.outboxEvent.findMany({
+      where: { kind: "JobFinished", data: { path: ["jobId"], equals: jobId } },
+    })
+  ).map((event) => event.data);
 
 describe("deploy an app", () => {
   it("queues an ensure-application-instance job that the worker renders and the agent receives", async () => {
@@ -725,6 +732,9 @@ describe("delivery order, leases and redelivery", () => {
     expect(await poll(harness, cluster.id, credential)).toEqual([]);
     const job = await harness.deps.db.job.findUniqueOrThrow({ where: { id: jobId } });
     expect(job).toMatchObject({ state: "undeliverable", deliveries: 5 });
+    expect(await finishedEvents(jobId)).toEqual([
+      { jobId, outcome: "undeliverable", intent: null, error: "not completed after 5 deliveries" },
+    ]);
   });
 
   it("expires a job whose expiresAt passed before delivery, never delivering it", async () => {
@@ -734,6 +744,52 @@ describe("delivery order, leases and redelivery", () => {
     clock.advance(31_000);
     expect(await poll(harness, cluster.id, credential)).toEqual([]);
     expect(await jobState(jobId)).toBe("expired");
+    expect(await finishedEvents(jobId)).toEqual([
+      { jobId, outcome: "expired", intent: null, error: "expired before it was delivered" },
+    ]);
+  });
+
+  it("writes job.finished for jobs closed without a result: by the sweep, and cancelled with their cluster", async () => {
+    const { cluster, credential } = await registeredCluster(harness, key);
+    const sweep = () => worker.processors.maintenance?.["sweep-jobs"]?.({}, undefined as never);
+    // Leased, then its expiry passes while the lease runs out: the sweep closes it.
+    const { jobId: leased } = await rawJob(harness, key, cluster.id, "swept-leased", {
+      expiresInSeconds: 40,
+    });
+    await whenReady(leased);
+    expect((await poll(harness, cluster.id, credential)).map((job) => job.id)).toEqual([leased]);
+    // Ready and never polled for: the sweep expires it too.
+    const { jobId: ready } = await rawJob(harness, key, cluster.id, "swept-ready", { expiresInSeconds: 40 });
+    await whenReady(ready);
+    clock.advance(61_000);
+    await sweep();
+    expect(await finishedEvents(leased)).toEqual([
+      { jobId: leased, outcome: "expired", intent: null, error: "expired before it was completed" },
+    ]);
+    expect(await finishedEvents(ready)).toEqual([
+      { jobId: ready, outcome: "expired", intent: null, error: "expired before it was delivered" },
+    ]);
+    // A sweep with nothing to close writes nothing more.
+    await sweep();
+    expect(await finishedEvents(leased)).toHaveLength(1);
+
+    // Open jobs of a cluster being disabled are cancelled with it.
+    const { jobId: open } = await rawJob(harness, key, cluster.id, "cancelled-with-cluster");
+    await whenReady(open);
+    const disable = await harness.app.inject({
+      method: "DELETE",
+      url: `/api/v1/clusters/${cluster.id}`,
+      headers: adminHeaders(key),
+    });
+    expect(disable.statusCode, disable.body).toBe(200);
+    expect(await finishedEvents(open)).toEqual([
+      { jobId: open, outcome: "cancelled", intent: null, error: "cluster disabled" },
+    ]);
+    const events = await harness.deps.db.outboxEvent.findMany({
+      where: { kind: "JobFinished", data: { path: ["jobId"], equals: open } },
+    });
+    const { organizationId } = await harness.deps.db.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
+    expect(events[0]).toMatchObject({ clusterId: cluster.id, organizationId });
   });
 
   it("cancels an open job (never delivered) and refuses to cancel a closed one", async () => {
@@ -755,6 +811,9 @@ describe("delivery order, leases and redelivery", () => {
     });
     expect(again.statusCode).toBe(409);
     expect((await ack(harness, jobId, credential)).statusCode).toBe(409);
+    expect(await finishedEvents(jobId)).toEqual([
+      { jobId, outcome: "cancelled", intent: null, error: "cancelled by an admin" },
+    ]);
   });
 
   it("lists a cluster's jobs by state with a cursor", async () => {

@@ -4,6 +4,7 @@ import type { Clock } from "../clock.ts";
 import { type Cluster, type Db, Prisma } from "../db.ts";
 import { conflict } from "../errors.ts";
 import type { ChangeNotifier } from "../notifier.ts";
+import { writeJobsClosed } from "../outbox/outbox.ts";
 import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
 import { clusterOfOrganization } from "./cluster-of-organization.ts";
 import { plainSigningKeys, type SigningKeyVault } from "./signing-keys.ts";
@@ -198,12 +199,18 @@ export function createClustersService({
         where: { id },
         data: { ...change.also, status: "disabled", disabledAt: now },
       });
-      const cancelled = await tx.job.updateMany({
+      const cancelled = await tx.job.updateManyAndReturn({
         where: { clusterId: id, state: { in: [...OPEN_JOB_STATES] } },
         data: { state: "cancelled", finishedAt: now, leaseExpiresAt: null, error: "cluster disabled" },
+        select: { id: true },
       });
+      await writeJobsClosed(
+        tx,
+        cancelled.map((job) => job.id),
+        now,
+      );
       await audit.record(
-        statusAudit(actor, id, "ClusterDisabled", change, { cancelledJobs: cancelled.count }),
+        statusAudit(actor, id, "ClusterDisabled", change, { cancelledJobs: cancelled.length }),
         tx,
       );
       return updated;

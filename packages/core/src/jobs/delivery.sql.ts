@@ -71,13 +71,20 @@ export const CLAIM_SQL = `
       "updatedAt" = $3::timestamp
     FROM decided d WHERE j.id = d.id
     RETURNING j.id, j."clusterId", j.kind, j.payload, j."idempotencyKey", j."createdAt", j."expiresAt",
-              j.signature, j.state::text AS state, j.deliveries
+              j.signature, j.state::text AS state, j.deliveries, j.request->>'intent' AS intent, j.error
   ), audited AS (
     INSERT INTO "AuditEntry" ("organizationId", "clusterId", source, kind, actor, data, "createdAt")
     SELECT ${ORGANIZATION_OF("u")}, u."clusterId", 'system',
            CASE u.state WHEN 'leased' THEN 'JobDelivered' WHEN 'expired' THEN 'JobExpired' ELSE 'JobUndeliverable' END,
            'system', jsonb_build_object('jobId', u.id, 'delivery', u.deliveries), $3::timestamp
     FROM updated u
+  ), outboxed AS (
+    -- Found expired or out of deliveries: closed without a result, their job.finished here too.
+    INSERT INTO "OutboxEvent" (kind, "organizationId", "clusterId", data, "createdAt")
+    SELECT 'JobFinished', ${ORGANIZATION_OF("u")}, u."clusterId",
+           jsonb_build_object('jobId', u.id, 'outcome', u.state, 'intent', u.intent,
+             'error', left(u.error, 500)), $3::timestamp
+    FROM updated u WHERE u.state <> 'leased'
   )
   SELECT id, "clusterId"::text AS "clusterId", kind::text AS kind, payload, "idempotencyKey", "createdAt",
          "expiresAt", signature, state, deliveries

@@ -11,6 +11,7 @@ import { resolveCatalogEntry } from "../catalog/catalog-resolution.ts";
 import type { Clock } from "../clock.ts";
 import { plainSigningKeys, type SigningKeyVault } from "../clusters/signing-keys.ts";
 import { type Cluster, type Db, type Job, type Prisma, prepared } from "../db.ts";
+import { writeJobsClosed } from "../outbox/outbox.ts";
 import {
   catalogEntryAllowed,
   namespaceAllowed,
@@ -115,6 +116,7 @@ export function createDispatchService({
         where: { id: job.id, state: "queued" },
         data: { state, error, finishedAt: now },
       });
+      if (updated.count === 1) await writeJobsClosed(tx, [job.id], now);
       if (updated.count === 1 && state === "failed") {
         await audit.record(
           {

@@ -18,6 +18,7 @@ import { type Cluster, type Db, type Prisma, prepared } from "../db.ts";
 import { badRequest, conflict, DomainError, notFound } from "../errors.ts";
 import { randomHex } from "../hashing.ts";
 import type { ChangeNotifier } from "../notifier.ts";
+import { writeJobsClosed } from "../outbox/outbox.ts";
 import { newJobId } from "./job-ids.ts";
 import { createJobQueries } from "./jobs.queries.ts";
 import { INSERT_COLUMNS, INSERT_JOBS_SQL, TARGET_CLUSTERS_SQL } from "./jobs.sql.ts";
@@ -380,6 +381,7 @@ export function createJobsService({
         data: { state: "cancelled", finishedAt: now, leaseExpiresAt: null, error: "cancelled by an admin" },
       });
       if (updated.count === 1) {
+        await writeJobsClosed(tx, [jobId], now);
         await audit.record(
           {
             source: "user",

@@ -19,7 +19,11 @@ export type OutboxKind =
   | "ClusterDisconnected"
   /** A registration token was exchanged for a credential (data: tokenId, credentialId). */
   | "TokenConsumed"
-  /** A job reached its result (data: jobId, outcome, intent, error); written by RESULT_SQL. */
+  /**
+   * A job was closed (data: jobId, outcome, intent, error): by its result (RESULT_SQL; outcome
+   * succeeded, failed, noop, conflict) or without one (`writeJobsClosed`; outcome expired,
+   * undeliverable, cancelled, or failed when the dispatch refused it).
+   */
   | "JobFinished"
   /** A cluster's health condition (JobChannelHealthy) changed status (data: condition, from, to, reason). */
   | "ClusterHealthChanged";
@@ -46,6 +50,22 @@ export async function writeOutbox(tx: Tx, event: OutboxInput, now: Date) {
       createdAt: now,
     },
   });
+}
+
+/**
+ * `JobFinished` for jobs closed without a result, in the caller's transaction, read from the
+ * closed rows themselves (their state is the outcome). The claim statement, which closes jobs
+ * found expired or out of deliveries, writes the same rows itself (CLAIM_SQL).
+ */
+export async function writeJobsClosed(tx: Tx, jobIds: string[], now: Date) {
+  if (jobIds.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO "OutboxEvent" (kind, "organizationId", "clusterId", data, "createdAt")
+    SELECT 'JobFinished', c."organizationId", j."clusterId",
+           jsonb_build_object('jobId', j.id, 'outcome', j.state::text, 'intent', j.request->>'intent',
+             'error', left(j.error, 500)), ${now}
+    FROM "Job" j JOIN "Cluster" c ON c.id = j."clusterId"
+    WHERE j.id = ANY(${jobIds}::text[])`;
 }
 
 export interface OutboxEventRow {
