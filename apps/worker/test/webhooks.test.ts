@@ -300,7 +300,7 @@ describe("outbound webhooks", () => {
     expect(gone.statusCode).toBe(404);
   });
 
-  it("sends job.finished when an agent's result is accepted", async () => {
+  it("sends job.finished when an agent's result is accepted, and when a job is cancelled, without waiting for the sweep", async () => {
     const receiver = await startReceiver();
     try {
       const hook = (await createWebhook({ url: receiver.url, events: ["job.finished"] })).json() as {
@@ -317,13 +317,24 @@ describe("outbound webhooks", () => {
       });
       const result = await postResult(api, jobId, credential, { outcome: "succeeded" });
       expect(result.statusCode, result.body).toBeLessThan(300);
-      await until(async () => {
-        await sweepWebhooks(worker.deps);
-        expect(receiver.state.received).toHaveLength(1);
-      });
+      // The result's hint starts the fan-out: no sweep here (the sweep runs every 5 s).
+      await until(async () => expect(receiver.state.received).toHaveLength(1), 4_000);
       expect(receiver.state.received[0]).toMatchObject({
         type: "job.finished",
         data: { jobId, outcome: "succeeded", clusterId: cluster.id },
+      });
+      // Closed without a result: cancelled by an admin.
+      const { jobId: cancelledId } = (await rawJob(api, key, cluster.id, "cancelled")) as { jobId: string };
+      const cancel = await api.app.inject({
+        method: "POST",
+        url: `/api/v1/jobs/${cancelledId}/cancel`,
+        headers: adminHeaders(key),
+      });
+      expect(cancel.statusCode, cancel.body).toBe(200);
+      await until(async () => expect(receiver.state.received).toHaveLength(2), 4_000);
+      expect(receiver.state.received[1]).toMatchObject({
+        type: "job.finished",
+        data: { jobId: cancelledId, outcome: "cancelled", error: "cancelled by an admin" },
       });
     } finally {
       await receiver.close();

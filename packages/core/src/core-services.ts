@@ -56,6 +56,7 @@ export function createCoreServices(
     ackTimeoutSeconds: config.JOB_ACK_TIMEOUT_SECONDS,
     maxDeliveries: config.JOB_MAX_DELIVERIES,
     onClaimed: hooks.onClaimed,
+    notifier,
   });
   const heartbeats = createHeartbeatCoalescer({
     db,

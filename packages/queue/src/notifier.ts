@@ -2,6 +2,12 @@ import type { JobName, JobPayload } from "./catalog.ts";
 import type { Queues } from "./producers.ts";
 import type { PubSub } from "./pubsub.ts";
 
+/**
+ * Outbox hints are sent at most this often per process (trailing): a burst of results, one
+ * JobFinished event each, costs one hint, not a Redis round trip per job.
+ */
+const OUTBOX_HINT_MS = 100;
+
 /** How long cluster changes are gathered before one Odoo push carries them all. */
 export const ODOO_PUSH_DEBOUNCE_MS = 1_000;
 
@@ -42,6 +48,25 @@ export function createChangeNotifier(options: {
         removeOnComplete: true,
       })
       .catch((error: unknown) => report(error, context));
+  async function hintOutbox() {
+    // Webhooks' fan-out (a hint: the worker's sweep is the backstop).
+    await options.queues
+      .enqueue(
+        "webhooks",
+        "fan-out",
+        {},
+        {
+          deduplication: { id: "webhooks-fan-out", ttl: 200 },
+          delay: 100,
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      )
+      .catch((error: unknown) => report(error, "webhooks fan-out enqueue"));
+    if (!options.odooEnabled) return;
+    await odooPush("drain-outbox", {}, "drain-outbox", "odoo outbox enqueue");
+  }
+  let outboxHint: NodeJS.Timeout | undefined;
   return {
     async clusterAuthChanged(clusterId: string) {
       options.onLocalAuthChange?.(clusterId);
@@ -55,22 +80,13 @@ export function createChangeNotifier(options: {
       await odooPush("push-catalog", {}, "push-catalog", "odoo catalog push enqueue");
     },
     async outboxWritten() {
-      // Webhooks' fan-out (a hint: the worker's sweep is the backstop).
-      await options.queues
-        .enqueue(
-          "webhooks",
-          "fan-out",
-          {},
-          {
-            deduplication: { id: "webhooks-fan-out", ttl: 200 },
-            delay: 100,
-            removeOnComplete: true,
-            removeOnFail: true,
-          },
-        )
-        .catch((error: unknown) => report(error, "webhooks fan-out enqueue"));
-      if (!options.odooEnabled) return;
-      await odooPush("drain-outbox", {}, "drain-outbox", "odoo outbox enqueue");
+      if (outboxHint) return;
+      outboxHint = setTimeout(() => {
+        outboxHint = undefined;
+        void hintOutbox();
+      }, OUTBOX_HINT_MS);
+      // A hint still pending at exit is lost, never waited for: the periodic drains take it.
+      outboxHint.unref();
     },
     async clusterChanged(clusterId: string) {
       if (!options.odooEnabled) return;

@@ -217,6 +217,7 @@ export function createClustersService({
     });
     await notifier.clusterAuthChanged(id);
     await notifier.clusterChanged(id);
+    await notifier.outboxWritten();
     return cluster;
   }
 

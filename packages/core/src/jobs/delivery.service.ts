@@ -10,6 +10,7 @@ import { createBatcher } from "../batching.ts";
 import type { Clock } from "../clock.ts";
 import { type Db, prepared } from "../db.ts";
 import { conflict, notFound } from "../errors.ts";
+import type { ChangeNotifier } from "../notifier.ts";
 import { redactString } from "../redact.ts";
 import {
   ACK_SQL,
@@ -41,6 +42,8 @@ interface Deps {
   maxDeliveries: number;
   /** Told of every job a claim statement touched, with the statement's time (metrics). */
   onClaimed?: (jobs: readonly ClaimedJob[], at: Date) => void;
+  /** Told when a result wrote its JobFinished event (the outbox consumers' hint). */
+  notifier?: Pick<ChangeNotifier, "outboxWritten">;
 }
 
 interface ClaimedRow {
@@ -102,6 +105,7 @@ export function createDeliveryService({
   ackTimeoutSeconds,
   maxDeliveries,
   onClaimed,
+  notifier,
 }: Deps) {
   const claims = createBatcher<ClaimRequest, ClaimedRow[]>({
     // Two polls of one cluster in one statement could pick the same job.
@@ -229,6 +233,8 @@ export function createDeliveryService({
     requirePossibleId(jobId);
     const row = await results.submit({ clusterId, jobId, body });
     if (!row.updated) throw jobClosedOr404(row, jobId, "a result was already recorded");
+    // job.finished webhooks: a hint, throttled by the notifier, never awaited on the agent's path.
+    void notifier?.outboxWritten();
     return {
       settlesApplication:
         row.intent === ENSURE_APPLICATION_INSTANCE || row.intent === DELETE_APPLICATION_INSTANCE,

@@ -397,6 +397,7 @@ export function createJobsService({
       return updated.count === 1;
     });
     if (!cancelled) throw conflict("job_closed", `job ${jobId} is already ${job.state}`);
+    await notifier?.outboxWritten();
     await applications.jobsClosed([jobId]);
     return queries.get(actor.organizationId, jobId);
   }
