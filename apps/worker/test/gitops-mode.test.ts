@@ -511,7 +511,24 @@ describe("GitOps mode", () => {
     expect(await resealGitCredentials(harness.deps.db, onlyNext as NonNullable<typeof onlyNext>)).toBe(0);
   });
 
-  it("removes the binding", async () => {
+  it("refuses a new slug while bound: Flux follows the directory named by the old one", async () => {
+    const patch = (slug: string) =>
+      harness.app.inject({
+        method: "PATCH",
+        url: `/api/v1/clusters/${cluster.id}`,
+        headers: adminHeaders(key),
+        payload: { slug },
+      });
+    const refused = await patch(`${cluster.slug}-renamed`);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().error).toBe("slug_bound_to_gitops");
+    expect(refused.json().message).toContain(`${dir()}/`);
+    expect((await call("GET", `/api/v1/clusters/${cluster.id}`)).json().slug).toBe(cluster.slug);
+    // The same slug again is no change, and other fields still change.
+    expect((await patch(cluster.slug)).statusCode).toBe(200);
+  });
+
+  it("removes the binding, after which the slug may change", async () => {
     expect((await call("DELETE", `/api/v1/clusters/${cluster.id}/gitops`)).statusCode).toBe(204);
     expect((await call("GET", `/api/v1/clusters/${cluster.id}/gitops`)).statusCode).toBe(404);
     const view = (await call("GET", `/api/v1/clusters/${cluster.id}`)).json();
@@ -519,5 +536,12 @@ describe("GitOps mode", () => {
     expect(view.conditions.map((condition: { type: string }) => condition.type)).not.toContain(
       "GitRepositoryHealthy",
     );
+    const renamed = await harness.app.inject({
+      method: "PATCH",
+      url: `/api/v1/clusters/${cluster.id}`,
+      headers: adminHeaders(key),
+      payload: { slug: `${cluster.slug}-renamed` },
+    });
+    expect(renamed.statusCode, renamed.body).toBe(200);
   });
 });

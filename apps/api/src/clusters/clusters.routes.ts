@@ -90,7 +90,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<{ deps: ApiDeps }> = async (ap
         response: {
           200: Cluster,
           ...errorResponses(404, {
-            409: "slug_taken: the slug is used in this organization; owned_by_odoo: the change touches a setting the Odoo module owns",
+            409: "slug_taken: the slug is used in this organization; owned_by_odoo: the change touches a setting the Odoo module owns; slug_bound_to_gitops: the slug names the directory a GitOps cluster's Flux follows (unbind first)",
           }),
         },
       },

@@ -3,6 +3,7 @@ import type { AuditService } from "../audit/audit.service.ts";
 import type { Clock } from "../clock.ts";
 import { type Cluster, type Db, Prisma } from "../db.ts";
 import { conflict } from "../errors.ts";
+import { clusterDirectory } from "../gitops/gitops-engine.ts";
 import type { ChangeNotifier } from "../notifier.ts";
 import { writeJobsClosed } from "../outbox/outbox.ts";
 import { afterCursor, CURSOR_IDS, decodeCursor, pageOf } from "../pagination.ts";
@@ -150,6 +151,7 @@ export function createClustersService({
     );
     if (Object.keys(changed).length === 0) return before;
     if (source === "user" && ownedByOdoo) refuseOdooOwned(Object.keys(changed), await ownedByOdoo());
+    if ("slug" in changed) await refuseSlugOfGitOpsBinding(id, before.slug);
     try {
       const cluster = await db.$transaction(async (tx) => {
         const policyChanged = POLICY_FIELDS.some((field) => field in changed);
@@ -185,6 +187,22 @@ export function createClustersService({
         throw conflict("slug_taken", `slug "${changes.slug}" is already used in this organization`);
       throw error;
     }
+  }
+
+  /**
+   * A bound GitOps cluster's manifests live under `<path>/<slug>/`, the directory its Flux
+   * Kustomization follows: a new slug would write jobs where Flux never looks. Changing it takes
+   * an unbind, the change, a new binding and Flux pointed at the new directory.
+   */
+  async function refuseSlugOfGitOpsBinding(clusterId: string, slug: string) {
+    const binding = await db.gitOpsBinding.findUnique({ where: { clusterId }, select: { path: true } });
+    if (!binding) return;
+    const directory = clusterDirectory(binding.path, slug);
+    throw conflict(
+      "slug_bound_to_gitops",
+      `the cluster's manifests are in ${directory}/ of its GitOps repository, which its Flux follows; ` +
+        "remove the binding (DELETE /api/v1/clusters/{id}/gitops), change the slug, bind again and point Flux at the new directory",
+    );
   }
 
   /** Disables the cluster: its agent gets 403 from now on and its open jobs are cancelled. */
