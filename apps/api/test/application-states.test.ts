@@ -363,6 +363,18 @@ describe("application states from what the operator reports", () => {
       ).toMatchObject({
         stateReason: expect.stringContaining("catalog entry vaultwarden is no longer allowed"),
       });
+      // Closed without a result: its job.finished says so.
+      const finished = await harness.deps.db.outboxEvent.findMany({
+        where: { kind: "JobFinished", data: { path: ["jobId"], equals: accepted.jobId } },
+      });
+      expect(finished.map((event) => event.data)).toEqual([
+        {
+          jobId: accepted.jobId,
+          outcome: "failed",
+          intent: "ensure-application-instance",
+          error: expect.stringContaining("catalog entry vaultwarden is no longer allowed"),
+        },
+      ]);
     } finally {
       await worker.close();
       worker = createTestWorker({ env, clock });
