@@ -213,6 +213,7 @@ export function createApiDeps(
 
   async function close() {
     await heartbeats.stop();
+    signals.stop();
     pubsub.close();
     await queues.close();
     redis.disconnect();

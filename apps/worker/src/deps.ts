@@ -159,6 +159,7 @@ export function createWorkerDeps(config: Config, logger: Logger, overrides: Work
   async function close() {
     await pushWatches?.stop();
     await heartbeats.stop();
+    signals.stop();
     pubsub.close();
     await queues.close();
     redis.disconnect();

@@ -25,6 +25,9 @@ export const DRAIN_JOB_OPTIONS = {
   removeOnFail: { count: 1000 },
 } as const;
 
+/** Failed dispatch enqueues one process keeps trying again; beyond, the reconciler's. */
+const MAX_UNDISPATCHED = 10_000;
+
 /** A `jobs-ready` message names up to this many clusters, comma-separated. */
 const JOBS_READY_PER_MESSAGE = 500;
 
@@ -34,8 +37,10 @@ export const parseJobsReady = (message: string) => message.split(",").filter(Boo
 /**
  * Implements core's JobSignals: queued jobs go to the `dispatch` queue (BullMQ jobId = our job
  * id, so a job is never dispatched twice at once), ready jobs wake the cluster's polls on every
- * API process. Failures are reported, not thrown: the job row is already committed and the
- * reconciler / poll re-check will pick it up.
+ * API process. Failures are reported, not thrown: the job row is already committed. Dispatch
+ * enqueues that failed (Redis failing over, restarting) are tried again from this process until
+ * they go through, so such jobs move on as soon as Redis is back; the worker's reconciler remains
+ * the backstop should this process die first. A lost wake-up costs a poll's re-check.
  */
 export function createJobSignals(options: {
   queues: Queues;
@@ -44,19 +49,58 @@ export function createJobSignals(options: {
   redis: Redis;
   prefix: string;
   onError?: (error: unknown) => void;
+  /** Delays between tries of a failed dispatch enqueue (doubling). */
+  dispatchRetryMs?: { first: number; max: number };
 }) {
   const report = options.onError ?? (() => {});
+  const retryMs = options.dispatchRetryMs ?? { first: 500, max: 10_000 };
+  /** Dispatch enqueues that failed, tried again until they go through (bounded: the reconciler has the rest). */
+  const undispatched = new Set<string>();
+  let retry: { timer: NodeJS.Timeout; delayMs: number } | undefined;
+
+  const enqueueDispatch = (jobIds: string[]) =>
+    options.queues.enqueueMany(
+      "dispatch",
+      "dispatch-job",
+      jobIds.map((jobId) => ({ payload: { jobId }, options: { jobId, ...DISPATCH_JOB_OPTIONS } })),
+    );
+
+  function retryLater(delayMs: number) {
+    if (retry) return;
+    const timer = setTimeout(async () => {
+      const ids = [...undispatched];
+      try {
+        await enqueueDispatch(ids);
+        for (const id of ids) undispatched.delete(id);
+        retry = undefined;
+        if (undispatched.size > 0) retryLater(retryMs.first);
+      } catch (error) {
+        report(error);
+        retry = undefined;
+        retryLater(Math.min(delayMs * 2, retryMs.max));
+      }
+    }, delayMs);
+    // Never holds the process open: what is left at exit is the reconciler's.
+    timer.unref();
+    retry = { timer, delayMs };
+  }
+
   return {
     async jobsQueued(jobIds: string[]) {
       try {
-        await options.queues.enqueueMany(
-          "dispatch",
-          "dispatch-job",
-          jobIds.map((jobId) => ({ payload: { jobId }, options: { jobId, ...DISPATCH_JOB_OPTIONS } })),
-        );
+        await enqueueDispatch(jobIds);
       } catch (error) {
         report(error);
+        for (const id of jobIds) if (undispatched.size < MAX_UNDISPATCHED) undispatched.add(id);
+        retryLater(retryMs.first);
       }
+    },
+    /** Dispatch enqueues still to be tried again (tests, and shutdown's log). */
+    undispatched: () => undispatched.size,
+    /** Stops trying again (shutdown). */
+    stop() {
+      if (retry) clearTimeout(retry.timer);
+      retry = undefined;
     },
     async jobsToExecute(clusterIds: string[]) {
       if (clusterIds.length === 0) return;

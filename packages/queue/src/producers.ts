@@ -37,10 +37,21 @@ export function createQueues({ connection, prefix }: QueuesOptions) {
     if (!QUEUE_NAMES.includes(name)) throw new Error(`unknown queue ${name}`);
     let found = queues.get(name);
     if (!found) {
-      found = new Queue(name, { connection: connectInBackground(connection), prefix: `${prefix}:bull` });
+      const created = new Queue(name, {
+        connection: connectInBackground(connection),
+        prefix: `${prefix}:bull`,
+      });
       // Connection errors surface as failed `add` calls; the event itself needs a listener.
-      found.on("error", () => {});
-      queues.set(name, found);
+      created.on("error", () => {});
+      // A Queue made while Redis is away keeps its failed start and refuses every later call,
+      // even once Redis is back: forget it, so the next use makes a new one. (Closing a Queue on
+      // a shared connection leaves the connection open; it only takes the Queue's listeners off.)
+      created.waitUntilReady().catch(() => {
+        if (queues.get(name) === created) queues.delete(name);
+        created.close().catch(() => {});
+      });
+      queues.set(name, created);
+      found = created;
     }
     return found;
   }
