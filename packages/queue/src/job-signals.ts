@@ -56,7 +56,7 @@ export function createJobSignals(options: {
   const retryMs = options.dispatchRetryMs ?? { first: 500, max: 10_000 };
   /** Dispatch enqueues that failed, tried again until they go through (bounded: the reconciler has the rest). */
   const undispatched = new Set<string>();
-  let retry: { timer: NodeJS.Timeout; delayMs: number } | undefined;
+  let retry: NodeJS.Timeout | undefined;
 
   const enqueueDispatch = (jobIds: string[]) =>
     options.queues.enqueueMany(
@@ -67,7 +67,7 @@ export function createJobSignals(options: {
 
   function retryLater(delayMs: number) {
     if (retry) return;
-    const timer = setTimeout(async () => {
+    retry = setTimeout(async () => {
       const ids = [...undispatched];
       try {
         await enqueueDispatch(ids);
@@ -81,8 +81,7 @@ export function createJobSignals(options: {
       }
     }, delayMs);
     // Never holds the process open: what is left at exit is the reconciler's.
-    timer.unref();
-    retry = { timer, delayMs };
+    retry.unref();
   }
 
   return {
@@ -95,11 +94,11 @@ export function createJobSignals(options: {
         retryLater(retryMs.first);
       }
     },
-    /** Dispatch enqueues still to be tried again (tests, and shutdown's log). */
+    /** How many failed dispatch enqueues wait to be tried again. */
     undispatched: () => undispatched.size,
     /** Stops trying again (shutdown). */
     stop() {
-      if (retry) clearTimeout(retry.timer);
+      clearTimeout(retry);
       retry = undefined;
     },
     async jobsToExecute(clusterIds: string[]) {

@@ -14,7 +14,7 @@ interface Deps extends Omit<TokenExchangeDeps, "secrets"> {
   argon2?: Argon2Pool;
   /**
    * How a new token reaches a cluster that cannot be handed it through the control plane
-   * (GitOps mode: a `kubectl create secret` line, never the repository); undefined otherwise.
+   * (GitOps mode: a `kubectl create secret` line, never the repository); asked for GitOps clusters only.
    */
   secretCommandFor?: (clusterId: string, token: string) => Promise<string | undefined>;
 }
@@ -89,7 +89,8 @@ export function createRegistrationTokensService({
       );
     });
     const token = formatRegistrationToken(lookupId, secret);
-    const secretCommand = await secretCommandFor?.(clusterId, token);
+    const secretCommand =
+      cluster.connectivityMode === "gitops" ? await secretCommandFor?.(clusterId, token) : undefined;
     return { token, tokenId: lookupId, expiresAt, ...(secretCommand ? { secretCommand } : {}) };
   }
 
