@@ -109,7 +109,6 @@ export function processorsFor(deps: WorkerDeps): ProcessorMap {
   };
 }
 
-/** BullMQ settings per queue: odoo-sync retries back off exponentially up to an hour. */
 /** What runs once a queue's job has completed and BullMQ has freed its id. */
 export function completionHooksFor(deps: WorkerDeps): RuntimeOptions["onCompleted"] {
   return {
@@ -124,6 +123,7 @@ export function completionHooksFor(deps: WorkerDeps): RuntimeOptions["onComplete
   };
 }
 
+/** BullMQ settings per queue: odoo-sync retries back off exponentially up to an hour. */
 export function workerSettingsFor(
   options: { odooBackoffBaseMs?: number } = {},
 ): Partial<Record<QueueName, WorkerOptions["settings"]>> {
